@@ -1,0 +1,111 @@
+/*
+ * The region's byte layout and pymem's tunables: the same numbers as lib/config.ts and
+ * lib/raw/layout.ts, where each is drawn and explained. The addon exports every one of them
+ * (PM_LAYOUT_TABLE), and lib/raw/native.ts refuses an addon whose numbers differ from the
+ * TypeScript ones, so a change made on one side only cannot corrupt a region.
+ */
+#ifndef PYMEM_LAYOUT_H
+#define PYMEM_LAYOUT_H
+
+/* lib/config.ts */
+#define ALIGNMENT 16u
+#define ALIGNMENT_SHIFT 4u
+#define SEGMENT_SHIFT 20u
+#define SEGMENT_SIZE (1u << SEGMENT_SHIFT)
+#define PM_PAGE_SIZE 4096u /* exported as PAGE_SIZE; the bare name clashes with system headers */
+#define MAX_MAX_BYTES 4294967296ull
+#define MIN_MAX_BYTES (2u * SEGMENT_SIZE)
+#define DEFAULT_MAX_BYTES 1073741824u
+#define MAX_SEGMENTS 4096u
+#define RAW_HUGE_THRESHOLD (256u * 1024u)
+#define SEGMENT_CACHE_MAX 4u
+#define SEGMENT_CACHE_SLOTS 16u
+#define TLSF_SL_LOG2 5u
+#define TLSF_SL_COUNT (1u << TLSF_SL_LOG2)
+#define TLSF_FL_SHIFT (TLSF_SL_LOG2 + ALIGNMENT_SHIFT)
+#define TLSF_FL_COUNT (SEGMENT_SHIFT - TLSF_FL_SHIFT + 1u)
+
+/* lib/raw/layout.ts: metadata segment */
+#define LAYOUT_VERSION 1u
+#define MAGIC 0x6d6d7970u
+#define NULL_GUARD_BYTES 0x10000u
+#define HDR_MAGIC 0x10000u
+#define HDR_VERSION 0x10004u
+#define HDR_SEGMENT_SHIFT 0x10008u
+#define HDR_SEGMENT_COUNT 0x1000cu
+#define HDR_HUGE_THRESHOLD 0x10010u
+#define HDR_CACHE_MAX 0x10014u
+#define RAW_BLOCKS 0x10020u
+#define RAW_BYTES 0x10024u
+#define EMPTY_POOL 0x10028u
+#define CACHE_COUNT 0x1002cu
+#define KIND_COUNTS 0x10030u
+#define CACHE 0x10050u
+#define TLSF_FL_BITMAP 0x10090u
+#define TLSF_SL_BITMAPS 0x10094u
+#define TLSF_HEADS 0x10100u
+#define SEG_FREE_MAP 0x10700u
+#define SEG_TABLE 0x11000u
+#define SEG_ENTRY_SIZE 8u
+#define SEG_KIND 0u
+#define SEG_VALUE 4u
+#define META_RAW_END 0x19000u
+
+/* segment kinds */
+#define SEG_FREE_CLEAN 0u
+#define SEG_FREE_CACHED 1u
+#define SEG_META 2u
+#define SEG_RAW_POOL 3u
+#define SEG_ARENA 4u
+#define SEG_HUGE_HEAD 5u
+#define SEG_HUGE_CONT 6u
+#define SEG_KIND_COUNT 7u
+
+/* raw pools */
+#define POOL_LIVE_MAP 0u
+#define POOL_LIVE_MAP_BYTES (SEGMENT_SIZE / 16u / 8u)
+#define POOL_FIRST_BLOCK POOL_LIVE_MAP_BYTES
+#define POOL_SENTINEL (SEGMENT_SIZE - 16u)
+#define POOL_BLOCK_MAX (POOL_SENTINEL - POOL_FIRST_BLOCK)
+
+/* block header */
+#define BLK_SIZE 0u
+#define BLK_PREV 4u
+#define BLK_REQUESTED 8u
+#define BLK_NEXT_FREE 8u
+#define BLK_RESERVED 12u
+#define BLK_PREV_FREE 12u
+#define BLOCK_HEADER_SIZE 16u
+#define BLOCK_FREE_BIT 1u
+#define BLOCK_SIZE_MASK 0xfffffff0u
+#define BLOCK_MIN_SIZE 32u
+
+/* pointer statuses */
+#define PTR_OK 0
+#define PTR_OUTSIDE 1
+#define PTR_MISALIGNED 2
+#define PTR_METADATA 3
+#define PTR_FREE_SEGMENT 4
+#define PTR_ARENA 5
+#define PTR_NOT_LIVE 6
+#define PTR_INSIDE_HUGE 7
+#define PTR_NOT_ARENA 8
+#define PTR_RAW_BLOCK 9
+
+/* X-macro over every constant, for the addon's `layout` export; names as in TypeScript. */
+#define PM_LAYOUT_TABLE(X)                                                                           \
+  X(ALIGNMENT) X(ALIGNMENT_SHIFT) X(SEGMENT_SHIFT) X(SEGMENT_SIZE) X(MAX_MAX_BYTES) X(MIN_MAX_BYTES)  \
+  X(DEFAULT_MAX_BYTES) X(MAX_SEGMENTS) X(RAW_HUGE_THRESHOLD) X(SEGMENT_CACHE_MAX)                    \
+  X(SEGMENT_CACHE_SLOTS) X(TLSF_SL_LOG2) X(TLSF_SL_COUNT) X(TLSF_FL_SHIFT) X(TLSF_FL_COUNT)          \
+  X(LAYOUT_VERSION) X(MAGIC) X(NULL_GUARD_BYTES) X(HDR_MAGIC) X(HDR_VERSION) X(HDR_SEGMENT_SHIFT) X(HDR_SEGMENT_COUNT)   \
+  X(HDR_HUGE_THRESHOLD) X(HDR_CACHE_MAX) X(RAW_BLOCKS) X(RAW_BYTES) X(EMPTY_POOL) X(CACHE_COUNT)     \
+  X(KIND_COUNTS) X(CACHE) X(TLSF_FL_BITMAP) X(TLSF_SL_BITMAPS) X(TLSF_HEADS) X(SEG_FREE_MAP)        \
+  X(SEG_TABLE) X(SEG_ENTRY_SIZE) X(SEG_KIND) X(SEG_VALUE) X(META_RAW_END) X(SEG_FREE_CLEAN)         \
+  X(SEG_FREE_CACHED) X(SEG_META) X(SEG_RAW_POOL) X(SEG_ARENA) X(SEG_HUGE_HEAD) X(SEG_HUGE_CONT)     \
+  X(SEG_KIND_COUNT) X(POOL_LIVE_MAP) X(POOL_LIVE_MAP_BYTES) X(POOL_FIRST_BLOCK) X(POOL_SENTINEL)    \
+  X(POOL_BLOCK_MAX) X(BLK_SIZE) X(BLK_PREV) X(BLK_REQUESTED) X(BLK_NEXT_FREE) X(BLK_RESERVED)       \
+  X(BLK_PREV_FREE) X(BLOCK_HEADER_SIZE) X(BLOCK_FREE_BIT) X(BLOCK_SIZE_MASK) X(BLOCK_MIN_SIZE)      \
+  X(PTR_OK) X(PTR_OUTSIDE) X(PTR_MISALIGNED) X(PTR_METADATA) X(PTR_FREE_SEGMENT) X(PTR_ARENA)       \
+  X(PTR_NOT_LIVE) X(PTR_INSIDE_HUGE) X(PTR_NOT_ARENA) X(PTR_RAW_BLOCK)
+
+#endif
