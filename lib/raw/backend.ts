@@ -1,0 +1,28 @@
+/**
+ * What the layers above see of a backend: the region's buffer and the raw allocator's operations, with
+ * numbers in and numbers out. The fallback (lib/raw/fallback.ts) and the addon wrapper
+ * (lib/raw/native.ts) implement it; nothing above lib/raw/ knows which one runs.
+ */
+export type BackendName = 'native' | 'fallback';
+
+export interface RawBackend {
+  readonly name: BackendName;
+  /** The whole region, maxBytes long. */
+  readonly buffer: ArrayBuffer;
+  /** n is a u32; returns the payload, 0 when the heap cannot serve n bytes. */
+  malloc(n: number): number;
+  /** A zeroed block of n bytes (n a u32, the product already checked). */
+  calloc(n: number): number;
+  /** Returns the new pointer, 0 when out of memory (p untouched), or -status when p is refused. */
+  realloc(p: number, n: number): number;
+  /** Returns 0, or the status saying why p was refused (nothing changed then). */
+  free(p: number): number;
+  arenaAlloc(): number;
+  arenaFree(p: number): number;
+  /** Bytes of the region resident in RAM, when the OS can say; null otherwise. */
+  residentBytes(): number | null;
+  /** Bytes of released segments whose pages the OS still holds (the fallback cannot give pages back). */
+  idleCommittedBytes(): number;
+  /** Gives the region back. Views over it become detached (length 0); the backend is unusable after. */
+  close(): void;
+}

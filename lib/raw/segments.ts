@@ -1,0 +1,159 @@
+/**
+ * Layer 0/+1 boundary: the region's 1 MiB segments, their kinds, the free-segment map and the cache of
+ * empty segments. native/segments.c is the same algorithm over the same bytes.
+ *
+ * Cost: allocOne() pops the cache in O(1) or scans the free map (at most 128 words); findRun() scans
+ * it bit by bit (at most 4096 steps); both run once per pool, arena or huge block, never per small block.
+ */
+import { SEGMENT_SHIFT, SEGMENT_SIZE, SEGMENT_CACHE_MAX, RAW_HUGE_THRESHOLD } from '../config';
+import {
+  MAGIC, LAYOUT_VERSION, HDR_MAGIC, HDR_VERSION, HDR_SEGMENT_SHIFT, HDR_SEGMENT_COUNT, HDR_HUGE_THRESHOLD,
+  HDR_CACHE_MAX, KIND_COUNTS, CACHE, CACHE_COUNT, SEG_FREE_MAP, SEG_TABLE, SEG_ENTRY_SIZE, SEG_KIND, SEG_VALUE,
+  SEG_FREE_CLEAN, SEG_FREE_CACHED, SEG_META,
+} from './layout';
+
+/** What the allocator asks of the operating system (native: madvise; fallback: zero-fill). */
+export interface RegionOS {
+  /** The pages of [offset, offset + length) are no longer needed; afterwards they read as zeros. */
+  release(offset: number, length: number): void;
+}
+
+/** Writes a new region's metadata: every segment but 0 free and clean. The region must be all zeros. */
+export function initRegion(m: Uint32Array, segmentCount: number): void {
+  m[HDR_MAGIC >>> 2] = MAGIC;
+  m[HDR_VERSION >>> 2] = LAYOUT_VERSION;
+  m[HDR_SEGMENT_SHIFT >>> 2] = SEGMENT_SHIFT;
+  m[HDR_SEGMENT_COUNT >>> 2] = segmentCount;
+  m[HDR_HUGE_THRESHOLD >>> 2] = RAW_HUGE_THRESHOLD;
+  m[HDR_CACHE_MAX >>> 2] = SEGMENT_CACHE_MAX;
+  m[(SEG_TABLE + SEG_KIND) >>> 2] = SEG_META;
+  m[(KIND_COUNTS >>> 2) + SEG_META] = 1;
+  m[(KIND_COUNTS >>> 2) + SEG_FREE_CLEAN] = segmentCount - 1;
+  for (let s = 1; s < segmentCount; s++) m[(SEG_FREE_MAP >>> 2) + (s >>> 5)] |= 1 << (s & 31);
+}
+
+export class Segments {
+  readonly m: Uint32Array;
+  readonly count: number;
+  /** Set by allocOne(): 1 when the segment came from the cache and holds stale bytes, 0 when it reads as zeros. */
+  lastDirty = 0;
+
+  constructor(m: Uint32Array, private readonly os: RegionOS) {
+    this.m = m;
+    this.count = m[HDR_SEGMENT_COUNT >>> 2];
+  }
+
+  kind(s: number): number {
+    return this.m[(SEG_TABLE + s * SEG_ENTRY_SIZE + SEG_KIND) >>> 2];
+  }
+
+  value(s: number): number {
+    return this.m[(SEG_TABLE + s * SEG_ENTRY_SIZE + SEG_VALUE) >>> 2];
+  }
+
+  setValue(s: number, value: number): void {
+    this.m[(SEG_TABLE + s * SEG_ENTRY_SIZE + SEG_VALUE) >>> 2] = value;
+  }
+
+  isFree(s: number): boolean {
+    return (this.m[(SEG_FREE_MAP >>> 2) + (s >>> 5)] & (1 << (s & 31))) !== 0;
+  }
+
+  private setEntry(s: number, kind: number, value: number): void {
+    const m = this.m;
+    const e = (SEG_TABLE + s * SEG_ENTRY_SIZE) >>> 2;
+    m[(KIND_COUNTS >>> 2) + m[e]]--;
+    m[(KIND_COUNTS >>> 2) + kind]++;
+    m[e] = kind;
+    m[e + 1] = value;
+  }
+
+  /**
+   * Takes one free segment for `kind`: the most recently cached one (its pages are still committed),
+   * else the lowest clean one. Returns its index, 0 when none is free; sets lastDirty.
+   */
+  allocOne(kind: number, value: number): number {
+    const m = this.m;
+    const n = m[CACHE_COUNT >>> 2];
+    let s: number;
+    if (n > 0) {
+      s = m[(CACHE >>> 2) + n - 1];
+      m[(CACHE >>> 2) + n - 1] = 0;
+      m[CACHE_COUNT >>> 2] = n - 1;
+      this.lastDirty = 1;
+    } else {
+      s = this.lowestFree();
+      if (s === 0) return 0;
+      this.lastDirty = 0;
+    }
+    m[(SEG_FREE_MAP >>> 2) + (s >>> 5)] &= ~(1 << (s & 31));
+    this.setEntry(s, kind, value);
+    return s;
+  }
+
+  private lowestFree(): number {
+    const m = this.m;
+    const words = (this.count + 31) >>> 5;
+    for (let w = 0; w < words; w++) {
+      const bits = m[(SEG_FREE_MAP >>> 2) + w];
+      if (bits !== 0) return (w << 5) + (31 - Math.clz32(bits & -bits));
+    }
+    return 0;
+  }
+
+  /** The lowest index starting `n` consecutive free segments, 0 when there is no such run. */
+  findRun(n: number): number {
+    const m = this.m;
+    let run = 0;
+    let start = 0;
+    for (let s = 1; s < this.count; ) {
+      const bits = m[(SEG_FREE_MAP >>> 2) + (s >>> 5)];
+      if ((s & 31) === 0 && bits === 0) {
+        run = 0;
+        s += 32;
+        continue;
+      }
+      if ((bits >>> (s & 31)) & 1) {
+        if (run === 0) start = s;
+        if (++run === n) return start;
+      } else {
+        run = 0;
+      }
+      s++;
+    }
+    return 0;
+  }
+
+  /** Takes the free segment `s` for `kind`. Returns 1 when it was cached (stale bytes), 0 when clean. */
+  claim(s: number, kind: number, value: number): number {
+    const m = this.m;
+    let dirty = 0;
+    if (this.kind(s) === SEG_FREE_CACHED) {
+      dirty = 1;
+      const n = m[CACHE_COUNT >>> 2];
+      let i = 0;
+      while (m[(CACHE >>> 2) + i] !== s) i++;
+      for (; i < n - 1; i++) m[(CACHE >>> 2) + i] = m[(CACHE >>> 2) + i + 1];
+      m[(CACHE >>> 2) + n - 1] = 0;
+      m[CACHE_COUNT >>> 2] = n - 1;
+    }
+    m[(SEG_FREE_MAP >>> 2) + (s >>> 5)] &= ~(1 << (s & 31));
+    this.setEntry(s, kind, value);
+    return dirty;
+  }
+
+  /** Frees segment `s`: into the cache while it has room, else back to the OS. */
+  release(s: number): void {
+    const m = this.m;
+    const n = m[CACHE_COUNT >>> 2];
+    if (n < SEGMENT_CACHE_MAX) {
+      m[(CACHE >>> 2) + n] = s;
+      m[CACHE_COUNT >>> 2] = n + 1;
+      this.setEntry(s, SEG_FREE_CACHED, 0);
+    } else {
+      this.os.release(s * SEGMENT_SIZE, SEGMENT_SIZE);
+      this.setEntry(s, SEG_FREE_CLEAN, 0);
+    }
+    m[(SEG_FREE_MAP >>> 2) + (s >>> 5)] |= 1 << (s & 31);
+  }
+}
