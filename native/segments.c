@@ -1,0 +1,127 @@
+/*
+ * Layer 0/+1 boundary: the region's 1 MiB segments, their kinds, the free-segment map and the cache of
+ * empty segments. lib/raw/segments.ts is the same algorithm over the same bytes; see it for the why.
+ */
+#include "segments.h"
+#include "os.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void pm_corrupt(const pm_region *r, uint64_t offset, uint64_t length) {
+  fprintf(stderr,
+          "pymem: the heap's metadata is corrupt: the allocator was led to bytes 0x%llx..0x%llx, outside its "
+          "%llu-byte region. Something wrote over the allocator's own data through the heap's views; "
+          "heap.check() names what. Aborting rather than touch memory outside the region.\n",
+          (unsigned long long)offset, (unsigned long long)(offset + length), (unsigned long long)r->limit);
+  abort();
+}
+
+#define ENTRY(s) (SEG_TABLE + (s) * SEG_ENTRY_SIZE)
+#define FREE_WORD(r, s) PM_U32(r, SEG_FREE_MAP + ((s) >> 5) * 4u)
+#define CACHE_SLOT(r, i) PM_U32(r, CACHE + (i) * 4u)
+#define KIND_COUNT(r, k) PM_U32(r, KIND_COUNTS + (k) * 4u)
+
+void pm_region_init(pm_region *r, uint8_t *base, uint32_t count) {
+  r->base = base;
+  r->count = count;
+  r->limit = (uint64_t)count * SEGMENT_SIZE;
+  r->last_dirty = 0;
+  PM_U32(r, HDR_MAGIC) = MAGIC;
+  PM_U32(r, HDR_VERSION) = LAYOUT_VERSION;
+  PM_U32(r, HDR_SEGMENT_SHIFT) = SEGMENT_SHIFT;
+  PM_U32(r, HDR_SEGMENT_COUNT) = count;
+  PM_U32(r, HDR_HUGE_THRESHOLD) = RAW_HUGE_THRESHOLD;
+  PM_U32(r, HDR_CACHE_MAX) = SEGMENT_CACHE_MAX;
+  PM_U32(r, ENTRY(0) + SEG_KIND) = SEG_META;
+  KIND_COUNT(r, SEG_META) = 1;
+  KIND_COUNT(r, SEG_FREE_CLEAN) = count - 1;
+  for (uint32_t s = 1; s < count; s++) FREE_WORD(r, s) |= 1u << (s & 31);
+}
+
+uint32_t pm_seg_kind(const pm_region *r, uint32_t s) { return PM_U32(r, ENTRY(s) + SEG_KIND); }
+uint32_t pm_seg_value(const pm_region *r, uint32_t s) { return PM_U32(r, ENTRY(s) + SEG_VALUE); }
+void pm_seg_set_value(pm_region *r, uint32_t s, uint32_t value) { PM_U32(r, ENTRY(s) + SEG_VALUE) = value; }
+int pm_seg_is_free(const pm_region *r, uint32_t s) { return (FREE_WORD(r, s) >> (s & 31)) & 1u; }
+
+static void set_entry(pm_region *r, uint32_t s, uint32_t kind, uint32_t value) {
+  KIND_COUNT(r, pm_seg_kind(r, s))--;
+  KIND_COUNT(r, kind)++;
+  PM_U32(r, ENTRY(s) + SEG_KIND) = kind;
+  PM_U32(r, ENTRY(s) + SEG_VALUE) = value;
+}
+
+static uint32_t lowest_free(const pm_region *r) {
+  uint32_t words = (r->count + 31) >> 5;
+  for (uint32_t w = 0; w < words; w++) {
+    uint32_t bits = PM_U32(r, SEG_FREE_MAP + w * 4u);
+    if (bits != 0) return (w << 5) + (uint32_t)__builtin_ctz(bits);
+  }
+  return 0;
+}
+
+uint32_t pm_seg_alloc_one(pm_region *r, uint32_t kind, uint32_t value) {
+  uint32_t n = PM_U32(r, CACHE_COUNT);
+  uint32_t s;
+  if (n > 0) {
+    s = CACHE_SLOT(r, n - 1);
+    CACHE_SLOT(r, n - 1) = 0;
+    PM_U32(r, CACHE_COUNT) = n - 1;
+    r->last_dirty = 1;
+  } else {
+    s = lowest_free(r);
+    if (s == 0) return 0;
+    r->last_dirty = 0;
+  }
+  FREE_WORD(r, s) &= ~(1u << (s & 31));
+  set_entry(r, s, kind, value);
+  return s;
+}
+
+uint32_t pm_seg_find_run(const pm_region *r, uint32_t n) {
+  uint32_t run = 0, start = 0;
+  for (uint32_t s = 1; s < r->count;) {
+    uint32_t bits = FREE_WORD(r, s);
+    if ((s & 31) == 0 && bits == 0) {
+      run = 0;
+      s += 32;
+      continue;
+    }
+    if ((bits >> (s & 31)) & 1u) {
+      if (run == 0) start = s;
+      if (++run == n) return start;
+    } else {
+      run = 0;
+    }
+    s++;
+  }
+  return 0;
+}
+
+int pm_seg_claim(pm_region *r, uint32_t s, uint32_t kind, uint32_t value) {
+  int dirty = 0;
+  if (pm_seg_kind(r, s) == SEG_FREE_CACHED) {
+    dirty = 1;
+    uint32_t n = PM_U32(r, CACHE_COUNT), i = 0;
+    while (CACHE_SLOT(r, i) != s) i++;
+    for (; i < n - 1; i++) CACHE_SLOT(r, i) = CACHE_SLOT(r, i + 1);
+    CACHE_SLOT(r, n - 1) = 0;
+    PM_U32(r, CACHE_COUNT) = n - 1;
+  }
+  FREE_WORD(r, s) &= ~(1u << (s & 31));
+  set_entry(r, s, kind, value);
+  return dirty;
+}
+
+void pm_seg_release(pm_region *r, uint32_t s) {
+  uint32_t n = PM_U32(r, CACHE_COUNT);
+  if (n < SEGMENT_CACHE_MAX) {
+    CACHE_SLOT(r, n) = s;
+    PM_U32(r, CACHE_COUNT) = n + 1;
+    set_entry(r, s, SEG_FREE_CACHED, 0);
+  } else {
+    pm_os_release(pm_bytes(r, (uint64_t)s * SEGMENT_SIZE, SEGMENT_SIZE), SEGMENT_SIZE);
+    set_entry(r, s, SEG_FREE_CLEAN, 0);
+  }
+  FREE_WORD(r, s) |= 1u << (s & 31);
+}
