@@ -1,0 +1,89 @@
+/**
+ * pymem's errors. Each carries a Node-style `code`; argument errors use Node's own codes and wording
+ * (ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE, ERR_INVALID_ARG_VALUE), pymem's own start with ERR_PYMEM_.
+ */
+import { inspect } from 'node:util';
+
+export type ErrorCode =
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_ARG_VALUE'
+  | 'ERR_OUT_OF_RANGE'
+  | 'ERR_PYMEM_INVALID_POINTER'
+  | 'ERR_PYMEM_HEAP_CORRUPTION'
+  | 'ERR_PYMEM_HEAP_CLOSED'
+  | 'ERR_PYMEM_NATIVE_UNAVAILABLE'
+  | 'ERR_PYMEM_RESERVE_FAILED'
+  | 'ERR_PYMEM_NO_EXTERNAL_BUFFERS';
+
+function withCode<E extends Error>(error: E, code: ErrorCode): E & { code: ErrorCode } {
+  return Object.assign(error, { code });
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    const name = (value as object).constructor?.name;
+    return name ? `an instance of ${name}` : inspect(value, { depth: 0 });
+  }
+  return `type ${typeof value} (${inspect(value)})`;
+}
+
+export function invalidArgType(name: string, expected: string, value: unknown): TypeError {
+  return withCode(new TypeError(`The "${name}" argument must be of type ${expected}. Received ${describe(value)}`), 'ERR_INVALID_ARG_TYPE');
+}
+
+export function invalidArgValue(name: string, value: unknown, reason: string): TypeError {
+  return withCode(new TypeError(`The ${name} ${reason}. Received ${inspect(value)}`), 'ERR_INVALID_ARG_VALUE');
+}
+
+export function outOfRange(name: string, range: string, value: unknown): RangeError {
+  return withCode(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${inspect(value)}`), 'ERR_OUT_OF_RANGE');
+}
+
+export function heapClosed(what: string): Error {
+  return withCode(new Error(`${what}: the heap is closed; create a new heap with createHeap()`), 'ERR_PYMEM_HEAP_CLOSED');
+}
+
+export function nativeUnavailable(message: string): Error {
+  return withCode(new Error(message), 'ERR_PYMEM_NATIVE_UNAVAILABLE');
+}
+
+export function reserveFailed(message: string): Error {
+  return withCode(new Error(message), 'ERR_PYMEM_RESERVE_FAILED');
+}
+
+/**
+ * A pointer the heap cannot have handed out to this caller: outside the region, misaligned, not the
+ * start of a live block, already freed, or owned by another allocator. Thrown before anything changes.
+ */
+export class InvalidPointerError extends Error {
+  readonly code = 'ERR_PYMEM_INVALID_POINTER' as const;
+
+  /**
+   * @param pointer the offending pointer
+   * @param reason a stable key for programs: 'outside', 'misaligned', 'metadata', 'free-segment',
+   *   'arena', 'not-live', 'inside-block', 'not-arena', 'raw-block'
+   */
+  constructor(
+    readonly pointer: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InvalidPointerError';
+  }
+}
+
+/** heap.check() found an invariant broken; `invariant` names it, the message says where. */
+export class HeapCorruptionError extends Error {
+  readonly code = 'ERR_PYMEM_HEAP_CORRUPTION' as const;
+
+  constructor(
+    readonly invariant: string,
+    detail: string,
+  ) {
+    super(`heap check failed: ${invariant}: ${detail}`);
+    this.name = 'HeapCorruptionError';
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * pymem: CPython's memory manager for Node.js. See README.md for the layers and the API.
+ */
+import { loadNative } from './raw/native';
+
+export { createHeap, Heap, type HeapOptions } from './heap';
+export { RawDomain } from './domains';
+export { InvalidPointerError, HeapCorruptionError, type ErrorCode } from './errors';
+export type { HeapStats, SegmentCounts } from './stats';
+export type { BackendName } from './raw/backend';
+export type { BackendChoice } from './raw/open';
+export { ALIGNMENT, SEGMENT_SIZE, RAW_HUGE_THRESHOLD, DEFAULT_MAX_BYTES, MAX_MAX_BYTES, MIN_MAX_BYTES } from './config';
+
+/** Whether the native addon loads in this process: its path, or why not. Loads it once. */
+export function nativeAddon(): { available: true; path: string } | { available: false; reason: string } {
+  const load = loadNative();
+  return load.error === undefined ? { available: true, path: load.path } : { available: false, reason: load.error };
+}

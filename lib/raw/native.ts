@@ -1,0 +1,150 @@
+/**
+ * Loads the native addon (native/*.c, built by node-gyp or shipped in prebuilds/) and wraps it as a
+ * backend. No other file loads it. An addon is used only when every layout constant it was compiled
+ * with equals ours: a stale build would otherwise write a different layout into the region.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as config from '../config';
+import * as layout from './layout';
+import type { RawBackend } from './backend';
+
+/** A region's handle from the addon: one mmap'ed region and the C raw allocator over it (native/binding.cc). */
+export interface NativeRegion {
+  readonly buffer: ArrayBuffer;
+  malloc(n: number): number;
+  calloc(n: number): number;
+  realloc(p: number, n: number): number;
+  free(p: number): number;
+  arenaAlloc(): number;
+  arenaFree(p: number): number;
+  residentBytes(): number | null;
+  /** Detaches the region's buffer and unmaps the region; closing twice does nothing. */
+  close(): void;
+}
+
+export interface NativeAddon {
+  createRegion(maxBytes: number): NativeRegion;
+  layout: Record<string, number>;
+}
+
+export type NativeLoad = { addon: NativeAddon; path: string; error?: undefined } | { error: string; addon?: undefined; path?: undefined };
+
+/** The package's root, from lib/raw (sources) and dist/raw (compiled) alike. */
+export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Every numeric constant of lib/config.ts and lib/raw/layout.ts, by name: what the addon must match. */
+export function layoutTable(): Record<string, number> {
+  const table: Record<string, number> = {};
+  for (const source of [config, layout] as Record<string, unknown>[]) {
+    for (const [name, value] of Object.entries(source)) if (typeof value === 'number') table[name] = value;
+  }
+  return table;
+}
+
+/** The first constant on which an addon and the TypeScript allocator disagree; undefined when none does. */
+export function layoutMismatch(native: Record<string, number>): string | undefined {
+  const ours = layoutTable();
+  for (const name of new Set([...Object.keys(ours), ...Object.keys(native)])) {
+    if (ours[name] !== native[name]) return `${name} is ${native[name]} in the addon and ${ours[name]} in the TypeScript allocator`;
+  }
+  return undefined;
+}
+
+/**
+ * Why an ELF file cannot be a whole shared object, or undefined. dlopen maps a truncated one (a full
+ * disk, an interrupted copy) and the process dies of SIGBUS when the loader touches the missing part,
+ * so a file shorter than its own section table says is refused before it is loaded.
+ */
+export function truncatedElf(file: string): string | undefined {
+  const header = Buffer.alloc(64);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const read = fs.readSync(fd, header, 0, 64, 0);
+    if (read < 64 || header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2) return undefined; // not a 64-bit ELF: dlopen judges
+    const end = Number(header.readBigUInt64LE(0x28)) + header.readUInt16LE(0x3a) * header.readUInt16LE(0x3c);
+    const size = fs.fstatSync(fd).size;
+    return size < end ? `${file} is truncated: ${size} bytes where its ELF header describes ${end}` : undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+let loaded: NativeLoad | undefined;
+
+/**
+ * Finds and loads the addon from `root` (build/Release, then prebuilds/<platform>-<arch>, as node-gyp-build
+ * resolves them). Never throws: a failure is returned as the reason, for 'auto' to record.
+ */
+export function loadNative(root: string = PACKAGE_ROOT): NativeLoad {
+  if (root === PACKAGE_ROOT && loaded) return loaded;
+  let result: NativeLoad;
+  try {
+    const nodeGypBuild: { resolve(dir: string): string } = require('node-gyp-build');
+    const file = nodeGypBuild.resolve(root);
+    const truncated = truncatedElf(file);
+    if (truncated !== undefined) throw new Error(truncated);
+    const addon = require(file) as NativeAddon;
+    const mismatch = layoutMismatch(addon.layout);
+    result = mismatch
+      ? { error: `the addon at ${file} was built for another layout (${mismatch}); rebuild it with \`npm run build:native\`` }
+      : { addon, path: file };
+  } catch (e) {
+    // node-gyp-build's message spans lines ("No native build was found for ...\n    loaded from: ...").
+    result = { error: (e as Error).message.trim().replace(/\s*\n\s*/g, '; ') };
+  }
+  if (root === PACKAGE_ROOT) loaded = result;
+  return result;
+}
+
+/** The native backend: each operation is one call into C (about 23 ns of N-API overhead each, measured). */
+export class NativeBackend implements RawBackend {
+  readonly name = 'native' as const;
+  readonly buffer: ArrayBuffer;
+  private readonly region: NativeRegion;
+
+  /**
+   * Reserves the region. The addon throws ERR_PYMEM_RESERVE_FAILED when mmap fails and
+   * ERR_PYMEM_NO_EXTERNAL_BUFFERS where the runtime forbids external ArrayBuffers.
+   */
+  constructor(addon: NativeAddon, maxBytes: number) {
+    this.region = addon.createRegion(maxBytes);
+    this.buffer = this.region.buffer;
+  }
+
+  malloc(n: number): number {
+    return this.region.malloc(n);
+  }
+
+  calloc(n: number): number {
+    return this.region.calloc(n);
+  }
+
+  realloc(p: number, n: number): number {
+    return this.region.realloc(p, n);
+  }
+
+  free(p: number): number {
+    return this.region.free(p);
+  }
+
+  arenaAlloc(): number {
+    return this.region.arenaAlloc();
+  }
+
+  arenaFree(p: number): number {
+    return this.region.arenaFree(p);
+  }
+
+  residentBytes(): number | null {
+    return this.region.residentBytes();
+  }
+
+  idleCommittedBytes(): number {
+    return 0; // released pages go back to the OS (madvise)
+  }
+
+  close(): void {
+    this.region.close();
+  }
+}
