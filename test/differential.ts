@@ -1,0 +1,183 @@
+// Native vs fallback: one seeded random sequence of malloc/calloc/realloc/free (and arena) operations,
+// sizes from 0 to 4 MiB, driven on both backends in lockstep. Every returned pointer, every refusal and
+// the region's bytes must be identical; heap.check() passes throughout; every block keeps its bytes.
+import t from 'tap';
+import { Random } from './helpers/random';
+import { heapOn, firstDifference } from './helpers/backends';
+import { RAW_HUGE_THRESHOLD, type Heap } from '../lib/index';
+
+const SEED = Number(process.env.PYMEM_DIFF_SEED ?? 20261124);
+const OPERATIONS = 100_000;
+const MAX_BYTES = 48 << 20;
+/** Frees grow likelier as live bytes near this, so the heap runs near, and sometimes into, its limit. */
+const TARGET_LIVE = MAX_BYTES;
+const CHECK_EVERY = 2_000;
+const COMPARE_EVERY = 10_000;
+
+interface Block {
+  p: number;
+  n: number;
+  /** The pattern's seed: byte i of the block is (tag + i * 31) & 255 where the block was stamped. */
+  tag: number;
+}
+
+function size(rng: Random): number {
+  const r = rng.next();
+  if (r < 0.55) return rng.int(0, 256);
+  if (r < 0.8) return rng.int(257, 4096);
+  if (r < 0.95) return rng.int(4097, RAW_HUGE_THRESHOLD);
+  if (r < 0.96) return RAW_HUGE_THRESHOLD + rng.int(-1, 1);
+  return rng.int(RAW_HUGE_THRESHOLD + 1, 4 << 20);
+}
+
+/** Offsets of a block that are stamped and verified: all of a small block, a sample of a large one. */
+function* probes(n: number): Generator<number> {
+  if (n <= 4096) {
+    for (let i = 0; i < n; i++) yield i;
+    return;
+  }
+  for (let i = 0; i < n; i += 4093) for (let j = i; j < Math.min(i + 16, n); j++) yield j;
+  for (let j = n - 16; j < n; j++) yield j;
+}
+
+function stamp(heap: Heap, b: Block, from = 0): void {
+  for (const i of probes(b.n)) if (i >= from) heap.u8[b.p + i] = (b.tag + i * 31) & 255;
+}
+
+function intact(heap: Heap, b: Block, n = b.n): boolean {
+  for (const i of probes(b.n)) if (i < n && heap.u8[b.p + i] !== ((b.tag + i * 31) & 255)) return false;
+  return true;
+}
+
+function zeroed(heap: Heap, b: Block): boolean {
+  for (const i of probes(b.n)) if (heap.u8[b.p + i] !== 0) return false;
+  return true;
+}
+
+t.test(`native and fallback agree on ${OPERATIONS} random operations (seed ${SEED})`, async (t) => {
+  const heaps = [heapOn('native', { maxBytes: MAX_BYTES }), heapOn('fallback', { maxBytes: MAX_BYTES })];
+  const [native, fallback] = heaps;
+  const rng = new Random(SEED);
+  const live: Block[] = [];
+  const arenas: number[] = [];
+  let liveBytes = 0;
+  let peak = 0;
+  let tag = 0;
+  const tally = { malloc: 0, calloc: 0, realloc: 0, free: 0, outOfMemory: 0, refused: 0, arena: 0, huge: 0 };
+  let failures = 0;
+
+  /** Runs `op` on both heaps; the results must be equal. */
+  const both = (what: string, op: (heap: Heap) => number): number => {
+    const a = op(native);
+    const b = op(fallback);
+    if (a !== b && failures++ < 5) t.fail(`${what}: native returned ${a}, fallback ${b}`);
+    return a;
+  };
+  const verify = (what: string, ok: boolean): void => {
+    if (!ok && failures++ < 5) t.fail(what);
+  };
+
+  for (let i = 1; i <= OPERATIONS && failures === 0; i++) {
+    const r = rng.next();
+    const pressure = liveBytes / TARGET_LIVE;
+    const freeShare = 0.15 + 0.5 * Math.min(pressure, 1);
+    if (live.length > 0 && r < freeShare) {
+      // free
+      const k = rng.int(0, live.length - 1);
+      const b = live[k];
+      for (const heap of heaps) verify(`op ${i}: block ${b.p} (${b.n} B) kept its bytes until free`, intact(heap, b));
+      both(`op ${i}: free(${b.p})`, (heap) => (heap.raw.free(b.p), 0));
+      live[k] = live[live.length - 1];
+      live.pop();
+      liveBytes -= b.n;
+      tally.free++;
+    } else if (live.length > 0 && r < freeShare + 0.25) {
+      // realloc: mostly growth and shrinkage near the current size, sometimes anywhere
+      const k = rng.int(0, live.length - 1);
+      const b = live[k];
+      const n = rng.next() < 0.6 ? Math.max(0, Math.round(b.n * (0.25 + rng.next() * 1.5))) : size(rng);
+      const q = both(`op ${i}: realloc(${b.p}, ${n})`, (heap) => heap.raw.realloc(b.p, n));
+      tally.realloc++;
+      if (q === 0) {
+        tally.outOfMemory++;
+        for (const heap of heaps) verify(`op ${i}: a failed realloc kept block ${b.p}`, intact(heap, b));
+        continue;
+      }
+      const moved: Block = { p: q, n: b.n, tag: b.tag };
+      for (const heap of heaps) verify(`op ${i}: realloc(${b.p} -> ${q}, ${n}) kept the first ${Math.min(n, b.n)} bytes`, intact(heap, moved, Math.min(n, b.n)));
+      const nb: Block = { p: q, n, tag: b.tag };
+      for (const heap of heaps) stamp(heap, nb);
+      live[k] = nb;
+      liveBytes += n - b.n;
+    } else if (r < 0.99 || arenas.length === 0) {
+      if (r > 0.98) {
+        const a = both(`op ${i}: arenaAlloc()`, (heap) => heap.arenaAlloc());
+        if (a !== 0) arenas.push(a);
+        tally.arena++;
+        continue;
+      }
+      // malloc or calloc
+      const n = size(rng);
+      const zero = rng.next() < 0.2;
+      const p = both(`op ${i}: ${zero ? 'calloc' : 'malloc'}(${n})`, (heap) => (zero ? heap.raw.calloc(n, 1) : heap.raw.malloc(n)));
+      tally[zero ? 'calloc' : 'malloc']++;
+      if (p === 0) {
+        tally.outOfMemory++;
+        continue;
+      }
+      if (n > RAW_HUGE_THRESHOLD) tally.huge++;
+      const b: Block = { p, n, tag: tag++ & 255 };
+      if (zero) for (const heap of heaps) verify(`op ${i}: calloc(${n}) at ${p} is zeroed`, zeroed(heap, b));
+      for (const heap of heaps) stamp(heap, b);
+      live.push(b);
+      liveBytes += n;
+      peak = Math.max(peak, liveBytes);
+    } else {
+      const a = arenas.splice(rng.int(0, arenas.length - 1), 1)[0];
+      both(`op ${i}: arenaFree(${a})`, (heap) => (heap.arenaFree(a), 0));
+      tally.arena++;
+    }
+
+    // Now and then, a pointer that must be refused the same way on both, changing nothing.
+    if (i % 97 === 0 && live.length > 0) {
+      const b = live[rng.int(0, live.length - 1)];
+      const bad = [b.p + 16, b.p + 8, b.p + b.n + 48][i % 3];
+      const reasons = heaps.map((heap) => {
+        try {
+          heap.raw.free(bad);
+          return 'freed';
+        } catch (e) {
+          return (e as { reason: string }).reason;
+        }
+      });
+      // A pointer past the block's end may be the start of another live block: then it must not be tried.
+      if (reasons[0] !== reasons[1]) verify(`op ${i}: free(${bad}) refused as ${reasons[0]} on native, ${reasons[1]} on fallback`, false);
+      if (reasons[0] === 'freed') {
+        const k = live.findIndex((x) => x.p === bad);
+        verify(`op ${i}: free(${bad}) succeeded but no live block starts there`, k >= 0);
+        liveBytes -= live[k].n;
+        live.splice(k, 1);
+      } else {
+        tally.refused++;
+      }
+    }
+
+    if (i % CHECK_EVERY === 0) for (const heap of heaps) heap.check();
+    if (i % COMPARE_EVERY === 0) {
+      const at = firstDifference(native.u8, fallback.u8);
+      verify(`after op ${i} the regions differ first at byte ${at} (0x${at.toString(16)})`, at === -1);
+    }
+  }
+
+  t.equal(failures, 0, 'no divergence');
+  t.same(native.stats().segments, fallback.stats().segments, 'same segments by kind');
+  t.equal(native.stats().rawBlocks, live.length, 'every live block counted');
+  t.equal(native.stats().rawBytes, liveBytes, 'every requested byte counted');
+  t.ok(tally.outOfMemory > 0, `the heap ran into its limit (${tally.outOfMemory} times; live bytes peaked at ${peak})`);
+  t.ok(tally.huge > 100 && tally.refused > 100 && tally.arena > 100, `every path taken: ${JSON.stringify(tally)}`);
+  for (const b of live) both(`free(${b.p})`, (heap) => (heap.raw.free(b.p), 0));
+  for (const a of arenas) both(`arenaFree(${a})`, (heap) => (heap.arenaFree(a), 0));
+  for (const heap of heaps) heap.check();
+  t.equal(firstDifference(native.u8, fallback.u8), -1, 'identical regions once everything is freed');
+  t.equal(native.stats().rawBlocks + fallback.stats().rawBlocks, 0);
+});

@@ -1,0 +1,62 @@
+// The install step: it keeps an addon that loads, builds one when there is none, and never fails the
+// install, whatever the machine lacks. Each case runs scripts/install.js in a scratch copy of the package.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { PACKAGE_ROOT } from '../lib/raw/native';
+
+const { rebuildCommand, buildNative } = require('../scripts/build-native.js') as {
+  rebuildCommand(args: string[], options: object): string[];
+  buildNative(cwd: string, args: string[], options: object): number;
+};
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'pymem-install-'));
+t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A copy of what the package ships for building, with our node_modules. */
+function packageCopy(name: string): string {
+  const dir = path.join(scratch, name);
+  mkdirSync(dir);
+  for (const entry of ['package.json', 'binding.gyp', 'native', 'scripts']) cpSync(path.join(PACKAGE_ROOT, entry), path.join(dir, entry), { recursive: true });
+  symlinkSync(path.join(PACKAGE_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  return dir;
+}
+
+function install(dir: string, env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [path.join(dir, 'scripts', 'install.js')], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+}
+
+const addon = (dir: string): string => path.join(dir, 'build', 'Release', 'pymem.node');
+
+t.test('the node-gyp command, on every kind of machine', async (t) => {
+  const headers = (p: string) => p === '/opt/node/include/node/node_api.h';
+  const none = () => {
+    throw new Error('not installed');
+  };
+  const base = { execPath: '/opt/node/bin/node', exists: headers };
+  t.same(rebuildCommand([], { ...base, env: {}, resolve: () => '/app/node_modules/node-gyp/bin/node-gyp.js' }), ['/opt/node/bin/node', '/app/node_modules/node-gyp/bin/node-gyp.js', 'rebuild', '--nodedir=/opt/node'], 'a local node-gyp, local headers named');
+  t.same(rebuildCommand(['--debug'], { ...base, env: { npm_config_node_gyp: '/npm/node-gyp.js', npm_config_nodedir: '/usr' }, resolve: none }), ['/opt/node/bin/node', '/npm/node-gyp.js', 'rebuild', '--debug'], "npm's node-gyp and npm's nodedir");
+  t.same(rebuildCommand([], { execPath: '/opt/node/bin/node', exists: () => false, env: {}, resolve: none }), ['node-gyp', 'rebuild'], 'the PATH, no local headers');
+  t.equal(buildNative(scratch, [], { env: { PATH: '/nonexistent' }, resolve: none }), 1, 'no node-gyp anywhere: a failed build, not an exception');
+});
+
+t.test('with no addon, the install step builds one', async (t) => {
+  const dir = packageCopy('fresh');
+  const run = install(dir);
+  t.equal(run.status, 0);
+  t.ok(existsSync(addon(dir)), 'build/Release/pymem.node');
+  const built = statSync(addon(dir)).mtimeMs;
+  t.equal(install(dir).status, 0);
+  t.equal(statSync(addon(dir)).mtimeMs, built, 'an addon that loads is kept, not rebuilt');
+});
+
+t.test('with no C compiler, the install still succeeds and says pymem runs on the fallback', async (t) => {
+  const dir = packageCopy('nocompiler');
+  const run = install(dir, { CC: '/bin/false', CXX: '/bin/false', npm_config_build_from_source: 'true' });
+  t.equal(run.status, 0, 'the install does not fail');
+  t.notOk(existsSync(addon(dir)), 'no addon');
+  t.match(run.stderr, 'pymem: the native addon could not be built (see above); pymem will run on its TypeScript fallback.');
+  t.match(run.stderr, '`npm rebuild pymem` builds it again');
+});
