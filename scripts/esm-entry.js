@@ -1,6 +1,6 @@
 'use strict';
 // Writes dist/index.mjs, the ESM entry point: it re-exports the CommonJS build, so that `import` and
-// `require` share one instance of the package (no dual-package hazard). Run by `npm run build`.
+// `require` share one instance of the package (no dual-package hazard). Run by `npm run compile`.
 const fs = require('node:fs');
 const path = require('node:path');
 
