@@ -94,16 +94,12 @@ napi_value Uint32(napi_env env, uint32_t value) {
   return out;
 }
 
-napi_value Malloc(napi_env env, napi_callback_info info) {
+// malloc, calloc, free and arenaFree: one u32 in, one u32 out.
+template <typename R, R (*Op)(pm_region *, uint32_t)>
+napi_value Unary(napi_env env, napi_callback_info info) {
   uint32_t a[1];
   RegionState *s = Enter<1>(env, info, a);
-  return s ? Uint32(env, pm_malloc(&s->region, a[0])) : nullptr;
-}
-
-napi_value Calloc(napi_env env, napi_callback_info info) {
-  uint32_t a[1];
-  RegionState *s = Enter<1>(env, info, a);
-  return s ? Uint32(env, pm_calloc(&s->region, a[0])) : nullptr;
+  return s ? Uint32(env, (uint32_t)Op(&s->region, a[0])) : nullptr;
 }
 
 napi_value Realloc(napi_env env, napi_callback_info info) {
@@ -115,21 +111,9 @@ napi_value Realloc(napi_env env, napi_callback_info info) {
   return out;
 }
 
-napi_value Free(napi_env env, napi_callback_info info) {
-  uint32_t a[1];
-  RegionState *s = Enter<1>(env, info, a);
-  return s ? Uint32(env, (uint32_t)pm_free(&s->region, a[0])) : nullptr;
-}
-
 napi_value ArenaAlloc(napi_env env, napi_callback_info info) {
   RegionState *s = Enter<0>(env, info, nullptr);
   return s ? Uint32(env, pm_arena_alloc(&s->region)) : nullptr;
-}
-
-napi_value ArenaFree(napi_env env, napi_callback_info info) {
-  uint32_t a[1];
-  RegionState *s = Enter<1>(env, info, a);
-  return s ? Uint32(env, (uint32_t)pm_arena_free(&s->region, a[0])) : nullptr;
 }
 
 napi_value ResidentBytes(napi_env env, napi_callback_info info) {
@@ -201,9 +185,14 @@ Napi::Value CreateRegion(const Napi::CallbackInfo &info) {
   static const struct {
     const char *name;
     napi_callback fn;
-  } kFunctions[] = {{"malloc", Malloc},         {"calloc", Calloc},         {"realloc", Realloc},
-                    {"free", Free},             {"arenaAlloc", ArenaAlloc}, {"arenaFree", ArenaFree},
-                    {"residentBytes", ResidentBytes}, {"close", Close}};
+  } kFunctions[] = {{"malloc", Unary<uint32_t, pm_malloc>},
+                    {"calloc", Unary<uint32_t, pm_calloc>},
+                    {"realloc", Realloc},
+                    {"free", Unary<int, pm_free>},
+                    {"arenaAlloc", ArenaAlloc},
+                    {"arenaFree", Unary<int, pm_arena_free>},
+                    {"residentBytes", ResidentBytes},
+                    {"close", Close}};
   RegionState *state = new RegionState{{}, mapping, nullptr, 1};
   pm_region_init(&state->region, base, (uint32_t)(length / SEGMENT_SIZE));
   napi_create_reference(env, buffer, 0, &state->buffer);
