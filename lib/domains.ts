@@ -17,7 +17,7 @@
  * comes first because `>>>` throws on a BigInt), then one call into the backend; every unusual value
  * takes a slow path.
  */
-import { InvalidPointerError, invalidArgType, outOfRange } from './errors';
+import { InvalidPointerError, hex, invalidArgType, outOfRange } from './errors';
 import type { RawBackend } from './raw/backend';
 import {
   PTR_OUTSIDE, PTR_MISALIGNED, PTR_METADATA, PTR_FREE_SEGMENT, PTR_ARENA, PTR_NOT_LIVE, PTR_INSIDE_HUGE,
@@ -38,10 +38,6 @@ const POINTER_PROBLEMS: Record<number, [reason: string, text: string]> = {
   [PTR_NOT_ARENA]: ['not-arena', 'is not the start of an arena'],
   [PTR_RAW_BLOCK]: ['raw-block', 'belongs to a raw block, not an arena'],
 };
-
-function hex(p: number): string {
-  return `0x${p.toString(16)}`;
-}
 
 /** The error for a pointer the allocator refused with `status`, raised by `fn` (e.g. 'heap.raw.free'). */
 export function pointerError(fn: string, p: number, status: number): InvalidPointerError {

@@ -15,6 +15,11 @@ export type ErrorCode =
   | 'ERR_PYMEM_RESERVE_FAILED'
   | 'ERR_PYMEM_NO_EXTERNAL_BUFFERS';
 
+/** An offset as the messages show it: 0x1f000. */
+export function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
 function withCode<E extends Error>(error: E, code: ErrorCode): E & { code: ErrorCode } {
   return Object.assign(error, { code });
 }

@@ -77,10 +77,8 @@ export class Heap {
   /** A Uint8Array over [ptr, ptr + length) of the region, sharing its memory. */
   view(ptr: number, length: number): Uint8Array {
     this.assertOpen('heap.view');
-    for (const [name, value] of [['ptr', ptr], ['length', length]] as const) {
-      if (typeof value !== 'number') throw invalidArgType(name, 'number', value);
-      if (!Number.isSafeInteger(value) || value < 0) throw outOfRange(name, 'an integer >= 0', value);
-    }
+    checkOffset(ptr, 'ptr');
+    checkOffset(length, 'length');
     if (ptr + length > this.maxBytes) throw outOfRange('ptr + length', `<= the heap's maxBytes (${this.maxBytes})`, ptr + length);
     return new Uint8Array(this.impl.buffer, ptr, length);
   }
@@ -135,6 +133,11 @@ export class Heap {
   private assertOpen(what: string): void {
     if (this.isClosed) throw heapClosed(what);
   }
+}
+
+function checkOffset(value: unknown, name: string): void {
+  if (typeof value !== 'number') throw invalidArgType(name, 'number', value);
+  if (!Number.isSafeInteger(value) || value < 0) throw outOfRange(name, 'an integer >= 0', value);
 }
 
 function checkMaxBytes(value: unknown): number {

@@ -73,17 +73,18 @@ static int huge_resize_in_place(pm_region *r, uint32_t s, uint32_t old, uint32_t
   return 1;
 }
 
-/* PTR_OK when p is the start of a live raw block, else the reason it is not. Reads only. */
-static int check_pointer(const pm_region *r, uint32_t p) {
-  if (p >= r->limit) return PTR_OUTSIDE;
-  if (p & 15u) return PTR_MISALIGNED;
-  switch (pm_seg_kind(r, p >> SEGMENT_SHIFT)) {
-    case SEG_RAW_POOL: return pm_tlsf_is_live(r, p) ? PTR_OK : PTR_NOT_LIVE;
-    case SEG_HUGE_HEAD: return (p & SEGMENT_MASK) ? PTR_INSIDE_HUGE : PTR_OK;
-    case SEG_HUGE_CONT: return PTR_INSIDE_HUGE;
-    case SEG_ARENA: return PTR_ARENA;
-    case SEG_META: return PTR_METADATA;
-    default: return PTR_FREE_SEGMENT;
+/* The kind of p's segment (SEG_RAW_POOL or SEG_HUGE_HEAD) when p starts a live raw block, else -status. */
+static int classify(const pm_region *r, uint32_t p) {
+  if (p >= r->limit) return -PTR_OUTSIDE;
+  if (p & 15u) return -PTR_MISALIGNED;
+  uint32_t kind = pm_seg_kind(r, p >> SEGMENT_SHIFT);
+  switch (kind) {
+    case SEG_RAW_POOL: return pm_tlsf_is_live(r, p) ? (int)kind : -PTR_NOT_LIVE;
+    case SEG_HUGE_HEAD: return (p & SEGMENT_MASK) ? -PTR_INSIDE_HUGE : (int)kind;
+    case SEG_HUGE_CONT: return -PTR_INSIDE_HUGE;
+    case SEG_ARENA: return -PTR_ARENA;
+    case SEG_META: return -PTR_METADATA;
+    default: return -PTR_FREE_SEGMENT;
   }
 }
 
@@ -109,10 +110,10 @@ uint32_t pm_calloc(pm_region *r, uint32_t n) {
 
 int pm_free(pm_region *r, uint32_t p) {
   if (p == 0) return PTR_OK;
-  int status = check_pointer(r, p);
-  if (status != PTR_OK) return status;
+  int kind = classify(r, p);
+  if (kind < 0) return -kind;
   uint32_t s = p >> SEGMENT_SHIFT;
-  if (pm_seg_kind(r, s) == SEG_RAW_POOL) {
+  if (kind == SEG_RAW_POOL) {
     uint32_t h = p - BLOCK_HEADER_SIZE;
     count(r, -1, 0u - PM_U32(r, h + BLK_REQUESTED));
     pm_tlsf_free(r, h);
@@ -125,10 +126,10 @@ int pm_free(pm_region *r, uint32_t p) {
 
 int64_t pm_realloc(pm_region *r, uint32_t p, uint32_t n) {
   if (p == 0) return pm_malloc(r, n);
-  int status = check_pointer(r, p);
-  if (status != PTR_OK) return -status;
+  int kind = classify(r, p);
+  if (kind < 0) return kind;
   uint32_t s = p >> SEGMENT_SHIFT;
-  if (pm_seg_kind(r, s) == SEG_RAW_POOL) {
+  if (kind == SEG_RAW_POOL) {
     uint32_t h = p - BLOCK_HEADER_SIZE;
     uint32_t old = PM_U32(r, h + BLK_REQUESTED);
     if (n <= RAW_HUGE_THRESHOLD && pm_tlsf_resize_in_place(r, h, n)) {

@@ -14,7 +14,7 @@ import {
   PTR_METADATA, PTR_FREE_SEGMENT, PTR_ARENA, PTR_NOT_LIVE, PTR_INSIDE_HUGE, PTR_NOT_ARENA, PTR_RAW_BLOCK,
 } from './layout';
 import { Segments, initRegion, type RegionOS } from './segments';
-import { Tlsf } from './tlsf';
+import { Tlsf, isLive } from './tlsf';
 
 const SEGMENT_MASK = SEGMENT_SIZE - 1;
 
@@ -60,10 +60,10 @@ export class RawAllocator {
   /** Returns PTR_OK, or why p cannot be freed (nothing changed then). free(0) does nothing. */
   free(p: number): number {
     if (p === 0) return PTR_OK;
-    const status = this.check(p);
-    if (status !== PTR_OK) return status;
+    const kind = this.classify(p);
+    if (kind < 0) return -kind;
     const s = p >>> SEGMENT_SHIFT;
-    if (this.segments.kind(s) === SEG_RAW_POOL) {
+    if (kind === SEG_RAW_POOL) {
       const h = p - BLOCK_HEADER_SIZE;
       this.count(-1, -this.m[(h + BLK_REQUESTED) >>> 2]);
       this.tlsf.free(h);
@@ -80,11 +80,11 @@ export class RawAllocator {
    */
   realloc(p: number, n: number): number {
     if (p === 0) return this.malloc(n);
-    const status = this.check(p);
-    if (status !== PTR_OK) return -status;
+    const kind = this.classify(p);
+    if (kind < 0) return kind;
     const m = this.m;
     const s = p >>> SEGMENT_SHIFT;
-    if (this.segments.kind(s) === SEG_RAW_POOL) {
+    if (kind === SEG_RAW_POOL) {
       const h = p - BLOCK_HEADER_SIZE;
       const old = m[(h + BLK_REQUESTED) >>> 2];
       if (n <= RAW_HUGE_THRESHOLD && this.tlsf.resizeInPlace(h, n)) {
@@ -143,24 +143,27 @@ export class RawAllocator {
     return PTR_OK;
   }
 
-  /** PTR_OK when p is the start of a live raw block, else the reason it is not. Reads only. */
-  private check(p: number): number {
-    if (p >= this.limit) return PTR_OUTSIDE;
-    if (p & 15) return PTR_MISALIGNED;
+  /**
+   * The kind of p's segment (SEG_RAW_POOL or SEG_HUGE_HEAD) when p is the start of a live raw block,
+   * else -status, saying why it is not. Reads only.
+   */
+  private classify(p: number): number {
+    if (p >= this.limit) return -PTR_OUTSIDE;
+    if (p & 15) return -PTR_MISALIGNED;
     const kind = this.segments.kind(p >>> SEGMENT_SHIFT);
     switch (kind) {
       case SEG_RAW_POOL:
-        return this.tlsf.isLive(p) ? PTR_OK : PTR_NOT_LIVE;
+        return isLive(this.m, p) ? kind : -PTR_NOT_LIVE;
       case SEG_HUGE_HEAD:
-        return p & SEGMENT_MASK ? PTR_INSIDE_HUGE : PTR_OK;
+        return p & SEGMENT_MASK ? -PTR_INSIDE_HUGE : kind;
       case SEG_HUGE_CONT:
-        return PTR_INSIDE_HUGE;
+        return -PTR_INSIDE_HUGE;
       case SEG_ARENA:
-        return PTR_ARENA;
+        return -PTR_ARENA;
       case SEG_META:
-        return PTR_METADATA;
+        return -PTR_METADATA;
       default:
-        return PTR_FREE_SEGMENT;
+        return -PTR_FREE_SEGMENT;
     }
   }
 

@@ -8,33 +8,29 @@ import { SEGMENT_SIZE, SEGMENT_SHIFT, RAW_HUGE_THRESHOLD, SEGMENT_CACHE_MAX, SEG
 import {
   NULL_GUARD_BYTES, MAGIC, LAYOUT_VERSION, HDR_MAGIC, HDR_VERSION, HDR_SEGMENT_SHIFT, HDR_SEGMENT_COUNT, HDR_HUGE_THRESHOLD, HDR_CACHE_MAX,
   RAW_BLOCKS, RAW_BYTES, EMPTY_POOL, CACHE_COUNT, CACHE, KIND_COUNTS, TLSF_FL_BITMAP, TLSF_SL_BITMAPS, TLSF_HEADS,
-  SEG_FREE_MAP, SEG_TABLE, SEG_ENTRY_SIZE, SEG_KIND, SEG_VALUE, SEG_KIND_COUNT, SEG_KIND_NAMES, SEG_FREE_CLEAN,
+  SEG_FREE_MAP, SEG_KIND_COUNT, SEG_KIND_NAMES, SEG_FREE_CLEAN,
   SEG_FREE_CACHED, SEG_META, SEG_RAW_POOL, SEG_HUGE_HEAD, SEG_HUGE_CONT, POOL_FIRST_BLOCK, POOL_SENTINEL,
   POOL_BLOCK_MAX, POOL_LIVE_MAP, POOL_LIVE_MAP_BYTES, BLK_SIZE, BLK_PREV, BLK_REQUESTED, BLK_RESERVED,
   BLK_NEXT_FREE, BLK_PREV_FREE, BLOCK_FREE_BIT, BLOCK_SIZE_MASK, BLOCK_MIN_SIZE, BLOCK_HEADER_SIZE,
 } from './layout';
-import { blockSizeFor, listIndex } from './tlsf';
-import { HeapCorruptionError } from '../errors';
+import { blockSizeFor, isLive, listIndex } from './tlsf';
+import { segmentKind, segmentValue } from './segments';
+import { allZero } from './zeros';
+import { HeapCorruptionError, hex } from '../errors';
 
 function fail(invariant: string, detail: string): never {
   throw new HeapCorruptionError(invariant, detail);
 }
-
-const hex = (n: number): string => `0x${n.toString(16)}`;
 
 function expectHeader(m: Uint32Array, offset: number, name: string, expected: number): void {
   const found = m[offset >>> 2];
   if (found !== expected) fail(`header.${name}`, `expected ${hex(expected)}, found ${hex(found)}`);
 }
 
-/** Compared against the NULL guard; never written. */
-let zeros: Uint8Array | undefined;
-
 /** Walks the whole raw allocator of a region of `segmentCount` segments. */
 export function checkRegion(m: Uint32Array, segmentCount: number): void {
   const guard = new Uint8Array(m.buffer, 0, NULL_GUARD_BYTES);
-  zeros ??= new Uint8Array(NULL_GUARD_BYTES);
-  if (Buffer.compare(guard, zeros) !== 0) {
+  if (!allZero(guard)) {
     const at = guard.findIndex((byte) => byte !== 0);
     fail('null.guard', `byte ${at} (0x${at.toString(16)}) of the region's first ${NULL_GUARD_BYTES} is ${guard[at]}, not 0: a write through a NULL (0) pointer?`);
   }
@@ -54,14 +50,6 @@ export function checkRegion(m: Uint32Array, segmentCount: number): void {
   if (m[RAW_BYTES >>> 2] !== bytes) fail('counters.rawBytes', `the counter says ${m[RAW_BYTES >>> 2]}, the region's blocks requested ${bytes}`);
 }
 
-function segKind(m: Uint32Array, s: number): number {
-  return m[(SEG_TABLE + s * SEG_ENTRY_SIZE + SEG_KIND) >>> 2];
-}
-
-function segValue(m: Uint32Array, s: number): number {
-  return m[(SEG_TABLE + s * SEG_ENTRY_SIZE + SEG_VALUE) >>> 2];
-}
-
 /** The segment table, the free map and the kind counts; returns the huge blocks' count and bytes. */
 function checkSegments(m: Uint32Array, count: number): { blocks: number; bytes: number } {
   const counts = new Array<number>(SEG_KIND_COUNT).fill(0);
@@ -70,8 +58,8 @@ function checkSegments(m: Uint32Array, count: number): { blocks: number; bytes: 
   let blocks = 0;
   let bytes = 0;
   for (let s = 0; s < count; s++) {
-    const kind = segKind(m, s);
-    const value = segValue(m, s);
+    const kind = segmentKind(m, s);
+    const value = segmentValue(m, s);
     if (kind >= SEG_KIND_COUNT) fail('segment.kind', `segment ${s} has kind ${kind}`);
     counts[kind]++;
     const free = (m[(SEG_FREE_MAP >>> 2) + (s >>> 5)] >>> (s & 31)) & 1;
@@ -115,19 +103,13 @@ function checkCache(m: Uint32Array, count: number): void {
       if (s !== 0) fail('segment.cache', `unused cache slot ${i} holds ${s}`);
       continue;
     }
-    if (s === 0 || s >= count || seen.has(s) || segKind(m, s) !== SEG_FREE_CACHED) {
+    if (s === 0 || s >= count || seen.has(s) || segmentKind(m, s) !== SEG_FREE_CACHED) {
       fail('segment.cache', `cache slot ${i} holds segment ${s}, which is not a distinct cached segment`);
     }
     seen.add(s);
   }
   const cached = m[(KIND_COUNTS >>> 2) + SEG_FREE_CACHED];
   if (cached !== n) fail('segment.cache', `${cached} segments are cached but the cache holds ${n}`);
-}
-
-function isLive(m: Uint32Array, p: number): boolean {
-  const base = p - (p & (SEGMENT_SIZE - 1));
-  const g = (p - base) >>> 4;
-  return ((m[((base + POOL_LIVE_MAP) >>> 2) + (g >>> 5)] >>> (g & 31)) & 1) === 1;
 }
 
 /** Every pool's blocks, physically; returns the free blocks found and the blocks in use. */
@@ -138,12 +120,12 @@ function checkPools(m: Uint32Array, count: number): { free: Set<number>; usedBlo
   const emptyPool = m[EMPTY_POOL >>> 2];
   if (emptyPool !== 0) {
     const h = emptyPool * SEGMENT_SIZE + POOL_FIRST_BLOCK;
-    if (emptyPool >= count || segKind(m, emptyPool) !== SEG_RAW_POOL || m[(h + BLK_SIZE) >>> 2] !== (POOL_BLOCK_MAX | BLOCK_FREE_BIT)) {
+    if (emptyPool >= count || segmentKind(m, emptyPool) !== SEG_RAW_POOL || m[(h + BLK_SIZE) >>> 2] !== (POOL_BLOCK_MAX | BLOCK_FREE_BIT)) {
       fail('pool.emptyPool', `segment ${emptyPool} is kept as the empty raw pool but is not one`);
     }
   }
   for (let s = 1; s < count; s++) {
-    if (segKind(m, s) !== SEG_RAW_POOL) continue;
+    if (segmentKind(m, s) !== SEG_RAW_POOL) continue;
     const base = s * SEGMENT_SIZE;
     const end = base + POOL_SENTINEL;
     let prev = 0;

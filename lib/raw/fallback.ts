@@ -10,14 +10,13 @@
  * idleCommittedBytes() reports them.
  */
 import { PAGE_SIZE, SEGMENT_SIZE } from '../config';
-import { SEG_TABLE, SEG_ENTRY_SIZE, SEG_KIND, SEG_FREE_CLEAN } from './layout';
+import { SEG_FREE_CLEAN } from './layout';
 import { RawAllocator } from './allocator';
-import type { RegionOS } from './segments';
+import { segmentKind, type RegionOS } from './segments';
+import { allZero } from './zeros';
 import type { RawBackend } from './backend';
 
 const PAGES_PER_SEGMENT = SEGMENT_SIZE / PAGE_SIZE;
-/** Compared against, never written; made on the first release so that a heap that never releases pays nothing. */
-let zeros: Uint8Array | undefined;
 
 class ZeroFillOS implements RegionOS {
   /** Bit per page: the page was found dirty when released, so the OS holds it for good. */
@@ -29,13 +28,11 @@ class ZeroFillOS implements RegionOS {
 
   release(offset: number, length: number): void {
     const u8 = this.u8;
-    zeros ??= new Uint8Array(SEGMENT_SIZE);
-    // One memcmp over the range settles the common cases (clean, or a cached segment reused whole);
-    // a page-by-page pass then zeroes only the dirty pages.
-    if (Buffer.compare(u8.subarray(offset, offset + length), zeros.subarray(0, length)) === 0) return;
-    const zeroPage = zeros.subarray(0, PAGE_SIZE);
+    // One memcmp over the range settles the common case (nothing written); a page-by-page pass then
+    // zeroes only the dirty pages.
+    if (allZero(u8.subarray(offset, offset + length))) return;
     for (let page = offset; page < offset + length; page += PAGE_SIZE) {
-      if (Buffer.compare(u8.subarray(page, page + PAGE_SIZE), zeroPage) === 0) continue;
+      if (allZero(u8.subarray(page, page + PAGE_SIZE))) continue;
       u8.fill(0, page, page + PAGE_SIZE);
       const i = page / PAGE_SIZE;
       this.retained[i >>> 5] |= 1 << (i & 31);
@@ -65,7 +62,7 @@ export class FallbackBackend extends RawAllocator implements RawBackend {
     const count = this.buffer.byteLength / SEGMENT_SIZE;
     let pages = 0;
     for (let s = 1; s < count; s++) {
-      if (this.m[(SEG_TABLE + s * SEG_ENTRY_SIZE + SEG_KIND) >>> 2] !== SEG_FREE_CLEAN) continue;
+      if (segmentKind(this.m, s) !== SEG_FREE_CLEAN) continue;
       for (let w = (s * PAGES_PER_SEGMENT) >>> 5, end = w + PAGES_PER_SEGMENT / 32; w < end; w++) {
         let bits = retained[w];
         while (bits !== 0) {

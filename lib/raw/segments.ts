@@ -32,6 +32,16 @@ export function initRegion(m: Uint32Array, segmentCount: number): void {
   for (let s = 1; s < segmentCount; s++) m[(SEG_FREE_MAP >>> 2) + (s >>> 5)] |= 1 << (s & 31);
 }
 
+/** The kind of segment s, from the table. */
+export function segmentKind(m: Uint32Array, s: number): number {
+  return m[(SEG_TABLE + s * SEG_ENTRY_SIZE + SEG_KIND) >>> 2];
+}
+
+/** Segment s's value: a huge head's requested size, a continuation's head, else 0. */
+export function segmentValue(m: Uint32Array, s: number): number {
+  return m[(SEG_TABLE + s * SEG_ENTRY_SIZE + SEG_VALUE) >>> 2];
+}
+
 export class Segments {
   readonly m: Uint32Array;
   readonly count: number;
@@ -44,11 +54,11 @@ export class Segments {
   }
 
   kind(s: number): number {
-    return this.m[(SEG_TABLE + s * SEG_ENTRY_SIZE + SEG_KIND) >>> 2];
+    return segmentKind(this.m, s);
   }
 
   value(s: number): number {
-    return this.m[(SEG_TABLE + s * SEG_ENTRY_SIZE + SEG_VALUE) >>> 2];
+    return segmentValue(this.m, s);
   }
 
   setValue(s: number, value: number): void {

@@ -38,6 +38,17 @@ function searchIndex(size: number): number {
   return listIndex(size);
 }
 
+/** The index of the live-map word holding payload p's bit; the bit is 1 << ((p >>> 4) & 31). */
+function liveWord(p: number): number {
+  const offset = p & (SEGMENT_SIZE - 1);
+  return ((p - offset + POOL_LIVE_MAP) >>> 2) + (offset >>> 9);
+}
+
+/** Whether p is the payload of a live block: its bit in its pool's live map. */
+export function isLive(m: Uint32Array, p: number): boolean {
+  return (m[liveWord(p)] & (1 << ((p >>> 4) & 31))) !== 0;
+}
+
 export class Tlsf {
   private readonly m: Uint32Array;
   private readonly u8: Uint8Array;
@@ -224,17 +235,9 @@ export class Tlsf {
     return h;
   }
 
-  /** Whether p is the payload of a live block: its bit in its pool's live map. */
-  isLive(p: number): boolean {
-    const g = (p & (SEGMENT_SIZE - 1)) >>> 4;
-    const word = ((p - (p & (SEGMENT_SIZE - 1)) + POOL_LIVE_MAP) >>> 2) + (g >>> 5);
-    return (this.m[word] & (1 << (g & 31))) !== 0;
-  }
-
   private setLive(p: number, live: boolean): void {
-    const g = (p & (SEGMENT_SIZE - 1)) >>> 4;
-    const word = ((p - (p & (SEGMENT_SIZE - 1)) + POOL_LIVE_MAP) >>> 2) + (g >>> 5);
-    if (live) this.m[word] |= 1 << (g & 31);
-    else this.m[word] &= ~(1 << (g & 31));
+    const word = liveWord(p);
+    if (live) this.m[word] |= 1 << ((p >>> 4) & 31);
+    else this.m[word] &= ~(1 << ((p >>> 4) & 31));
   }
 }
