@@ -5,7 +5,9 @@
 //
 // Two patterns per size: "pair" frees each block at once (the allocator's fast path, and each backend's
 // per-call overhead); "batch" allocates 1,000 blocks, then frees them in a shuffled order (splits,
-// coalescing and free-list traffic). Each figure is the median of R runs, with the spread (min-max).
+// coalescing and free-list traffic). Each figure is the median of R runs, with the spread (min-max);
+// each run lasts about 25 ms, its operation count calibrated per backend and row by a first, untimed run,
+// so that a GC pause or a page fault elsewhere in the process cannot dominate a cheap row.
 import os from 'node:os';
 import { createHeap, nativeAddon } from 'pymem';
 
@@ -18,9 +20,12 @@ function label(n) {
   return n >= 1 << 20 ? `${n / (1 << 20)} MiB` : n >= 1024 ? `${n / 1024} KiB` : `${n} B`;
 }
 
-/** Operations per timed run: enough for ~20 ms of work on the slowest path. */
-function opsFor(n) {
-  return n >= 1 << 20 ? 2000 : n >= 65536 ? 20000 : 200000;
+const RUN_NS = 25e6;
+
+/** The operations for a ~25 ms run, from a calibration run's ns per operation (whole batches). */
+function opsFor(nsPerOp, batchSize) {
+  const ops = Math.min(5e6, Math.max(batchSize, RUN_NS / nsPerOp));
+  return Math.ceil(ops / batchSize) * batchSize;
 }
 
 function pair(heap, n, ops) {
@@ -74,16 +79,19 @@ const bigOrder = order.filter((i) => i < 200);
 
 for (const n of SIZES) {
   for (const pattern of ['pair', 'batch']) {
-    const ops = opsFor(n);
+    const batchSize = pattern === 'pair' ? 1 : n >= 16 << 20 ? 200 : BATCH;
+    const measure = (heap, ops) => (pattern === 'pair' ? pair(heap, n, ops) : n >= 16 << 20 ? batchOf(heap, n, ops) : batch(heap, n, ops, order));
     const results = {};
-    for (const b of backends) results[b] = [];
-    for (let r = 0; r < RUNS + 1; r++) {
-      // Alternate the backends within each run so that machine noise hits both alike; run 0 warms up.
+    const ops = {};
+    for (const b of backends) {
+      results[b] = [];
+      ops[b] = opsFor(measure(heaps[b], Math.max(batchSize, 1000)), batchSize); // warms up, calibrates
+    }
+    for (let r = 0; r < RUNS; r++) {
+      // Alternate the backends within each run so that machine noise hits both alike.
       for (const b of r % 2 ? [...backends].reverse() : backends) {
-        const heap = heaps[b];
-        const ns = pattern === 'pair' ? pair(heap, n, ops) : n >= 16 << 20 ? batchOf(heap, n, ops) : batch(heap, n, ops, order);
-        if (r > 0) results[b].push(ns);
-        if (heap.stats().rawBlocks !== 0) throw new Error(`${b}: blocks left behind`);
+        results[b].push(measure(heaps[b], ops[b]));
+        if (heaps[b].stats().rawBlocks !== 0) throw new Error(`${b}: blocks left behind`);
       }
     }
     const s = Object.fromEntries(backends.map((b) => [b, stats(results[b])]));
