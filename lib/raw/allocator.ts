@@ -26,11 +26,11 @@ export class RawAllocator {
   /** The region's size in bytes; every valid pointer is below it. */
   private readonly limit: number;
 
-  /** Runs over `buffer`, writing a new region's metadata first when `segmentCount` is given. */
-  constructor(buffer: ArrayBuffer, os: RegionOS, segmentCount?: number) {
+  /** Writes a new region's metadata into `buffer` (all zeros, `segmentCount` segments long) and runs over it. */
+  constructor(buffer: ArrayBuffer, os: RegionOS, segmentCount: number) {
     this.m = new Uint32Array(buffer);
     this.u8 = new Uint8Array(buffer);
-    if (segmentCount !== undefined) initRegion(this.m, segmentCount);
+    initRegion(this.m, segmentCount);
     this.segments = new Segments(this.m, os);
     this.tlsf = new Tlsf(this.m, this.u8, this.segments);
     this.limit = this.m[HDR_SEGMENT_COUNT >>> 2] * SEGMENT_SIZE;
