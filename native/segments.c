@@ -62,19 +62,9 @@ static uint32_t lowest_free(const pm_region *r) {
 
 uint32_t pm_seg_alloc_one(pm_region *r, uint32_t kind, uint32_t value) {
   uint32_t n = PM_U32(r, CACHE_COUNT);
-  uint32_t s;
-  if (n > 0) {
-    s = CACHE_SLOT(r, n - 1);
-    CACHE_SLOT(r, n - 1) = 0;
-    PM_U32(r, CACHE_COUNT) = n - 1;
-    r->last_dirty = 1;
-  } else {
-    s = lowest_free(r);
-    if (s == 0) return 0;
-    r->last_dirty = 0;
-  }
-  FREE_WORD(r, s) &= ~(1u << (s & 31));
-  set_entry(r, s, kind, value);
+  uint32_t s = n > 0 ? CACHE_SLOT(r, n - 1) : lowest_free(r);
+  if (s == 0) return 0;
+  r->last_dirty = pm_seg_claim(r, s, kind, value);
   return s;
 }
 

@@ -45,7 +45,7 @@ export function segmentValue(m: Uint32Array, s: number): number {
 export class Segments {
   readonly m: Uint32Array;
   readonly count: number;
-  /** Set by allocOne(): 1 when the segment came from the cache and holds stale bytes, 0 when it reads as zeros. */
+  /** Set by allocOne(): claim()'s answer for the segment it took. */
   lastDirty = 0;
 
   constructor(m: Uint32Array, private readonly os: RegionOS) {
@@ -83,21 +83,10 @@ export class Segments {
    * else the lowest clean one. Returns its index, 0 when none is free; sets lastDirty.
    */
   allocOne(kind: number, value: number): number {
-    const m = this.m;
-    const n = m[CACHE_COUNT >>> 2];
-    let s: number;
-    if (n > 0) {
-      s = m[(CACHE >>> 2) + n - 1];
-      m[(CACHE >>> 2) + n - 1] = 0;
-      m[CACHE_COUNT >>> 2] = n - 1;
-      this.lastDirty = 1;
-    } else {
-      s = this.lowestFree();
-      if (s === 0) return 0;
-      this.lastDirty = 0;
-    }
-    m[(SEG_FREE_MAP >>> 2) + (s >>> 5)] &= ~(1 << (s & 31));
-    this.setEntry(s, kind, value);
+    const n = this.m[CACHE_COUNT >>> 2];
+    const s = n > 0 ? this.m[(CACHE >>> 2) + n - 1] : this.lowestFree();
+    if (s === 0) return 0;
+    this.lastDirty = this.claim(s, kind, value);
     return s;
   }
 
