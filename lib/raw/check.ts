@@ -15,7 +15,7 @@ import {
 } from './layout';
 import { blockSizeFor, isLive, listIndex } from './tlsf';
 import { segmentKind, segmentValue } from './segments';
-import { allZero } from './zeros';
+import { allZero, countBits } from './scan';
 import { HeapCorruptionError, hex } from '../errors';
 
 function fail(invariant: string, detail: string): never {
@@ -161,10 +161,8 @@ function checkPools(m: Uint32Array, count: number): { free: Set<number>; usedBlo
     if (h !== end || m[(end + BLK_SIZE) >>> 2] !== 0 || m[(end + BLK_PREV) >>> 2] !== prev || m[(end + BLK_REQUESTED) >>> 2] !== 0 || m[(end + BLK_RESERVED) >>> 2] !== 0) {
       fail('pool.sentinel', `segment ${s}'s blocks do not end at an intact sentinel at ${hex(end)}`);
     }
-    let bits = 0;
-    for (let w = (base + POOL_LIVE_MAP) >>> 2, stop = w + POOL_LIVE_MAP_BYTES / 4; w < stop; w++) {
-      for (let x = m[w]; x !== 0; x &= x - 1) bits++;
-    }
+    const map = (base + POOL_LIVE_MAP) >>> 2;
+    const bits = countBits(m, map, map + POOL_LIVE_MAP_BYTES / 4);
     if (bits !== live) fail('pool.liveMap', `segment ${s} has ${bits} live bits for ${live} blocks in use`);
   }
   return { free, usedBlocks, usedBytes };

@@ -13,7 +13,7 @@ import { PAGE_SIZE, SEGMENT_SIZE } from '../config';
 import { SEG_FREE_CLEAN } from './layout';
 import { RawAllocator } from './allocator';
 import { segmentKind, type RegionOS } from './segments';
-import { allZero } from './zeros';
+import { allZero, countBits } from './scan';
 import type { RawBackend } from './backend';
 
 const PAGES_PER_SEGMENT = SEGMENT_SIZE / PAGE_SIZE;
@@ -63,13 +63,8 @@ export class FallbackBackend extends RawAllocator implements RawBackend {
     let pages = 0;
     for (let s = 1; s < count; s++) {
       if (segmentKind(this.m, s) !== SEG_FREE_CLEAN) continue;
-      for (let w = (s * PAGES_PER_SEGMENT) >>> 5, end = w + PAGES_PER_SEGMENT / 32; w < end; w++) {
-        let bits = retained[w];
-        while (bits !== 0) {
-          bits &= bits - 1;
-          pages++;
-        }
-      }
+      const first = (s * PAGES_PER_SEGMENT) >>> 5;
+      pages += countBits(retained, first, first + PAGES_PER_SEGMENT / 32);
     }
     return pages * PAGE_SIZE;
   }
