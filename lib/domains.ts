@@ -13,9 +13,8 @@
  * n > PY_SSIZE_T_MAX. Anything else is a TypeError or RangeError. Pointers are refused with
  * InvalidPointerError before anything changes.
  *
- * Hot path: per argument a typeof test and `x >>> 0 === x` (true exactly for u32 integers; the typeof
- * comes first because `>>>` throws on a BigInt), then one call into the backend; every unusual value
- * takes a slow path.
+ * Hot path: per argument one isU32 test, then one call into the backend; every unusual value takes a
+ * slow path.
  */
 import { InvalidPointerError, hex, invalidArgType, outOfRange } from './errors';
 import type { RawBackend } from './raw/backend';
@@ -45,6 +44,14 @@ export function pointerError(fn: string, p: number, status: number): InvalidPoin
   return new InvalidPointerError(p, reason, `${fn}(${hex(p)}): pointer ${p} (${hex(p)}) ${text}`);
 }
 
+/**
+ * Whether x is a u32 integer: the fast path of every size and pointer argument. typeof comes first
+ * because `>>>` throws on a BigInt. V8 inlines it.
+ */
+export function isU32(x: unknown): x is number {
+  return typeof x === 'number' && x >>> 0 === x;
+}
+
 /** Validates a size argument that is not a u32: returns when it is a valid (if unservable) size. */
 export function checkSize(value: unknown, name: string): void {
   if (typeof value !== 'number') throw invalidArgType(name, 'number', value);
@@ -72,7 +79,7 @@ export class RawDomain {
 
   /** PyMem_RawMalloc: n bytes, uninitialised; 0 when the heap cannot serve them. */
   malloc(n: number): number {
-    if (typeof n !== 'number' || n >>> 0 !== n) {
+    if (!isU32(n)) {
       checkSize(n, 'size');
       n = UNSERVABLE;
     }
@@ -81,16 +88,16 @@ export class RawDomain {
 
   /** PyMem_RawCalloc: nelem * elsize zeroed bytes; 0 when the product overflows or cannot be served. */
   calloc(nelem: number, elsize: number): number {
-    if (typeof nelem !== 'number' || nelem >>> 0 !== nelem) checkSize(nelem, 'nelem');
-    if (typeof elsize !== 'number' || elsize >>> 0 !== elsize) checkSize(elsize, 'elsize');
+    if (!isU32(nelem)) checkSize(nelem, 'nelem');
+    if (!isU32(elsize)) checkSize(elsize, 'elsize');
     const n = nelem * elsize;
     return this.backend.calloc(n > UNSERVABLE ? UNSERVABLE : n);
   }
 
   /** PyMem_RawRealloc: resizes p's block to n bytes, moving it if it must; 0 on failure with p intact. */
   realloc(p: number, n: number): number {
-    if (typeof p !== 'number' || p >>> 0 !== p) checkPointer(p, 'heap.raw.realloc');
-    if (typeof n !== 'number' || n >>> 0 !== n) {
+    if (!isU32(p)) checkPointer(p, 'heap.raw.realloc');
+    if (!isU32(n)) {
       checkSize(n, 'size');
       n = UNSERVABLE; // still validates p, and fails leaving it intact
     }
@@ -101,7 +108,7 @@ export class RawDomain {
 
   /** PyMem_RawFree: frees p's block; free(0) does nothing. */
   free(p: number): void {
-    if (typeof p !== 'number' || p >>> 0 !== p) checkPointer(p, 'heap.raw.free');
+    if (!isU32(p)) checkPointer(p, 'heap.raw.free');
     const status = this.backend.free(p);
     if (status !== 0) throw pointerError('heap.raw.free', p, status);
   }

@@ -7,7 +7,7 @@
  */
 import { DEFAULT_MAX_BYTES, MAX_MAX_BYTES, MIN_MAX_BYTES, SEGMENT_SIZE } from './config';
 import { heapClosed, invalidArgType, invalidArgValue, outOfRange } from './errors';
-import { RawDomain, checkPointer, pointerError, type RawOps } from './domains';
+import { RawDomain, checkPointer, isU32, pointerError, type RawOps } from './domains';
 import { openBackend, type BackendChoice } from './raw/open';
 import { checkRegion } from './raw/check';
 import { readStats, type HeapStats } from './stats';
@@ -95,7 +95,7 @@ export class Heap {
   /** Gives back an arena from arenaAlloc(); arenaFree(0) does nothing. */
   arenaFree(ptr: number): void {
     this.assertOpen('heap.arenaFree');
-    if (typeof ptr !== 'number' || ptr >>> 0 !== ptr) checkPointer(ptr, 'heap.arenaFree');
+    if (!isU32(ptr)) checkPointer(ptr, 'heap.arenaFree');
     const status = this.impl.arenaFree(ptr);
     if (status !== 0) throw pointerError('heap.arenaFree', ptr, status);
   }
