@@ -2,10 +2,10 @@
 // install, whatever the machine lacks. Each case runs scripts/install.js in a scratch copy of the package.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PACKAGE_ROOT } from '../lib/raw/native';
+import { copyPackage } from './helpers/package-copy';
 
 const { rebuildCommand, buildNative } = require('../scripts/build-native.js') as {
   rebuildCommand(args: string[], options: object): string[];
@@ -15,14 +15,8 @@ const { rebuildCommand, buildNative } = require('../scripts/build-native.js') as
 const scratch = mkdtempSync(path.join(tmpdir(), 'pymem-install-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** A copy of what the package ships for building, with our node_modules. */
-function packageCopy(name: string): string {
-  const dir = path.join(scratch, name);
-  mkdirSync(dir);
-  for (const entry of ['package.json', 'binding.gyp', 'native', 'scripts']) cpSync(path.join(PACKAGE_ROOT, entry), path.join(dir, entry), { recursive: true });
-  symlinkSync(path.join(PACKAGE_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-  return dir;
-}
+/** A copy of what the package ships for building. */
+const packageCopy = (name: string): string => copyPackage(path.join(scratch, name), ['package.json', 'binding.gyp', 'native', 'scripts']);
 
 function install(dir: string, env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [path.join(dir, 'scripts', 'install.js')], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });

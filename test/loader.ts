@@ -3,10 +3,11 @@
 // where node-gyp-build looks when PYMEM_PREBUILD names a directory.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadNative, layoutMismatch, layoutTable, PACKAGE_ROOT } from '../lib/raw/native';
+import { copyPackage } from './helpers/package-copy';
 
 const CHILD = path.join(__dirname, 'helpers', 'child-heap.ts');
 
@@ -33,10 +34,7 @@ function child(env: Record<string, string>, vmLimitKiB?: number): ChildResult {
  * has had its way with the copy; returns node-gyp's failure output, or '' when it built.
  */
 function buildVariant(dir: string, gypArgs: string[], edit: (dir: string) => void = () => {}): string {
-  mkdirSync(dir);
-  cpSync(path.join(PACKAGE_ROOT, 'native'), path.join(dir, 'native'), { recursive: true });
-  cpSync(path.join(PACKAGE_ROOT, 'binding.gyp'), path.join(dir, 'binding.gyp'));
-  symlinkSync(path.join(PACKAGE_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  copyPackage(dir, ['native', 'binding.gyp']);
   edit(dir);
   const build = spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'scripts', 'build-native.js'), ...gypArgs], { cwd: dir, encoding: 'utf8' });
   return build.status === 0 ? '' : build.stderr.slice(-2000);
