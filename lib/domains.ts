@@ -1,9 +1,13 @@
 /**
- * Layer +2's entry points. This issue's part: the RAW domain (CPython's PyMem_RawMalloc, PyMem_RawCalloc,
- * PyMem_RawRealloc, PyMem_RawFree) with C semantics, as CPython documents them:
+ * Layer +2's entry points: the three domains of CPython's allocator API, with C semantics as CPython
+ * documents them:
+ *
+ *   heap.raw   PyMem_RawMalloc, PyMem_RawCalloc, PyMem_RawRealloc, PyMem_RawFree
+ *   heap.mem   PyMem_Malloc, ...                 (pymalloc by default)
+ *   heap.obj   PyObject_Malloc, ...              (pymalloc by default)
  *
  *   - out of memory returns 0 (NULL) and leaves the heap unchanged;
- *   - malloc(0) returns a unique non-NULL pointer (served as 1 byte, as CPython's raw malloc does);
+ *   - malloc(0) returns a unique non-NULL pointer;
  *   - calloc returns 0 when nelem * elsize overflows; its memory is zeroed;
  *   - realloc(0, n) is malloc(n); a failed realloc returns 0 and keeps the old block and its bytes;
  *   - free(0) does nothing.
@@ -13,18 +17,22 @@
  * n > PY_SSIZE_T_MAX. Anything else is a TypeError or RangeError. Pointers are refused with
  * InvalidPointerError before anything changes.
  *
- * Hot path: per argument one isU32 test, then one call into the backend; every unusual value takes a
- * slow path.
+ * A domain validates its arguments, as CPython's public wrappers do, then calls the allocator installed
+ * in it (heap.setAllocator): four plain functions, called with validated arguments. Hooks (debug,
+ * tracemalloc, a user's counter) are installed by wrapping them, so a heap without hooks tests no flag.
+ *
+ * Hot path: per argument one isU32 test, then one call of the installed function; every unusual value
+ * takes a slow path.
  */
-import { InvalidPointerError, hex, invalidArgType, outOfRange } from './errors';
-import type { RawBackend } from './raw/backend';
+import { InvalidPointerError, hex, invalidArgType, mixedAllocators, outOfRange } from './errors';
 import {
   PTR_OUTSIDE, PTR_MISALIGNED, PTR_METADATA, PTR_FREE_SEGMENT, PTR_ARENA, PTR_NOT_LIVE, PTR_INSIDE_HUGE,
   PTR_NOT_ARENA, PTR_RAW_BLOCK,
 } from './raw/layout';
+import { PTR_POOL_HEADER, PTR_NOT_BLOCK, PTR_FREE_POOL, PTR_UNCARVED } from './obmalloc-layout';
 
 /** Any size from 2^32 up cannot be served by a region of at most 4 GiB; the backends take this one instead. */
-const UNSERVABLE = 0xffffffff;
+export const UNSERVABLE = 0xffffffff;
 
 const POINTER_PROBLEMS: Record<number, [reason: string, text: string]> = {
   [PTR_OUTSIDE]: ['outside', "is outside the heap's region"],
@@ -36,6 +44,10 @@ const POINTER_PROBLEMS: Record<number, [reason: string, text: string]> = {
   [PTR_INSIDE_HUGE]: ['inside-block', 'points inside a large raw block, not at its start'],
   [PTR_NOT_ARENA]: ['not-arena', 'is not the start of an arena'],
   [PTR_RAW_BLOCK]: ['raw-block', 'belongs to a raw block, not an arena'],
+  [PTR_POOL_HEADER]: ['pool-header', "points into a pool's header in an arena of the object allocator"],
+  [PTR_NOT_BLOCK]: ['not-block', "is not on a block boundary of its pool's size class"],
+  [PTR_FREE_POOL]: ['free-pool', 'points into an empty pool of the object allocator: the block was already freed'],
+  [PTR_UNCARVED]: ['uncarved', 'points into memory of an arena that no block has been carved from'],
 };
 
 /** The error for a pointer the allocator refused with `status`, raised by `fn` (e.g. 'heap.raw.free'). */
@@ -58,58 +70,98 @@ export function checkSize(value: unknown, name: string): void {
   if (!Number.isSafeInteger(value) || value < 0) throw outOfRange(name, 'an integer >= 0 and <= 2^53 - 1', value);
 }
 
-/** Validates a pointer argument that is not a u32: every integer outside the region is an InvalidPointerError. */
+/**
+ * Validates a pointer argument that is not a u32: every integer outside the region is an
+ * InvalidPointerError, and a Buffer (from heap.system.malloc) is memory of the other world.
+ */
 export function checkPointer(value: unknown, fn: string): never {
+  if (value instanceof Uint8Array) {
+    throw mixedAllocators(`${fn}() was given a Buffer: memory from heap.system.malloc() is freed with heap.system.free(), not by a domain of the heap`);
+  }
   if (typeof value !== 'number') throw invalidArgType('ptr', 'number', value);
   if (!Number.isInteger(value)) throw outOfRange('ptr', 'an integer', value);
   throw pointerError(fn, value, PTR_OUTSIDE);
 }
 
-/** The backend operations a domain calls. */
-export type RawOps = Pick<RawBackend, 'malloc' | 'calloc' | 'realloc' | 'free'>;
+export type DomainName = 'raw' | 'mem' | 'obj';
+export const DOMAIN_NAMES: readonly DomainName[] = ['raw', 'mem', 'obj'];
 
-/** The RAW domain: PyMem_Raw* on this heap. */
-export class RawDomain {
-  /** Swapped for a closed stand-in by heap.close(), so that open heaps test no flag per call. */
-  backend: RawOps;
+/**
+ * CPython's PyMemAllocatorEx without ctx (a closure carries it): what a domain calls, with arguments
+ * already validated. malloc/realloc sizes are u32 integers (2^32 - 1 standing for "more than any
+ * region"), calloc's product is at most 2^53 - 1, pointers are u32 integers. They return 0 for NULL and
+ * throw InvalidPointerError for a pointer they refuse.
+ */
+export interface Allocator {
+  malloc(n: number): number;
+  calloc(nelem: number, elsize: number): number;
+  realloc(p: number, n: number): number;
+  free(p: number): void;
+}
 
-  constructor(backend: RawOps) {
-    this.backend = backend;
+/** One domain: validates arguments as CPython's public wrappers do, then calls the installed allocator. */
+export class Domain {
+  /** The installed allocator's functions (heap.setAllocator replaces them). */
+  private fmalloc: Allocator['malloc'];
+  private fcalloc: Allocator['calloc'];
+  private frealloc: Allocator['realloc'];
+  private ffree: Allocator['free'];
+
+  /** @internal the heap creates its domains */
+  constructor(
+    readonly name: DomainName,
+    allocator: Allocator,
+  ) {
+    this.fmalloc = allocator.malloc;
+    this.fcalloc = allocator.calloc;
+    this.frealloc = allocator.realloc;
+    this.ffree = allocator.free;
   }
 
-  /** PyMem_RawMalloc: n bytes, uninitialised; 0 when the heap cannot serve them. */
+  /** @internal PyMem_GetAllocator: a copy of the installed functions. */
+  get allocator(): Allocator {
+    return { malloc: this.fmalloc, calloc: this.fcalloc, realloc: this.frealloc, free: this.ffree };
+  }
+
+  /** @internal PyMem_SetAllocator: installs copies of the four functions (the object is not kept). */
+  set allocator(a: Allocator) {
+    this.fmalloc = a.malloc;
+    this.fcalloc = a.calloc;
+    this.frealloc = a.realloc;
+    this.ffree = a.free;
+  }
+
+  /** malloc: n bytes, uninitialised; 0 when the heap cannot serve them. */
   malloc(n: number): number {
     if (!isU32(n)) {
       checkSize(n, 'size');
       n = UNSERVABLE;
     }
-    return this.backend.malloc(n);
+    return this.fmalloc(n);
   }
 
-  /** PyMem_RawCalloc: nelem * elsize zeroed bytes; 0 when the product overflows or cannot be served. */
+  /** calloc: nelem * elsize zeroed bytes; 0 when the product overflows or cannot be served. */
   calloc(nelem: number, elsize: number): number {
     if (!isU32(nelem)) checkSize(nelem, 'nelem');
     if (!isU32(elsize)) checkSize(elsize, 'elsize');
-    const n = nelem * elsize;
-    return this.backend.calloc(n > UNSERVABLE ? UNSERVABLE : n);
+    // CPython's overflow guard: elsize != 0 && nelem > PY_SSIZE_T_MAX / elsize returns NULL unasked.
+    if (nelem * elsize > Number.MAX_SAFE_INTEGER) return 0;
+    return this.fcalloc(nelem, elsize);
   }
 
-  /** PyMem_RawRealloc: resizes p's block to n bytes, moving it if it must; 0 on failure with p intact. */
+  /** realloc: resizes p's block to n bytes, moving it if it must; 0 on failure with p intact. */
   realloc(p: number, n: number): number {
-    if (!isU32(p)) checkPointer(p, 'heap.raw.realloc');
+    if (!isU32(p)) checkPointer(p, `heap.${this.name}.realloc`);
     if (!isU32(n)) {
       checkSize(n, 'size');
       n = UNSERVABLE; // still validates p, and fails leaving it intact
     }
-    const q = this.backend.realloc(p, n);
-    if (q < 0) throw pointerError('heap.raw.realloc', p, -q);
-    return q;
+    return this.frealloc(p, n);
   }
 
-  /** PyMem_RawFree: frees p's block; free(0) does nothing. */
+  /** free: frees p's block; free(0) does nothing. */
   free(p: number): void {
-    if (!isU32(p)) checkPointer(p, 'heap.raw.free');
-    const status = this.backend.free(p);
-    if (status !== 0) throw pointerError('heap.raw.free', p, status);
+    if (!isU32(p)) checkPointer(p, `heap.${this.name}.free`);
+    this.ffree(p);
   }
 }

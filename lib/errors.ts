@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'ERR_INVALID_ARG_TYPE'
   | 'ERR_INVALID_ARG_VALUE'
   | 'ERR_OUT_OF_RANGE'
+  | 'ERR_INVALID_RETURN_VALUE'
+  | 'ERR_PYMEM_MIXED_ALLOCATORS'
   | 'ERR_PYMEM_INVALID_POINTER'
   | 'ERR_PYMEM_HEAP_CORRUPTION'
   | 'ERR_PYMEM_HEAP_CLOSED'
@@ -46,6 +48,19 @@ export function outOfRange(name: string, range: string, value: unknown): RangeEr
   return withCode(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${inspect(value)}`), 'ERR_OUT_OF_RANGE');
 }
 
+/** A user-supplied function (an allocator hook) returned something its contract rules out. */
+export function invalidReturnValue(what: string, value: unknown, expected: string): TypeError {
+  return withCode(new TypeError(`Expected ${what} to return ${expected}. Received ${inspect(value)}`), 'ERR_INVALID_RETURN_VALUE');
+}
+
+/**
+ * Memory of one world handed to the other's free: a heap pointer to heap.system.free, or a Buffer from
+ * heap.system.malloc to a domain's free. CPython leaves this undefined; here it is caught and changes nothing.
+ */
+export function mixedAllocators(message: string): TypeError {
+  return withCode(new TypeError(message), 'ERR_PYMEM_MIXED_ALLOCATORS');
+}
+
 export function heapClosed(what: string): Error {
   return withCode(new Error(`${what}: the heap is closed; create a new heap with createHeap()`), 'ERR_PYMEM_HEAP_CLOSED');
 }
@@ -68,7 +83,8 @@ export class InvalidPointerError extends Error {
   /**
    * @param pointer the offending pointer
    * @param reason a stable key for programs: 'outside', 'misaligned', 'metadata', 'free-segment',
-   *   'arena', 'not-live', 'inside-block', 'not-arena', 'raw-block'
+   *   'arena', 'not-live', 'inside-block', 'not-arena', 'raw-block', and for the object allocator's
+   *   pools 'pool-header', 'not-block', 'free-pool', 'uncarved'
    */
   constructor(
     readonly pointer: number,

@@ -5,9 +5,18 @@
  * `heap.i32[p >>> 2]`, `heap.f64[p >>> 3]`, `heap.dv`, or `heap.view(p, n)`. (Use `>>>`, not `>>`:
  * offsets of a 4 GiB region reach 2^32 - 16.)
  */
+import { writeSync } from 'node:fs';
 import { DEFAULT_MAX_BYTES, MAX_MAX_BYTES, MIN_MAX_BYTES, SEGMENT_SIZE } from './config';
 import { heapClosed, invalidArgType, invalidArgValue, outOfRange } from './errors';
-import { RawDomain, checkPointer, isU32, pointerError, type RawOps } from './domains';
+import { Domain, DOMAIN_NAMES, checkPointer, isU32, pointerError, type Allocator, type DomainName } from './domains';
+import {
+  rawAllocator, pymallocAllocator, segmentArenaAllocator, resolveAllocatorName, currentAllocatorName, type AllocatorName,
+  type AllocatorSets,
+} from './allocators';
+import { Pymalloc, type ArenaAllocator } from './obmalloc';
+import { readPymallocStats, formatDebugMallocStats } from './obmalloc-stats';
+import { checkPymalloc } from './obmalloc-check';
+import { SystemAllocator } from './system';
 import { openBackend, type BackendChoice } from './raw/open';
 import { checkRegion } from './raw/check';
 import { readStats, type HeapStats } from './stats';
@@ -18,26 +27,30 @@ export interface HeapOptions {
   backend?: BackendChoice;
   /** The region's length and the heap's hard limit: a multiple of 1 MiB from 2 MiB to 4 GiB; default 1 GiB. */
   maxBytes?: number;
+  /**
+   * CPython's allocator names (PYTHONMALLOC): 'default' and 'pymalloc' (RAW the raw allocator, MEM and
+   * OBJ pymalloc), 'malloc' (the raw allocator serves all three). Without it, PYMEM_ALLOCATOR chooses.
+   */
+  allocator?: AllocatorName;
 }
 
-const OPTION_NAMES = new Set(['backend', 'maxBytes']);
+const OPTION_NAMES = new Set(['backend', 'maxBytes', 'allocator']);
+const ALLOCATOR_FUNCTIONS = ['malloc', 'calloc', 'realloc', 'free'] as const;
 const VIEW_NAMES = ['u8', 'i32', 'u32', 'f64', 'dv'] as const;
 
-/** What a closed heap's domains call: each operation is a clear error, and no open heap pays for the test. */
-const CLOSED: RawOps = {
-  malloc: () => {
-    throw heapClosed('heap.raw.malloc');
-  },
-  calloc: () => {
-    throw heapClosed('heap.raw.calloc');
-  },
-  realloc: () => {
-    throw heapClosed('heap.raw.realloc');
-  },
-  free: () => {
-    throw heapClosed('heap.raw.free');
-  },
-};
+/**
+ * Makes each named method of `target` throw ERR_PYMEM_HEAP_CLOSED, by own properties that shadow the
+ * class's: an open heap's objects keep their shape and their call sites, and no call tests a flag.
+ */
+function closeMethods(target: object, names: readonly string[], prefix: string): void {
+  for (const name of names) {
+    Object.defineProperty(target, name, {
+      value: () => {
+        throw heapClosed(`${prefix}.${name}`);
+      },
+    });
+  }
+}
 
 export class Heap {
   /** The backend running this heap. */
@@ -51,12 +64,21 @@ export class Heap {
   readonly f64: Float64Array;
   readonly dv: DataView;
   /** The RAW domain: PyMem_RawMalloc, PyMem_RawCalloc, PyMem_RawRealloc, PyMem_RawFree. */
-  readonly raw: RawDomain;
+  readonly raw: Domain;
+  /** The MEM domain: PyMem_Malloc, PyMem_Calloc, PyMem_Realloc, PyMem_Free. */
+  readonly mem: Domain;
+  /** The OBJ domain: PyObject_Malloc, PyObject_Calloc, PyObject_Realloc, PyObject_Free. */
+  readonly obj: Domain;
+  /** The C library's allocator, outside the heap and its figures (see lib/system.ts). */
+  readonly system: SystemAllocator;
   private readonly impl: RawBackend;
+  private readonly pymalloc: Pymalloc;
+  private readonly sets: AllocatorSets;
+  private readonly defaultArenas: ArenaAllocator;
   private isClosed = false;
 
   /** @internal use createHeap() */
-  constructor(impl: RawBackend, reason: string) {
+  constructor(impl: RawBackend, reason: string, allocator: 'pymalloc' | 'malloc' = 'pymalloc') {
     this.impl = impl;
     this.backend = impl.name;
     this.backendReason = reason;
@@ -66,7 +88,22 @@ export class Heap {
     this.u32 = new Uint32Array(impl.buffer);
     this.f64 = new Float64Array(impl.buffer);
     this.dv = new DataView(impl.buffer);
-    this.raw = new RawDomain(impl);
+    const rawSet = rawAllocator(impl, 'raw');
+    this.raw = new Domain('raw', rawSet);
+    this.defaultArenas = segmentArenaAllocator(impl);
+    // pymalloc sends what it does not serve to the RAW domain's public functions, as _PyObject_Malloc
+    // calls PyMem_RawMalloc: hooks installed on RAW see those blocks too.
+    this.pymalloc = new Pymalloc(impl.buffer, this.raw, this.defaultArenas);
+    this.sets = {
+      raw: rawSet,
+      pymalloc: { mem: pymallocAllocator(this.pymalloc, 'mem'), obj: pymallocAllocator(this.pymalloc, 'obj') },
+      malloc: { mem: rawAllocator(impl, 'mem'), obj: rawAllocator(impl, 'obj') },
+    };
+    this.mem = new Domain('mem', this.sets[allocator].mem);
+    this.obj = new Domain('obj', this.sets[allocator].obj);
+    this.system = new SystemAllocator(impl.system);
+    // PYTHONMALLOCSTATS's counterpart: the statistics on stderr at every new arena (and at close).
+    if (process.env.PYMEM_MALLOCSTATS) this.pymalloc.onNewArena = () => this.printMallocStats();
   }
 
   /** Whether close() has been called. */
@@ -84,15 +121,15 @@ export class Heap {
   }
 
   /**
-   * CPython's arena allocator (PyObject_GetArenaAllocator): one free 1 MiB segment, 1 MiB-aligned, for
-   * the object allocator; 0 when none is free. Its bytes are not cleared.
+   * The raw allocator's arena primitive: one free 1 MiB segment, 1 MiB-aligned; 0 when none is free.
+   * Its bytes are not cleared. The object allocator takes its arenas through getArenaAllocator().
    */
   arenaAlloc(): number {
     this.assertOpen('heap.arenaAlloc');
     return this.impl.arenaAlloc();
   }
 
-  /** Gives back an arena from arenaAlloc(); arenaFree(0) does nothing. */
+  /** Gives back a segment from arenaAlloc(); arenaFree(0) does nothing. */
   arenaFree(ptr: number): void {
     this.assertOpen('heap.arenaFree');
     if (!isU32(ptr)) checkPointer(ptr, 'heap.arenaFree');
@@ -100,26 +137,95 @@ export class Heap {
     if (status !== 0) throw pointerError('heap.arenaFree', ptr, status);
   }
 
-  /** The heap's figures: region, segments, raw blocks, and memory as the OS sees it. */
+  /** PyMem_GetAllocator: a copy of the functions installed in a domain ('raw', 'mem' or 'obj'). */
+  getAllocator(domain: DomainName): Allocator {
+    this.assertOpen('heap.getAllocator');
+    return this.domain(domain).allocator;
+  }
+
+  /**
+   * PyMem_SetAllocator: installs four functions in a domain. They are called with validated arguments
+   * (see Allocator); a hook wraps the functions getAllocator() returned. The object is copied, not kept.
+   */
+  setAllocator(domain: DomainName, allocator: Allocator): void {
+    this.assertOpen('heap.setAllocator');
+    const target = this.domain(domain);
+    if (typeof allocator !== 'object' || allocator === null) throw invalidArgType('allocator', 'object', allocator);
+    for (const name of ALLOCATOR_FUNCTIONS) {
+      if (typeof allocator[name] !== 'function') throw invalidArgType(`allocator.${name}`, 'function', allocator[name]);
+    }
+    target.allocator = allocator;
+  }
+
+  /** PyObject_GetArenaAllocator: a copy of the arena allocator pymalloc takes its 1 MiB arenas from. */
+  getArenaAllocator(): ArenaAllocator {
+    this.assertOpen('heap.getArenaAllocator');
+    const { alloc, free } = this.pymalloc.arenas;
+    return { alloc, free };
+  }
+
+  /**
+   * PyObject_SetArenaAllocator: alloc(size) must return a 16-byte aligned offset with `size` bytes of
+   * the region behind it, or 0; free(ptr, size) takes it back. A bad return is ERR_INVALID_RETURN_VALUE.
+   */
+  setArenaAllocator(allocator: ArenaAllocator): void {
+    this.assertOpen('heap.setArenaAllocator');
+    if (typeof allocator !== 'object' || allocator === null) throw invalidArgType('allocator', 'object', allocator);
+    for (const name of ['alloc', 'free'] as const) {
+      if (typeof allocator[name] !== 'function') throw invalidArgType(`allocator.${name}`, 'function', allocator[name]);
+    }
+    this.pymalloc.arenas = { alloc: allocator.alloc, free: allocator.free };
+  }
+
+  /** _PyMem_GetCurrentAllocatorName: 'pymalloc', 'malloc', or null when a domain holds other functions. */
+  allocatorName(): 'pymalloc' | 'malloc' | null {
+    this.assertOpen('heap.allocatorName');
+    return currentAllocatorName({ raw: this.raw, mem: this.mem, obj: this.obj }, this.sets);
+  }
+
+  /** sys.getallocatedblocks(): blocks of the object allocator in use, in pools and in the raw allocator. */
+  allocatedBlocks(): number {
+    this.assertOpen('heap.allocatedBlocks');
+    return readPymallocStats(this.u32).allocatedBlocks;
+  }
+
+  /**
+   * sys._debugmallocstats()'s pymalloc section, as text in CPython's layout; '' when the OBJ domain is
+   * not served by pymalloc (CPython prints nothing then, under tracemalloc's hooks too).
+   */
+  debugMallocStats(): string {
+    this.assertOpen('heap.debugMallocStats');
+    if (this.obj.allocator.malloc !== this.sets.pymalloc.obj.malloc) return '';
+    const stats = this.stats();
+    return formatDebugMallocStats(stats.pymalloc, stats);
+  }
+
+  /** The heap's figures: region, segments, raw blocks, pymalloc, and memory as the OS sees it. */
   stats(): HeapStats {
     this.assertOpen('heap.stats');
     return readStats(this.u32, this.impl);
   }
 
-  /** Walks every allocator invariant; throws HeapCorruptionError naming the first one broken. */
+  /** Walks every allocator invariant, raw and pymalloc; throws HeapCorruptionError naming the first one broken. */
   check(): void {
     this.assertOpen('heap.check');
     checkRegion(this.u32, this.maxBytes / SEGMENT_SIZE);
+    checkPymalloc(this.u32, this.maxBytes);
   }
 
   /**
    * Gives the region back to the OS. Views taken from the heap become empty (length 0) rather than
-   * dangling, and every later call on the heap is an ERR_PYMEM_HEAP_CLOSED error. Closing twice is harmless.
+   * dangling, and every later call on the heap, its domains, or allocator functions taken from it is an
+   * ERR_PYMEM_HEAP_CLOSED error. Closing twice is harmless.
    */
   close(): void {
     if (this.isClosed) return;
+    if (process.env.PYMEM_MALLOCSTATS) this.printMallocStats();
     this.isClosed = true;
-    this.raw.backend = CLOSED;
+    for (const name of DOMAIN_NAMES) closeMethods(this[name], ALLOCATOR_FUNCTIONS, `heap.${name}`);
+    closeMethods(this.pymalloc, ALLOCATOR_FUNCTIONS, 'pymalloc');
+    closeMethods(this.system, ['malloc', 'free'], 'heap.system');
+    closeMethods(this.impl, [...ALLOCATOR_FUNCTIONS, 'arenaAlloc', 'arenaFree'], 'raw allocator');
     for (const name of VIEW_NAMES) {
       Object.defineProperty(this, name, {
         get() {
@@ -128,6 +234,16 @@ export class Heap {
       });
     }
     this.impl.close();
+  }
+
+  private printMallocStats(): void {
+    const text = this.debugMallocStats();
+    if (text !== '') writeSync(2, text);
+  }
+
+  private domain(name: unknown): Domain {
+    if (name !== 'raw' && name !== 'mem' && name !== 'obj') throw invalidArgValue('argument "domain"', name, "must be 'raw', 'mem' or 'obj'");
+    return this[name];
   }
 
   private assertOpen(what: string): void {
@@ -160,6 +276,7 @@ export function createHeap(options: HeapOptions = {}): Heap {
     throw invalidArgValue('option "backend"', backend, "must be 'auto', 'native' or 'fallback'");
   }
   const maxBytes = checkMaxBytes(options.maxBytes);
+  const allocator = resolveAllocatorName(options.allocator);
   const opened = openBackend(backend, maxBytes);
-  return new Heap(opened.backend, opened.reason);
+  return new Heap(opened.backend, opened.reason, allocator);
 }

@@ -4,7 +4,11 @@
 import { loadNative } from './raw/native';
 
 export { createHeap, Heap, type HeapOptions } from './heap';
-export { RawDomain } from './domains';
+export { Domain, type Allocator, type DomainName } from './domains';
+export type { AllocatorName } from './allocators';
+export type { ArenaAllocator } from './obmalloc';
+export type { PymallocStats, SizeClassStats } from './obmalloc-stats';
+export { SystemAllocator } from './system';
 export { InvalidPointerError, HeapCorruptionError, type ErrorCode } from './errors';
 export type { HeapStats, SegmentCounts } from './stats';
 export type { BackendName } from './raw/backend';

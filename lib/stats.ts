@@ -6,6 +6,7 @@
 import { SEGMENT_SIZE } from './config';
 import { KIND_COUNTS, RAW_BLOCKS, RAW_BYTES, SEG_FREE_CLEAN, SEG_FREE_CACHED, SEG_META, SEG_RAW_POOL, SEG_ARENA, SEG_HUGE_HEAD, SEG_HUGE_CONT } from './raw/layout';
 import type { RawBackend, BackendName } from './raw/backend';
+import { readPymallocStats, type PymallocStats } from './obmalloc-stats';
 
 export interface SegmentCounts {
   total: number;
@@ -37,6 +38,8 @@ export interface HeapStats {
   /** Large raw blocks among them. */
   hugeBlocks: number;
   segments: SegmentCounts;
+  /** The object allocator's figures, as sys._debugmallocstats() prints them. */
+  pymalloc: PymallocStats;
   /** The process's resident set size, as the OS reports it. */
   rss: number;
 }
@@ -62,6 +65,7 @@ export function readStats(u32: Uint32Array, backend: RawBackend): HeapStats {
       arena: kinds(SEG_ARENA),
       huge: kinds(SEG_HUGE_HEAD) + kinds(SEG_HUGE_CONT),
     },
+    pymalloc: readPymallocStats(u32),
     rss: process.memoryUsage.rss(),
   };
 }

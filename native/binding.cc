@@ -16,8 +16,10 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 extern "C" {
 #include "os.h"
@@ -210,6 +212,44 @@ Napi::Value CreateRegion(const Napi::CallbackInfo &info) {
 #endif
 }
 
+#ifndef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
+// The C library's allocator, outside every region (CPython's documented I/O buffer example: memory that
+// "escapes completely the Python memory manager"). systemMalloc(n) returns a Buffer over malloc(n)
+// bytes (malloc(1) for 0, as PyMem_RawMalloc does), or null when malloc fails; its finalizer frees the
+// memory. systemFree(buffer) detaches the Buffer's ArrayBuffer, so every view of it becomes empty
+// instead of dangling, and V8 then releases the memory through that finalizer. lib/system.ts validates
+// both arguments (n at most buffer.constants.MAX_LENGTH, buffer one of its own).
+void FreeSystemBlock(napi_env, void *data, void *) { std::free(data); }
+
+napi_value SystemMalloc(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  double n = 0;
+  napi_get_value_double(env, argv[0], &n);
+  napi_value result;
+  void *data = std::malloc(n == 0 ? 1 : (size_t)n);
+  if (data == nullptr) {
+    napi_get_null(env, &result);
+    return result;
+  }
+  if (napi_create_external_buffer(env, (size_t)n, data, FreeSystemBlock, nullptr, &result) != napi_ok) {
+    napi_get_null(env, &result);  // Node calls the finalizer when it refuses: the memory is already freed
+  }
+  return result;
+}
+
+napi_value SystemFree(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  napi_value arraybuffer;
+  napi_get_typedarray_info(env, argv[0], nullptr, nullptr, nullptr, &arraybuffer, nullptr);
+  napi_detach_arraybuffer(env, arraybuffer);
+  return nullptr;
+}
+#endif
+
 Napi::Object LayoutTable(Napi::Env env) {
   Napi::Object table = Napi::Object::New(env);
 #define PM_EXPORT_CONSTANT(name) table.Set(#name, Napi::Number::New(env, (double)(name)));
@@ -222,6 +262,13 @@ Napi::Object LayoutTable(Napi::Env env) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createRegion", Napi::Function::New(env, CreateRegion, "createRegion"));
   exports.Set("layout", LayoutTable(env));
+#ifndef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
+  for (const auto &f : {std::make_pair("systemMalloc", SystemMalloc), std::make_pair("systemFree", SystemFree)}) {
+    napi_value fn;
+    napi_create_function(env, f.first, NAPI_AUTO_LENGTH, f.second, nullptr, &fn);
+    exports.Set(f.first, Napi::Value(env, fn));
+  }
+#endif
   return exports;
 }
 

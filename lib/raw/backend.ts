@@ -3,6 +3,8 @@
  * numbers in and numbers out. The fallback (lib/raw/fallback.ts) and the addon wrapper
  * (lib/raw/native.ts) implement it; nothing above lib/raw/ knows which one runs.
  */
+import type { SystemSource } from '../system';
+
 export type BackendName = 'native' | 'fallback';
 
 export interface RawBackend {
@@ -23,6 +25,8 @@ export interface RawBackend {
   residentBytes(): number | null;
   /** Bytes of released segments whose pages the OS still holds (the fallback cannot give pages back). */
   idleCommittedBytes(): number;
+  /** The C library's allocator, outside the region (heap.system). */
+  readonly system: SystemSource;
   /** Gives the region back. Views over it become detached (length 0); the backend is unusable after. */
   close(): void;
 }

@@ -15,6 +15,7 @@ import { RawAllocator } from './allocator';
 import { segmentKind, type RegionOS } from './segments';
 import { allZero, countBits } from './scan';
 import type { RawBackend } from './backend';
+import { JS_SYSTEM } from '../system';
 
 const PAGES_PER_SEGMENT = SEGMENT_SIZE / PAGE_SIZE;
 
@@ -43,6 +44,7 @@ class ZeroFillOS implements RegionOS {
 export class FallbackBackend extends RawAllocator implements RawBackend {
   readonly name = 'fallback' as const;
   readonly buffer: ArrayBuffer;
+  readonly system = JS_SYSTEM;
   private readonly os: ZeroFillOS;
 
   constructor(maxBytes: number) {

@@ -8,16 +8,20 @@ import * as path from 'node:path';
 import * as config from '../config';
 import * as layout from './layout';
 import type { RawBackend } from './backend';
+import type { SystemSource } from '../system';
 
 /**
  * A region's handle from the addon (native/binding.cc): the region's buffer and the C raw allocator's
  * operations over it, each a plain N-API function.
  */
-export type NativeRegion = Omit<RawBackend, 'name' | 'idleCommittedBytes'>;
+export type NativeRegion = Omit<RawBackend, 'name' | 'idleCommittedBytes' | 'system'>;
 
 export interface NativeAddon {
   createRegion(maxBytes: number): NativeRegion;
   layout: Record<string, number>;
+  /** The C library's malloc as a Buffer (absent from a build without external buffers). */
+  systemMalloc(n: number): Buffer | null;
+  systemFree(buf: Buffer): void;
 }
 
 export type NativeLoad = { addon: NativeAddon; path: string; error?: undefined } | { error: string; addon?: undefined; path?: undefined };
@@ -99,6 +103,7 @@ export function loadNative(root: string = PACKAGE_ROOT): NativeLoad {
 export class NativeBackend implements RawBackend {
   readonly name = 'native' as const;
   readonly buffer: ArrayBuffer;
+  readonly system: SystemSource;
   private readonly region: NativeRegion;
 
   /**
@@ -108,6 +113,7 @@ export class NativeBackend implements RawBackend {
   constructor(addon: NativeAddon, maxBytes: number) {
     this.region = addon.createRegion(maxBytes);
     this.buffer = this.region.buffer;
+    this.system = { malloc: addon.systemMalloc, free: addon.systemFree };
   }
 
   malloc(n: number): number {

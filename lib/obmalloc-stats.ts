@@ -1,0 +1,165 @@
+/**
+ * pymalloc's statistics: the figures of _PyObject_DebugMallocStats (CPython 3.12) read from the region,
+ * sys.getallocatedblocks(), and the text of sys._debugmallocstats()'s pymalloc section. Where CPython
+ * prints its radix tree's nodes, the text shows what stands in for them here: the region's segments.
+ */
+import { SEGMENT_SIZE } from './config';
+import {
+  SMALL_REQUEST_THRESHOLD, NB_SMALL_SIZE_CLASSES, POOL_SIZE, POOL_SIZE_MASK, POOL_OVERHEAD, ARENA_SIZE, POOL_COUNT,
+  POOL_SZIDX, AO_ADDRESS, AO_POOL_ADDRESS, AO_NFREEPOOLS, OBM_MAXARENAS, OBM_NTIMES_ALLOCATED, OBM_NARENAS_HIGHWATER,
+  OBM_RAW_ALLOCATED_BLOCKS, arenaObject, blockSize, numBlocks,
+} from './obmalloc-layout';
+import type { SegmentCounts } from './stats';
+
+/** One size class's row of the table: only classes with at least one pool in use are printed. */
+export interface SizeClassStats {
+  sizeClass: number;
+  blockSize: number;
+  pools: number;
+  blocksInUse: number;
+  availableBlocks: number;
+}
+
+/** pymalloc's figures, as _PyObject_DebugMallocStats computes them. */
+export interface PymallocStats {
+  arenasAllocatedTotal: number;
+  arenasReclaimed: number;
+  arenasHighwater: number;
+  arenasCurrent: number;
+  /** Bytes in blocks handed out (whole blocks: a 20-byte request counts 32). */
+  allocatedBytes: number;
+  /** Bytes in free blocks of pools in use, carved or not. */
+  availableBytes: number;
+  /** Empty pools plus pools never carved, in all arenas. */
+  unusedPools: number;
+  poolHeaderBytes: number;
+  /** Bytes at the end of each pool in use that no whole block fits. */
+  quantizationBytes: number;
+  /** A pool per arena that does not start on a pool boundary (0 with the default arena allocator). */
+  arenaAlignmentBytes: number;
+  /** Blocks of the object allocator that live in the raw allocator (requests of 0 or > 512 bytes). */
+  rawAllocatedBlocks: number;
+  /** sys.getallocatedblocks(): raw-allocated blocks plus blocks in use in every pool. */
+  allocatedBlocks: number;
+  classes: SizeClassStats[];
+}
+
+const W = 2;
+
+/** Walks every carved pool of every arena: linear in the arenas, for statistics, not hot paths. */
+export function readPymallocStats(m: Uint32Array): PymallocStats {
+  const pools = new Array<number>(NB_SMALL_SIZE_CLASSES).fill(0);
+  const inUse = new Array<number>(NB_SMALL_SIZE_CLASSES).fill(0);
+  const free = new Array<number>(NB_SMALL_SIZE_CLASSES).fill(0);
+  let arenas = 0;
+  let unusedPools = 0;
+  let alignment = 0;
+  const maxarenas = m[OBM_MAXARENAS >>> W];
+  for (let i = 0; i < maxarenas; i++) {
+    const ao = arenaObject(i);
+    let base = m[(ao + AO_ADDRESS) >>> W];
+    if (base === 0) continue;
+    arenas++;
+    unusedPools += m[(ao + AO_NFREEPOOLS) >>> W];
+    if ((base & POOL_SIZE_MASK) !== 0) {
+      alignment += POOL_SIZE;
+      base = ((base & ~POOL_SIZE_MASK) >>> 0) + POOL_SIZE;
+    }
+    for (let pool = base; pool < m[(ao + AO_POOL_ADDRESS) >>> W]; pool += POOL_SIZE) {
+      const count = m[(pool + POOL_COUNT) >>> W];
+      if (count === 0) continue; // empty: counted among the unused pools
+      const size = m[(pool + POOL_SZIDX) >>> W];
+      pools[size]++;
+      inUse[size] += count;
+      free[size] += numBlocks(size) - count;
+    }
+  }
+  const classes: SizeClassStats[] = [];
+  let allocatedBytes = 0;
+  let availableBytes = 0;
+  let headers = 0;
+  let quantization = 0;
+  let blocks = 0;
+  for (let size = 0; size < NB_SMALL_SIZE_CLASSES; size++) {
+    if (pools[size] === 0) continue;
+    const bs = blockSize(size);
+    classes.push({ sizeClass: size, blockSize: bs, pools: pools[size], blocksInUse: inUse[size], availableBlocks: free[size] });
+    allocatedBytes += inUse[size] * bs;
+    availableBytes += free[size] * bs;
+    headers += pools[size] * POOL_OVERHEAD;
+    quantization += pools[size] * ((POOL_SIZE - POOL_OVERHEAD) % bs);
+    blocks += inUse[size];
+  }
+  const total = m[OBM_NTIMES_ALLOCATED >>> W];
+  const rawAllocatedBlocks = m[OBM_RAW_ALLOCATED_BLOCKS >>> W];
+  return {
+    arenasAllocatedTotal: total,
+    arenasReclaimed: total - arenas,
+    arenasHighwater: m[OBM_NARENAS_HIGHWATER >>> W],
+    arenasCurrent: arenas,
+    allocatedBytes,
+    availableBytes,
+    unusedPools,
+    poolHeaderBytes: headers,
+    quantizationBytes: quantization,
+    arenaAlignmentBytes: alignment,
+    rawAllocatedBlocks,
+    allocatedBlocks: rawAllocatedBlocks + blocks,
+    classes,
+  };
+}
+
+/** printone: the label padded to column 35, '=', the value right-aligned in 21 columns with thousands commas. */
+export function printone(label: string, value: number): string {
+  const digits = String(value).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${label.padEnd(35)}=${digits.padStart(21)}\n`;
+}
+
+function column(value: number, width: number): string {
+  return String(value).padStart(width);
+}
+
+/** The figures of the region printed where CPython prints its arena map. */
+export interface RegionFigures {
+  reservedBytes: number;
+  committedBytes: number;
+  segments: SegmentCounts;
+}
+
+/** sys._debugmallocstats()'s pymalloc section: CPython's layout, with the region where the radix tree was. */
+export function formatDebugMallocStats(s: PymallocStats, region: RegionFigures): string {
+  let out = `Small block threshold = ${SMALL_REQUEST_THRESHOLD}, in ${NB_SMALL_SIZE_CLASSES} size classes.\n\n`;
+  out += 'class   size   num pools   blocks in use  avail blocks\n';
+  out += '-----   ----   ---------   -------------  ------------\n';
+  for (const c of s.classes) {
+    out += `${column(c.sizeClass, 5)} ${column(c.blockSize, 6)} ${column(c.pools, 11)} ${column(c.blocksInUse, 15)} ${column(c.availableBlocks, 13)}\n`;
+  }
+  out += '\n';
+  out += printone('# arenas allocated total', s.arenasAllocatedTotal);
+  out += printone('# arenas reclaimed', s.arenasReclaimed);
+  out += printone('# arenas highwater mark', s.arenasHighwater);
+  out += printone('# arenas allocated current', s.arenasCurrent);
+  out += printone(`${s.arenasCurrent} arenas * ${ARENA_SIZE} bytes/arena`, s.arenasCurrent * ARENA_SIZE);
+  out += '\n';
+  out += printone('# bytes in allocated blocks', s.allocatedBytes);
+  out += printone('# bytes in available blocks', s.availableBytes);
+  out += printone(`${s.unusedPools} unused pools * ${POOL_SIZE} bytes`, s.unusedPools * POOL_SIZE);
+  out += printone('# bytes lost to pool headers', s.poolHeaderBytes);
+  out += printone('# bytes lost to quantization', s.quantizationBytes);
+  out += printone('# bytes lost to arena alignment', s.arenaAlignmentBytes);
+  const total = s.allocatedBytes + s.availableBytes + s.unusedPools * POOL_SIZE + s.poolHeaderBytes + s.quantizationBytes + s.arenaAlignmentBytes;
+  out += printone('Total', total);
+  const seg = region.segments;
+  out += '\nregion segments\n';
+  out += printone('# segments of metadata', seg.meta);
+  out += printone('# segments of arenas', seg.arena);
+  out += printone('# segments of raw pools', seg.rawPool);
+  out += printone('# segments of large raw blocks', seg.huge);
+  out += printone('# segments free, kept committed', seg.cached);
+  out += printone('# segments free', seg.free);
+  out += printone(`${seg.total} segments * ${SEGMENT_SIZE} bytes`, region.reservedBytes);
+  out += '\n';
+  out += printone('# bytes reserved', region.reservedBytes);
+  out += printone('# bytes committed', region.committedBytes);
+  return out;
+}

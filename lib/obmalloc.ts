@@ -1,0 +1,421 @@
+/**
+ * Layer +2, pymalloc: CPython 3.12's small-object allocator (Objects/obmalloc.c), over arenas from the
+ * arena allocator and with every byte of its state in the region (lib/obmalloc-layout.ts draws it).
+ *
+ *   request 1..512 bytes   a block of size class (n - 1) >> 4 in a 16 KiB pool of a 1 MiB arena
+ *   request 0 or > 512     the RAW domain (PyMem_RawMalloc), counted in raw_allocated_blocks
+ *
+ * Arguments arrive validated by the domain (sizes and pointers are u32 integers). A pointer that is not
+ * the start of a live block is refused with a PTR_* status before anything changes, where that is O(1):
+ * outside every arena it goes to the raw allocator, which refuses what it did not hand out; inside an
+ * arena it must be in a carved, non-empty pool, past the header, on a block boundary of the pool's
+ * class and below the pool's carving mark. A block already on its pool's free list cannot be told in
+ * O(1) and is, as in CPython, undefined behaviour (the debug hooks catch it).
+ *
+ * Hot paths: malloc from a used pool is one list-head load, a count increment and a free-list pop, about
+ * ten typed-array accesses; free into a pool that stays used is the range check (two loads), the pool
+ * checks (six loads) and a free-list push. Neither allocates a JS object.
+ */
+import { ALIGNMENT_SHIFT } from './config';
+import {
+  SMALL_REQUEST_THRESHOLD, POOL_SIZE, POOL_SIZE_MASK, ARENA_SIZE, ARENA_SIZE_MASK, ARENA_BITS, MAX_POOLS_IN_ARENA,
+  INITIAL_ARENA_OBJECTS, DUMMY_SIZE_IDX, POOL_COUNT, POOL_FREEBLOCK, POOL_NEXTPOOL, POOL_PREVPOOL, POOL_ARENAINDEX,
+  POOL_SZIDX, POOL_NEXTOFFSET, POOL_MAXNEXTOFFSET, POOL_OVERHEAD, AO_ADDRESS, AO_POOL_ADDRESS, AO_NFREEPOOLS,
+  AO_NTOTALPOOLS, AO_FREEPOOLS, AO_NEXTARENA, AO_PREVARENA, OBM_USABLE_ARENAS, OBM_UNUSED_ARENA_OBJECTS,
+  OBM_MAXARENAS, OBM_NARENAS_CURRENT, OBM_NTIMES_ALLOCATED, OBM_NARENAS_HIGHWATER, OBM_RAW_ALLOCATED_BLOCKS,
+  OBM_NFP2LASTA, OBM_ARENA_MAP, ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_MAP_TAIL_LO, OBM_ARENAS,
+  AO_SIZE, ARENA_CAPACITY, NB_SMALL_SIZE_CLASSES, BLOCK_START, PTR_POOL_HEADER, PTR_NOT_BLOCK, PTR_FREE_POOL,
+  PTR_UNCARVED, usedpoolsHead, blockSize, arenaObject,
+} from './obmalloc-layout';
+import { invalidReturnValue } from './errors';
+
+/** What pymalloc calls for blocks it does not serve: the RAW domain's public functions. */
+export interface RawCalls {
+  malloc(n: number): number;
+  calloc(nelem: number, elsize: number): number;
+  realloc(p: number, n: number): number;
+  free(p: number): void;
+}
+
+/** CPython's PyObjectArenaAllocator: alloc(size) returns an arena's address or 0; free(ptr, size). */
+export interface ArenaAllocator {
+  alloc(size: number): number;
+  free(ptr: number, size: number): void;
+}
+
+/** Word index of a byte offset: every field is a u32 at a 4-byte-aligned offset. */
+const W = 2;
+
+export class Pymalloc {
+  private readonly m: Uint32Array;
+  private readonly i32: Int32Array;
+  private readonly u8: Uint8Array;
+  /** The region's length: an arena must lie inside it. */
+  private readonly limit: number;
+  /** The RAW domain, through which requests of 0 or > 512 bytes go (hooks on RAW see them, as in CPython). */
+  raw: RawCalls;
+  /** The arena allocator in force (heap.setArenaAllocator replaces it). */
+  arenas: ArenaAllocator;
+  /** Called at the start of every new_arena() when PYMEM_MALLOCSTATS asks for it (PYTHONMALLOCSTATS). */
+  onNewArena: (() => void) | null = null;
+
+  /** Initialises pymalloc's state in a fresh region (all its bytes zero) and runs over it. */
+  constructor(buffer: ArrayBuffer, raw: RawCalls, arenas: ArenaAllocator) {
+    this.m = new Uint32Array(buffer);
+    this.i32 = new Int32Array(buffer);
+    this.u8 = new Uint8Array(buffer);
+    this.limit = buffer.byteLength;
+    this.raw = raw;
+    this.arenas = arenas;
+    for (let size = 0; size < NB_SMALL_SIZE_CLASSES; size++) {
+      const head = usedpoolsHead(size);
+      this.m[(head + POOL_NEXTPOOL) >>> W] = head;
+      this.m[(head + POOL_PREVPOOL) >>> W] = head;
+    }
+  }
+
+  /** _PyObject_Malloc: a block of n bytes; 0 when neither pymalloc nor the raw allocator can serve it. */
+  malloc(n: number): number {
+    if (((n - 1) >>> 0) < SMALL_REQUEST_THRESHOLD) {
+      const bp = this.poolAlloc((n - 1) >>> ALIGNMENT_SHIFT);
+      if (bp !== 0) return bp;
+    }
+    const p = this.raw.malloc(n);
+    if (p !== 0) this.m[OBM_RAW_ALLOCATED_BLOCKS >>> W]++;
+    return p;
+  }
+
+  /** _PyObject_Calloc: nelem * elsize zeroed bytes (the domain has checked the product). */
+  calloc(nelem: number, elsize: number): number {
+    const n = nelem * elsize;
+    if (((n - 1) >>> 0) < SMALL_REQUEST_THRESHOLD) {
+      const bp = this.poolAlloc((n - 1) >>> ALIGNMENT_SHIFT);
+      if (bp !== 0) {
+        this.u8.fill(0, bp, bp + n);
+        return bp;
+      }
+    }
+    const p = this.raw.calloc(nelem, elsize);
+    if (p !== 0) this.m[OBM_RAW_ALLOCATED_BLOCKS >>> W]++;
+    return p;
+  }
+
+  /**
+   * _PyObject_Free. Returns 0, or the PTR_* status saying why p is not a live pymalloc block (nothing
+   * changed then). Pointers outside every arena go to the RAW domain's free, which throws for its own.
+   */
+  free(p: number): number {
+    if (p === 0) return 0;
+    if (!this.addressInRange(p)) {
+      this.raw.free(p);
+      this.m[OBM_RAW_ALLOCATED_BLOCKS >>> W]--;
+      return 0;
+    }
+    const status = this.refuse(p);
+    if (status !== 0) return status;
+    this.poolFree(p);
+    return 0;
+  }
+
+  /**
+   * _PyObject_Realloc: the new pointer, 0 when out of memory (p intact), or -status when p is refused.
+   * A pymalloc block stays where it is when n is in its class and at least 3/4 of it; otherwise it
+   * moves (possibly into the raw allocator). A raw block stays raw, whatever n (CPython: the size of a
+   * C block is unknown, bug 1185883).
+   */
+  realloc(p: number, n: number): number {
+    if (p === 0) return this.malloc(n);
+    if (!this.addressInRange(p)) return this.raw.realloc(p, n);
+    const status = this.refuse(p);
+    if (status !== 0) return -status;
+    const size = blockSize(this.m[(((p & ~POOL_SIZE_MASK) >>> 0) + POOL_SZIDX) >>> W]);
+    let copy = size;
+    if (n <= size) {
+      // Shrinking by less than a quarter (or not at all) keeps the block: it is not worth a copy.
+      if (4 * n > 3 * size) return p;
+      copy = n;
+    }
+    const bp = this.malloc(n);
+    if (bp === 0) return 0;
+    this.u8.copyWithin(bp, p, p + copy);
+    this.poolFree(p);
+    return bp;
+  }
+
+  /**
+   * address_in_range (CPython 3.10+'s radix tree, flattened): whether p lies in an arena. Each segment's
+   * entry says which part of it arenas cover: [0, tail_lo) belongs to an arena that started in the
+   * previous segment, [tail_hi, 1 MiB) to one starting in this one; tail_hi -1 is an arena starting
+   * exactly at the segment.
+   */
+  addressInRange(p: number): boolean {
+    const e = (OBM_ARENA_MAP + (p >>> ARENA_BITS) * ARENA_MAP_ENTRY) >>> W;
+    const tail = p & ARENA_SIZE_MASK;
+    const hi = this.i32[e + (ARENA_MAP_TAIL_HI >>> W)];
+    return tail < this.i32[e + (ARENA_MAP_TAIL_LO >>> W)] || (tail >= hi && hi !== 0);
+  }
+
+  /** Why p, inside an arena, is not the start of a live block: a PTR_* status, or 0 when it is one. */
+  private refuse(p: number): number {
+    const m = this.m;
+    const pool = (p & ~POOL_SIZE_MASK) >>> 0;
+    const ai = m[(pool + POOL_ARENAINDEX) >>> W];
+    if (ai >= m[OBM_MAXARENAS >>> W]) return PTR_UNCARVED;
+    const ao = arenaObject(ai);
+    const address = m[(ao + AO_ADDRESS) >>> W];
+    // A stale or never-written header cannot pass: a carved pool lies below its arena's carving mark.
+    if (address === 0 || pool < address || pool >= m[(ao + AO_POOL_ADDRESS) >>> W]) return PTR_UNCARVED;
+    if (m[(pool + POOL_COUNT) >>> W] === 0) return PTR_FREE_POOL;
+    const offset = p - pool - POOL_OVERHEAD;
+    if (offset < 0) return PTR_POOL_HEADER;
+    const size = m[(pool + POOL_SZIDX) >>> W];
+    const j = offset >>> ALIGNMENT_SHIFT;
+    if ((offset & ((1 << ALIGNMENT_SHIFT) - 1)) !== 0 || ((BLOCK_START[(size << 5) + (j >>> 5)] >>> (j & 31)) & 1) === 0) {
+      return PTR_NOT_BLOCK;
+    }
+    if (offset + POOL_OVERHEAD >= m[(pool + POOL_NEXTOFFSET) >>> W]) return PTR_UNCARVED;
+    return 0;
+  }
+
+  /** pymalloc_alloc for size class `size`: a block, or 0 when no arena can be had. */
+  private poolAlloc(size: number): number {
+    const m = this.m;
+    const head = usedpoolsHead(size);
+    const pool = m[(head + POOL_NEXTPOOL) >>> W];
+    if (pool === head) return this.allocateFromNewPool(size);
+    m[(pool + POOL_COUNT) >>> W]++;
+    const bp = m[(pool + POOL_FREEBLOCK) >>> W];
+    const next = m[bp >>> W];
+    m[(pool + POOL_FREEBLOCK) >>> W] = next;
+    if (next === 0) this.poolExtend(pool, size);
+    return bp;
+  }
+
+  /** The pool's free list ran dry: carve the next never-used block, or, when none is left, unlink the full pool. */
+  private poolExtend(pool: number, size: number): void {
+    const m = this.m;
+    const nextoffset = m[(pool + POOL_NEXTOFFSET) >>> W];
+    if (nextoffset <= m[(pool + POOL_MAXNEXTOFFSET) >>> W]) {
+      const block = pool + nextoffset;
+      m[(pool + POOL_FREEBLOCK) >>> W] = block;
+      m[(pool + POOL_NEXTOFFSET) >>> W] = nextoffset + blockSize(size);
+      m[block >>> W] = 0;
+      return;
+    }
+    const next = m[(pool + POOL_NEXTPOOL) >>> W];
+    const prev = m[(pool + POOL_PREVPOOL) >>> W];
+    m[(next + POOL_PREVPOOL) >>> W] = prev;
+    m[(prev + POOL_NEXTPOOL) >>> W] = next;
+  }
+
+  /**
+   * allocate_from_new_pool: takes a pool from the most used usable arena (the list's head), an empty
+   * one it cached or a new one carved from its untouched part, links it at the front of usedpools[size]
+   * and returns its first block. An empty pool reused for the class it had keeps its free list.
+   */
+  private allocateFromNewPool(size: number): number {
+    const m = this.m;
+    let ao = m[OBM_USABLE_ARENAS >>> W];
+    if (ao === 0) {
+      ao = this.newArena();
+      if (ao === 0) return 0;
+      m[OBM_USABLE_ARENAS >>> W] = ao;
+      m[(ao + AO_NEXTARENA) >>> W] = 0;
+      m[(ao + AO_PREVARENA) >>> W] = 0;
+      m[(OBM_NFP2LASTA >>> W) + m[(ao + AO_NFREEPOOLS) >>> W]] = ao;
+    }
+    // The arena is about to lose a free pool: it stops being the rightmost with nf and may become the
+    // rightmost with nf - 1 (it is the list's head, so everything left of it has fewer).
+    const nf = m[(ao + AO_NFREEPOOLS) >>> W];
+    if (m[(OBM_NFP2LASTA >>> W) + nf] === ao) m[(OBM_NFP2LASTA >>> W) + nf] = 0;
+    if (nf > 1) m[(OBM_NFP2LASTA >>> W) + nf - 1] = ao;
+
+    let pool = m[(ao + AO_FREEPOOLS) >>> W];
+    if (pool !== 0) {
+      m[(ao + AO_FREEPOOLS) >>> W] = m[(pool + POOL_NEXTPOOL) >>> W];
+    } else {
+      pool = m[(ao + AO_POOL_ADDRESS) >>> W];
+      m[(pool + POOL_ARENAINDEX) >>> W] = (ao - OBM_ARENAS) / AO_SIZE;
+      m[(pool + POOL_SZIDX) >>> W] = DUMMY_SIZE_IDX;
+      m[(ao + AO_POOL_ADDRESS) >>> W] = pool + POOL_SIZE;
+    }
+    m[(ao + AO_NFREEPOOLS) >>> W] = nf - 1;
+    if (nf === 1) {
+      // Wholly allocated: it leaves usable_arenas.
+      const next = m[(ao + AO_NEXTARENA) >>> W];
+      m[OBM_USABLE_ARENAS >>> W] = next;
+      if (next !== 0) m[(next + AO_PREVARENA) >>> W] = 0;
+    }
+
+    const head = usedpoolsHead(size);
+    m[(pool + POOL_NEXTPOOL) >>> W] = head;
+    m[(pool + POOL_PREVPOOL) >>> W] = head;
+    m[(head + POOL_NEXTPOOL) >>> W] = pool;
+    m[(head + POOL_PREVPOOL) >>> W] = pool;
+    m[(pool + POOL_COUNT) >>> W] = 1;
+    if (m[(pool + POOL_SZIDX) >>> W] === size) {
+      const bp = m[(pool + POOL_FREEBLOCK) >>> W];
+      m[(pool + POOL_FREEBLOCK) >>> W] = m[bp >>> W];
+      return bp;
+    }
+    // First use for this class: the first block is handed out, the second becomes the free list, and
+    // the rest is carved one block at a time as the list runs dry.
+    const bs = blockSize(size);
+    m[(pool + POOL_SZIDX) >>> W] = size;
+    m[(pool + POOL_NEXTOFFSET) >>> W] = POOL_OVERHEAD + 2 * bs;
+    m[(pool + POOL_MAXNEXTOFFSET) >>> W] = POOL_SIZE - bs;
+    const free = pool + POOL_OVERHEAD + bs;
+    m[(pool + POOL_FREEBLOCK) >>> W] = free;
+    m[free >>> W] = 0;
+    return pool + POOL_OVERHEAD;
+  }
+
+  /**
+   * new_arena: an arena object (growing the table as CPython grows its vector: 16, 32, 64, ...) with an
+   * arena from the arena allocator; 0 when the allocator has none. Pools start on a POOL_SIZE boundary,
+   * so an arena that does not loses one pool to alignment.
+   */
+  private newArena(): number {
+    const m = this.m;
+    if (this.onNewArena !== null) this.onNewArena();
+    if (m[OBM_UNUSED_ARENA_OBJECTS >>> W] === 0) {
+      const max = m[OBM_MAXARENAS >>> W];
+      const count = Math.min(max === 0 ? INITIAL_ARENA_OBJECTS : max * 2, ARENA_CAPACITY);
+      /* c8 ignore next -- the table has a slot for every segment, more than any region gives arenas */
+      if (count === max) return 0;
+      for (let i = max; i < count; i++) {
+        const ao = arenaObject(i);
+        m[(ao + AO_ADDRESS) >>> W] = 0;
+        m[(ao + AO_NEXTARENA) >>> W] = i + 1 < count ? arenaObject(i + 1) : 0;
+      }
+      m[OBM_UNUSED_ARENA_OBJECTS >>> W] = arenaObject(max);
+      m[OBM_MAXARENAS >>> W] = count;
+    }
+    const ao = m[OBM_UNUSED_ARENA_OBJECTS >>> W];
+    const address = this.arenas.alloc(ARENA_SIZE);
+    if (address === 0) return 0;
+    if (typeof address !== 'number' || address >>> 0 !== address || address % 16 !== 0 || address + ARENA_SIZE > this.limit) {
+      throw invalidReturnValue('arena allocator alloc()', address, `a 16-byte aligned offset of ${ARENA_SIZE} bytes inside the region (0 when it has none)`);
+    }
+    m[OBM_UNUSED_ARENA_OBJECTS >>> W] = m[(ao + AO_NEXTARENA) >>> W];
+    this.markArena(address, true);
+
+    m[OBM_NARENAS_CURRENT >>> W]++;
+    m[OBM_NTIMES_ALLOCATED >>> W]++;
+    if (m[OBM_NARENAS_CURRENT >>> W] > m[OBM_NARENAS_HIGHWATER >>> W]) m[OBM_NARENAS_HIGHWATER >>> W] = m[OBM_NARENAS_CURRENT >>> W];
+
+    let pools = MAX_POOLS_IN_ARENA;
+    let first = address;
+    const excess = address & POOL_SIZE_MASK;
+    if (excess !== 0) {
+      pools--;
+      first += POOL_SIZE - excess;
+    }
+    m[(ao + AO_ADDRESS) >>> W] = address;
+    m[(ao + AO_FREEPOOLS) >>> W] = 0;
+    m[(ao + AO_POOL_ADDRESS) >>> W] = first;
+    m[(ao + AO_NFREEPOOLS) >>> W] = pools;
+    m[(ao + AO_NTOTALPOOLS) >>> W] = pools;
+    return ao;
+  }
+
+  /** arena_map_mark_used: records (or forgets) the arena at `base` in the coverage map. */
+  private markArena(base: number, used: boolean): void {
+    const e = (OBM_ARENA_MAP + (base >>> ARENA_BITS) * ARENA_MAP_ENTRY) >>> W;
+    const tail = base & ARENA_SIZE_MASK;
+    if (tail === 0) {
+      this.i32[e + (ARENA_MAP_TAIL_HI >>> W)] = used ? -1 : 0;
+    } else {
+      this.i32[e + (ARENA_MAP_TAIL_HI >>> W)] = used ? tail : 0;
+      this.i32[e + ((ARENA_MAP_ENTRY + ARENA_MAP_TAIL_LO) >>> W)] = used ? tail : 0;
+    }
+  }
+
+  /** pymalloc_free of a validated block. */
+  private poolFree(p: number): void {
+    const m = this.m;
+    const pool = (p & ~POOL_SIZE_MASK) >>> 0;
+    const lastfree = m[(pool + POOL_FREEBLOCK) >>> W];
+    m[p >>> W] = lastfree;
+    m[(pool + POOL_FREEBLOCK) >>> W] = p;
+    const count = --m[(pool + POOL_COUNT) >>> W];
+    if (lastfree === 0) {
+      // The pool was full, so in no list: back to the front of its class's list, where it is reused first.
+      const head = usedpoolsHead(m[(pool + POOL_SZIDX) >>> W]);
+      const next = m[(head + POOL_NEXTPOOL) >>> W];
+      m[(pool + POOL_NEXTPOOL) >>> W] = next;
+      m[(pool + POOL_PREVPOOL) >>> W] = head;
+      m[(next + POOL_PREVPOOL) >>> W] = pool;
+      m[(head + POOL_NEXTPOOL) >>> W] = pool;
+      return;
+    }
+    if (count !== 0) return;
+    this.insertToFreepool(pool);
+  }
+
+  /**
+   * insert_to_freepool: the pool became empty. It leaves usedpools for its arena's freepools, and the
+   * arena moves to keep usable_arenas sorted by free pools (so that the most used arenas fill first and
+   * the least used can drain), or, wholly empty and not the last usable arena, is given back.
+   */
+  private insertToFreepool(pool: number): void {
+    const m = this.m;
+    const next = m[(pool + POOL_NEXTPOOL) >>> W];
+    const prev = m[(pool + POOL_PREVPOOL) >>> W];
+    m[(next + POOL_PREVPOOL) >>> W] = prev;
+    m[(prev + POOL_NEXTPOOL) >>> W] = next;
+
+    const ao = arenaObject(m[(pool + POOL_ARENAINDEX) >>> W]);
+    m[(pool + POOL_NEXTPOOL) >>> W] = m[(ao + AO_FREEPOOLS) >>> W];
+    m[(ao + AO_FREEPOOLS) >>> W] = pool;
+    let nf = m[(ao + AO_NFREEPOOLS) >>> W];
+    const lastnf = m[(OBM_NFP2LASTA >>> W) + nf];
+    if (lastnf === ao) {
+      const left = m[(ao + AO_PREVARENA) >>> W];
+      m[(OBM_NFP2LASTA >>> W) + nf] = left !== 0 && m[(left + AO_NFREEPOOLS) >>> W] === nf ? left : 0;
+    }
+    m[(ao + AO_NFREEPOOLS) >>> W] = ++nf;
+
+    const right = m[(ao + AO_NEXTARENA) >>> W];
+    if (nf === m[(ao + AO_NTOTALPOOLS) >>> W] && right !== 0) {
+      // Wholly empty and not the last usable arena: give it back (the last is kept against thrashing, bpo-37257).
+      this.unlinkUsable(ao);
+      m[(ao + AO_NEXTARENA) >>> W] = m[OBM_UNUSED_ARENA_OBJECTS >>> W];
+      m[OBM_UNUSED_ARENA_OBJECTS >>> W] = ao;
+      const address = m[(ao + AO_ADDRESS) >>> W];
+      this.markArena(address, false);
+      m[(ao + AO_ADDRESS) >>> W] = 0;
+      m[OBM_NARENAS_CURRENT >>> W]--;
+      this.arenas.free(address, ARENA_SIZE);
+      return;
+    }
+    if (nf === 1) {
+      // The arena was full, so in no list: it has the fewest free pools and goes to the head.
+      const head = m[OBM_USABLE_ARENAS >>> W];
+      m[(ao + AO_NEXTARENA) >>> W] = head;
+      m[(ao + AO_PREVARENA) >>> W] = 0;
+      if (head !== 0) m[(head + AO_PREVARENA) >>> W] = ao;
+      m[OBM_USABLE_ARENAS >>> W] = ao;
+      if (m[(OBM_NFP2LASTA >>> W) + 1] === 0) m[(OBM_NFP2LASTA >>> W) + 1] = ao;
+      return;
+    }
+    if (m[(OBM_NFP2LASTA >>> W) + nf] === 0) m[(OBM_NFP2LASTA >>> W) + nf] = ao;
+    // The rightmost arena with the old count stays sorted where it is; any other moves to just after it.
+    if (ao === lastnf) return;
+    this.unlinkUsable(ao);
+    const after = m[(lastnf + AO_NEXTARENA) >>> W];
+    m[(ao + AO_PREVARENA) >>> W] = lastnf;
+    m[(ao + AO_NEXTARENA) >>> W] = after;
+    if (after !== 0) m[(after + AO_PREVARENA) >>> W] = ao;
+    m[(lastnf + AO_NEXTARENA) >>> W] = ao;
+  }
+
+  private unlinkUsable(ao: number): void {
+    const m = this.m;
+    const prev = m[(ao + AO_PREVARENA) >>> W];
+    const next = m[(ao + AO_NEXTARENA) >>> W];
+    if (prev === 0) m[OBM_USABLE_ARENAS >>> W] = next;
+    else m[(prev + AO_NEXTARENA) >>> W] = next;
+    if (next !== 0) m[(next + AO_PREVARENA) >>> W] = prev;
+  }
+}
