@@ -4,6 +4,7 @@
 import { loadNative } from './raw/native';
 
 export { createHeap, Heap, type HeapOptions } from './heap';
+export { defaultHeap } from './default-heap';
 export { Domain, type Allocator, type DomainName } from './domains';
 export type { AllocatorName } from './allocators';
 export type { ArenaAllocator } from './obmalloc';

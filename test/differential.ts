@@ -1,5 +1,6 @@
-// Native vs fallback: one seeded random sequence of malloc/calloc/realloc/free (and arena) operations,
-// sizes from 0 to 4 MiB, driven on both backends in lockstep. Every returned pointer, every refusal and
+// Native vs fallback: one seeded random sequence of malloc/calloc/realloc/free (and arena) operations
+// on the three domains (RAW, and MEM and OBJ through pymalloc), sizes from 0 to 4 MiB, driven on both
+// backends in lockstep. Every returned pointer, every refusal and
 // the region's bytes must be identical; heap.check() passes throughout; every block keeps its bytes.
 import t from 'tap';
 import { Random } from './helpers/random';
@@ -19,7 +20,12 @@ interface Block {
   n: number;
   /** The pattern's seed: byte i of the block is (tag + i * 31) & 255 where the block was stamped. */
   tag: number;
+  /** The domain that allocated it, and must free it. */
+  d: Domain;
 }
+
+type Domain = 'raw' | 'mem' | 'obj';
+const DOMAINS: readonly Domain[] = ['raw', 'mem', 'obj'];
 
 function size(rng: Random): number {
   const r = rng.next();
@@ -63,7 +69,7 @@ t.test(`native and fallback agree on ${OPERATIONS} random operations (seed ${SEE
   let liveBytes = 0;
   let peak = 0;
   let tag = 0;
-  const tally = { malloc: 0, calloc: 0, realloc: 0, free: 0, outOfMemory: 0, refused: 0, arena: 0, huge: 0 };
+  const tally = { malloc: 0, calloc: 0, realloc: 0, free: 0, outOfMemory: 0, refused: 0, arena: 0, huge: 0, pymalloc: 0 };
   let failures = 0;
 
   /** Runs `op` on both heaps; the results must be equal. */
@@ -86,7 +92,7 @@ t.test(`native and fallback agree on ${OPERATIONS} random operations (seed ${SEE
       const k = rng.int(0, live.length - 1);
       const b = live[k];
       for (const heap of heaps) verify(`op ${i}: block ${b.p} (${b.n} B) kept its bytes until free`, intact(heap, b));
-      both(`op ${i}: free(${b.p})`, (heap) => (heap.raw.free(b.p), 0));
+      both(`op ${i}: ${b.d}.free(${b.p})`, (heap) => (heap[b.d].free(b.p), 0));
       live[k] = live[live.length - 1];
       live.pop();
       liveBytes -= b.n;
@@ -96,16 +102,16 @@ t.test(`native and fallback agree on ${OPERATIONS} random operations (seed ${SEE
       const k = rng.int(0, live.length - 1);
       const b = live[k];
       const n = rng.next() < 0.6 ? Math.max(0, Math.round(b.n * (0.25 + rng.next() * 1.5))) : size(rng);
-      const q = both(`op ${i}: realloc(${b.p}, ${n})`, (heap) => heap.raw.realloc(b.p, n));
+      const q = both(`op ${i}: ${b.d}.realloc(${b.p}, ${n})`, (heap) => heap[b.d].realloc(b.p, n));
       tally.realloc++;
       if (q === 0) {
         tally.outOfMemory++;
         for (const heap of heaps) verify(`op ${i}: a failed realloc kept block ${b.p}`, intact(heap, b));
         continue;
       }
-      const moved: Block = { p: q, n: b.n, tag: b.tag };
+      const moved: Block = { ...b, p: q };
       for (const heap of heaps) verify(`op ${i}: realloc(${b.p} -> ${q}, ${n}) kept the first ${Math.min(n, b.n)} bytes`, intact(heap, moved, Math.min(n, b.n)));
-      const nb: Block = { p: q, n, tag: b.tag };
+      const nb: Block = { ...b, p: q, n };
       for (const heap of heaps) stamp(heap, nb);
       live[k] = nb;
       liveBytes += n - b.n;
@@ -119,14 +125,16 @@ t.test(`native and fallback agree on ${OPERATIONS} random operations (seed ${SEE
       // malloc or calloc
       const n = size(rng);
       const zero = rng.next() < 0.2;
-      const p = both(`op ${i}: ${zero ? 'calloc' : 'malloc'}(${n})`, (heap) => (zero ? heap.raw.calloc(n, 1) : heap.raw.malloc(n)));
+      const d = DOMAINS[rng.int(0, 2)];
+      const p = both(`op ${i}: ${d}.${zero ? 'calloc' : 'malloc'}(${n})`, (heap) => (zero ? heap[d].calloc(n, 1) : heap[d].malloc(n)));
       tally[zero ? 'calloc' : 'malloc']++;
       if (p === 0) {
         tally.outOfMemory++;
         continue;
       }
       if (n > RAW_HUGE_THRESHOLD) tally.huge++;
-      const b: Block = { p, n, tag: tag++ & 255 };
+      if (d !== 'raw' && n > 0 && n <= 512) tally.pymalloc++;
+      const b: Block = { p, n, tag: tag++ & 255, d };
       if (zero) for (const heap of heaps) verify(`op ${i}: calloc(${n}) at ${p} is zeroed`, zeroed(heap, b));
       for (const heap of heaps) stamp(heap, b);
       live.push(b);
@@ -141,10 +149,12 @@ t.test(`native and fallback agree on ${OPERATIONS} random operations (seed ${SEE
     // Now and then, a pointer that must be refused the same way on both, changing nothing.
     if (i % 97 === 0 && live.length > 0) {
       const b = live[rng.int(0, live.length - 1)];
-      const bad = [b.p + 16, b.p + 8, b.p + b.n + 48][i % 3];
+      // pymalloc cannot tell a free block from a live one in O(1) (CPython cannot either), so its
+      // blocks are probed only where no block can start.
+      const bad = b.d === 'raw' ? [b.p + 16, b.p + 8, b.p + b.n + 48][i % 3] : b.p + 8;
       const reasons = heaps.map((heap) => {
         try {
-          heap.raw.free(bad);
+          heap[b.d].free(bad);
           return 'freed';
         } catch (e) {
           return (e as { reason: string }).reason;
@@ -171,11 +181,12 @@ t.test(`native and fallback agree on ${OPERATIONS} random operations (seed ${SEE
 
   t.equal(failures, 0, 'no divergence');
   t.same(native.stats().segments, fallback.stats().segments, 'same segments by kind');
-  t.equal(native.stats().rawBlocks, live.length, 'every live block counted');
-  t.equal(native.stats().rawBytes, liveBytes, 'every requested byte counted');
+  t.same(native.stats().pymalloc, fallback.stats().pymalloc, 'same pymalloc figures');
+  t.equal(native.allocatedBlocks(), live.filter((b) => b.d !== 'raw').length, 'every MEM and OBJ block counted');
+
   t.ok(tally.outOfMemory > 0, `the heap ran into its limit (${tally.outOfMemory} times; live bytes peaked at ${peak})`);
-  t.ok(tally.huge > 100 && tally.refused > 100 && tally.arena > 100, `every path taken: ${JSON.stringify(tally)}`);
-  for (const b of live) both(`free(${b.p})`, (heap) => (heap.raw.free(b.p), 0));
+  t.ok(tally.huge > 100 && tally.refused > 100 && tally.arena > 100 && tally.pymalloc > 10_000, `every path taken: ${JSON.stringify(tally)}`);
+  for (const b of live) both(`${b.d}.free(${b.p})`, (heap) => (heap[b.d].free(b.p), 0));
   for (const a of arenas) both(`arenaFree(${a})`, (heap) => (heap.arenaFree(a), 0));
   for (const heap of heaps) heap.check();
   t.equal(firstDifference(native.u8, fallback.u8), -1, 'identical regions once everything is freed');

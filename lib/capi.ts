@@ -1,0 +1,89 @@
+/**
+ * `pymem/capi`: CPython's memory API by its C names, over the default heap (defaultHeap()), so C code
+ * can be ported line by line. Functions return 0 where CPython returns NULL; pointers are the heap's
+ * offsets. Where CPython takes a type (PyMem_New(T, n)), pass its size in bytes or a typed-array
+ * constructor (Float64Array counts 8). As in CPython, an unknown domain gives PyMem_GetAllocator an
+ * allocator of nulls and makes PyMem_SetAllocator do nothing.
+ */
+import { defaultHeap } from './default-heap';
+import { invalidArgType, outOfRange } from './errors';
+import type { Allocator, DomainName } from './domains';
+import type { ArenaAllocator } from './obmalloc';
+
+/** PyMemAllocatorDomain. */
+export const PYMEM_DOMAIN_RAW = 0;
+export const PYMEM_DOMAIN_MEM = 1;
+export const PYMEM_DOMAIN_OBJ = 2;
+const DOMAINS: readonly DomainName[] = ['raw', 'mem', 'obj'];
+
+function domainName(domain: number): DomainName | undefined {
+  return Number.isInteger(domain) ? DOMAINS[domain] : undefined;
+}
+
+export const PyMem_RawMalloc = (n: number): number => defaultHeap().raw.malloc(n);
+export const PyMem_RawCalloc = (nelem: number, elsize: number): number => defaultHeap().raw.calloc(nelem, elsize);
+export const PyMem_RawRealloc = (p: number, n: number): number => defaultHeap().raw.realloc(p, n);
+export const PyMem_RawFree = (p: number): void => defaultHeap().raw.free(p);
+
+export const PyMem_Malloc = (n: number): number => defaultHeap().mem.malloc(n);
+export const PyMem_Calloc = (nelem: number, elsize: number): number => defaultHeap().mem.calloc(nelem, elsize);
+export const PyMem_Realloc = (p: number, n: number): number => defaultHeap().mem.realloc(p, n);
+export const PyMem_Free = (p: number): void => defaultHeap().mem.free(p);
+
+export const PyObject_Malloc = (n: number): number => defaultHeap().obj.malloc(n);
+export const PyObject_Calloc = (nelem: number, elsize: number): number => defaultHeap().obj.calloc(nelem, elsize);
+export const PyObject_Realloc = (p: number, n: number): number => defaultHeap().obj.realloc(p, n);
+export const PyObject_Free = (p: number): void => defaultHeap().obj.free(p);
+
+/** A C type's stand-in: its size in bytes, or a typed-array constructor. */
+export type CType = number | { readonly BYTES_PER_ELEMENT: number };
+
+function sizeOf(type: CType): number {
+  const size = typeof type === 'number' ? type : type?.BYTES_PER_ELEMENT;
+  if (typeof size !== 'number') throw invalidArgType('type', 'number or typed-array constructor', type);
+  if (!Number.isSafeInteger(size) || size < 1) throw outOfRange('type', 'a size in bytes >= 1', size);
+  return size;
+}
+
+/** PyMem_New(T, n): n elements of T from the MEM domain; 0 when n * sizeof(T) overflows (CPython's guard) or fails. */
+export function PyMem_New(type: CType, n: number): number {
+  const size = sizeOf(type);
+  if (typeof n === 'number' && Number.isSafeInteger(n) && n > Number.MAX_SAFE_INTEGER / size) return 0;
+  return defaultHeap().mem.malloc(n * size);
+}
+
+/** PyMem_Resize(p, T, n): the C macro assigns p; here the new pointer is returned (0 on failure, p intact). */
+export function PyMem_Resize(p: number, type: CType, n: number): number {
+  const size = sizeOf(type);
+  if (typeof n === 'number' && Number.isSafeInteger(n) && n > Number.MAX_SAFE_INTEGER / size) return 0;
+  return defaultHeap().mem.realloc(p, n * size);
+}
+
+/** PyMem_Del is PyMem_Free. */
+export const PyMem_Del = PyMem_Free;
+/** The upper-case macro spellings. */
+export const PyMem_NEW = PyMem_New;
+export const PyMem_RESIZE = PyMem_Resize;
+export const PyMem_DEL = PyMem_Free;
+
+const NULL_ALLOCATOR = { malloc: null, calloc: null, realloc: null, free: null };
+
+/** PyMem_GetAllocator(domain): a copy of the domain's functions; all null for an unknown domain. */
+export function PyMem_GetAllocator(domain: number): Allocator | typeof NULL_ALLOCATOR {
+  const name = domainName(domain);
+  return name === undefined ? { ...NULL_ALLOCATOR } : defaultHeap().getAllocator(name);
+}
+
+/** PyMem_SetAllocator(domain, allocator): installs a domain's functions; an unknown domain is ignored. */
+export function PyMem_SetAllocator(domain: number, allocator: Allocator): void {
+  const name = domainName(domain);
+  if (name !== undefined) defaultHeap().setAllocator(name, allocator);
+}
+
+export const PyObject_GetArenaAllocator = (): ArenaAllocator => defaultHeap().getArenaAllocator();
+export const PyObject_SetArenaAllocator = (allocator: ArenaAllocator): void => defaultHeap().setArenaAllocator(allocator);
+
+/** _PyMem_GetCurrentAllocatorName(): 'pymalloc', 'malloc', or null. */
+export const _PyMem_GetCurrentAllocatorName = (): string | null => defaultHeap().allocatorName();
+/** _Py_GetAllocatedBlocks(), sys.getallocatedblocks(). */
+export const _Py_GetAllocatedBlocks = (): number => defaultHeap().allocatedBlocks();
