@@ -57,6 +57,7 @@ const CASES: [invariant: string, what: string, corrupt: (s: Scene, set: (offset:
   }],
   ['pool.arenaindex', 'arenaindex', (s, set) => set(s.pool0 + POOL_ARENAINDEX, 0)],
   ['pool.empty', 'an empty pool with a count', (s, set) => set(s.pool1 + POOL_COUNT, 1)],
+  ['pool.empty', 'a pool without blocks in use off freepools', (s, set) => set(s.pool0 + POOL_COUNT, 0)],
   ['pool.szidx', 'szidx', (s, set) => set(s.pool0 + POOL_SZIDX, 40)],
   ['pool.offsets', 'nextoffset', (s, set) => set(s.pool0 + POOL_NEXTOFFSET, 7)],
   ['pool.freeblock', 'free list off the blocks', (s, set) => set(s.pool0 + POOL_FREEBLOCK, s.pool0 + 8)],
@@ -73,7 +74,8 @@ const CASES: [invariant: string, what: string, corrupt: (s: Scene, set: (offset:
     set(ao0 + AO_PREVARENA, ao1);
   }],
   ['usable.missing', 'an arena with free pools off the list', (_, set) => set(OBM_USABLE_ARENAS, 0)],
-  ['nfp2lasta', 'a finger', (_, set) => set(OBM_NFP2LASTA + 62 * 4, 0)],
+  ['nfp2lasta', 'a finger lost', (_, set) => set(OBM_NFP2LASTA + 62 * 4, 0)],
+  ['nfp2lasta', 'a finger where no arena has that count', (_, set) => set(OBM_NFP2LASTA + 5 * 4, ao1)],
 ];
 
 for (const backend of BACKENDS) {
