@@ -42,7 +42,7 @@ t.test('PyMem_New, PyMem_Resize and PyMem_Del, with the overflow guard', async (
 t.test('allocator control by domain number; unknown domains as CPython treats them', async (t) => {
   const saved = capi.PyMem_GetAllocator(capi.PYMEM_DOMAIN_MEM);
   let calls = 0;
-  capi.PyMem_SetAllocator(capi.PYMEM_DOMAIN_MEM, { ...saved, malloc: (n) => (calls++, saved.malloc!(n)) } as never);
+  capi.PyMem_SetAllocator(capi.PYMEM_DOMAIN_MEM, { ...saved, malloc: (n: number) => (calls++, saved.malloc!(n)) } as never);
   capi.PyMem_Free(capi.PyMem_Malloc(8));
   t.equal(calls, 1);
   t.equal(capi._PyMem_GetCurrentAllocatorName(), null);
