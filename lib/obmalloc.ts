@@ -88,7 +88,8 @@ export class Pymalloc {
   /** _PyObject_Calloc: nelem * elsize zeroed bytes (the domain has checked the product). */
   calloc(nelem: number, elsize: number): number {
     const n = nelem * elsize;
-    if (((n - 1) >>> 0) < SMALL_REQUEST_THRESHOLD) {
+    // n may exceed 2^32 here (up to 2^53 - 1), so no u32 trick: (n - 1) >>> 0 would wrap into a small class.
+    if (n !== 0 && n <= SMALL_REQUEST_THRESHOLD) {
       const bp = this.poolAlloc((n - 1) >>> ALIGNMENT_SHIFT);
       if (bp !== 0) {
         this.u8.fill(0, bp, bp + n);

@@ -102,6 +102,9 @@ for (const backend of BACKENDS) {
       t.equal(q, p, 'the block just freed is reused first');
       t.ok(heap.u8.subarray(q, q + 200).every((b) => b === 0));
       t.equal(heap.obj.calloc(2 ** 27, 2 ** 27), 0, 'an overflowing product is NULL');
+      const region = snapshot(heap);
+      t.equal(heap.obj.calloc(1, 2 ** 32 + 16), 0, 'a product above 2^32 is no small request: the raw allocator refuses it');
+      t.equal(Buffer.compare(region, snapshot(heap)), 0, 'and nothing was written');
       heap.check();
     });
 
