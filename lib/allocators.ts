@@ -41,7 +41,11 @@ export function rawAllocator(backend: RawBackend, domain: DomainName): Allocator
   };
 }
 
-/** pymalloc as a domain's allocator (_PyObject_Malloc and friends). */
+/**
+ * pymalloc as a domain's allocator (_PyObject_Malloc and friends). It repeats rawAllocator's shape on
+ * purpose: closures of one function literal share V8's call feedback, so a single factory over "any
+ * engine" would make every domain's hot call site polymorphic over pymalloc and both backends.
+ */
 export function pymallocAllocator(pm: Pymalloc, domain: DomainName): Allocator {
   const realloc = `heap.${domain}.realloc`;
   const free = `heap.${domain}.free`;
