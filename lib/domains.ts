@@ -30,6 +30,7 @@ import {
   PTR_NOT_ARENA, PTR_RAW_BLOCK,
 } from './raw/layout';
 import { PTR_POOL_HEADER, PTR_NOT_BLOCK, PTR_FREE_POOL, PTR_UNCARVED } from './obmalloc-layout';
+import { ownerMark } from './thread';
 
 /** Any size from 2^32 up cannot be served by a region of at most 4 GiB; the backends take this one instead. */
 export const UNSERVABLE = 0xffffffff;
@@ -101,6 +102,8 @@ export interface Allocator {
 
 /** One domain: validates arguments as CPython's public wrappers do, then calls the installed allocator. */
 export class Domain {
+  /** The thread that owns the domain's heap (see lib/thread.ts). */
+  readonly owner: symbol;
   /** The installed allocator's functions (heap.setAllocator replaces them). */
   private fmalloc: Allocator['malloc'];
   private fcalloc: Allocator['calloc'];
@@ -112,6 +115,7 @@ export class Domain {
     readonly name: DomainName,
     allocator: Allocator,
   ) {
+    this.owner = ownerMark(`the heap.${name} domain`);
     this.fmalloc = allocator.malloc;
     this.fcalloc = allocator.calloc;
     this.frealloc = allocator.realloc;

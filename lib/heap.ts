@@ -7,7 +7,7 @@
  */
 import { writeSync } from 'node:fs';
 import { DEFAULT_MAX_BYTES, MAX_MAX_BYTES, MIN_MAX_BYTES, SEGMENT_SIZE } from './config';
-import { heapClosed, invalidArgType, invalidArgValue, outOfRange } from './errors';
+import { HeapCorruptionError, heapClosed, invalidArgType, invalidArgValue, outOfRange } from './errors';
 import { Domain, DOMAIN_NAMES, checkPointer, isU32, pointerError, type Allocator, type DomainName } from './domains';
 import {
   rawAllocator, pymallocAllocator, segmentArenaAllocator, resolveAllocatorName, currentAllocatorName, type AllocatorName,
@@ -17,6 +17,7 @@ import { Pymalloc, type ArenaAllocator } from './obmalloc';
 import { readPymallocStats, formatDebugMallocStats } from './obmalloc-stats';
 import { checkPymalloc } from './obmalloc-check';
 import { SystemAllocator } from './system';
+import { ownerMark } from './thread';
 import { openBackend, type BackendChoice } from './raw/open';
 import { checkRegion } from './raw/check';
 import { readStats, type HeapStats } from './stats';
@@ -53,6 +54,8 @@ function closeMethods(target: object, names: readonly string[], prefix: string):
 }
 
 export class Heap {
+  /** The thread that owns the heap; it keeps the heap out of postMessage() (see lib/thread.ts). */
+  readonly owner: symbol = ownerMark('a Heap');
   /** The backend running this heap. */
   readonly backend: BackendName;
   /** Why that backend was chosen, in words (the option, PYMEM_BACKEND, or what 'auto' found). */
@@ -209,6 +212,13 @@ export class Heap {
   /** Walks every allocator invariant, raw and pymalloc; throws HeapCorruptionError naming the first one broken. */
   check(): void {
     this.assertOpen('heap.check');
+    // Only the fallback's region can be detached: Node copies the native one instead (see README).
+    if (this.impl.buffer.byteLength === 0) {
+      throw new HeapCorruptionError(
+        'region.attached',
+        "the region's ArrayBuffer was detached: it was in the transfer list of postMessage() or structuredClone(), which took the heap's memory away; send a copy of a block instead (heap.view(p, n).slice())",
+      );
+    }
     checkRegion(this.u32, this.maxBytes / SEGMENT_SIZE);
     checkPymalloc(this.u32, this.maxBytes);
   }

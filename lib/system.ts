@@ -9,6 +9,7 @@
 import { constants } from 'node:buffer';
 import { invalidArgType, mixedAllocators } from './errors';
 import { checkSize } from './domains';
+import { ownerMark } from './thread';
 
 /** Where system memory comes from: the addon's malloc/free, or JS. */
 export interface SystemSource {
@@ -27,11 +28,17 @@ export const JS_SYSTEM: SystemSource = {
 };
 
 export class SystemAllocator {
+  /** The thread that owns the heap (see lib/thread.ts). */
+  readonly owner: symbol = ownerMark('heap.system');
   /** Buffers handed out and not yet freed: free() accepts only these. */
   private readonly live = new WeakSet<Buffer>();
 
+  private readonly source: SystemSource;
+
   /** @internal the heap creates it */
-  constructor(private readonly source: SystemSource) {}
+  constructor(source: SystemSource) {
+    this.source = source;
+  }
 
   /**
    * malloc(n) of the C library as a Buffer of n bytes, uninitialised; null when it cannot be had (too

@@ -1,0 +1,71 @@
+// Run as a worker thread by test/workers.ts: workerData = { backend, task, seed }. Each task creates
+// its own heap in this thread and posts what it saw; 'spin' and 'leave-open' are ended from outside.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createHeap, type BackendName, type Heap } from '../../lib/index';
+import { Random } from './random';
+
+const { backend, task, seed } = workerData as { backend: BackendName; task: string; seed: number };
+const port = parentPort!;
+const heap = createHeap({ backend, maxBytes: 8 << 20 });
+
+/** Random malloc/realloc/free in all three domains, each block filled with its id; returns live blocks. */
+function churn(h: Heap, rng: Random, steps: number): Map<number, { domain: 'raw' | 'mem' | 'obj'; size: number; id: number }> {
+  const live = new Map<number, { domain: 'raw' | 'mem' | 'obj'; size: number; id: number }>();
+  for (let i = 0; i < steps; i++) {
+    const domain = (['raw', 'mem', 'obj'] as const)[rng.int(0, 2)];
+    if (live.size > 0 && rng.next() < 0.45) {
+      const [p, block] = [...live][rng.int(0, live.size - 1)];
+      for (let j = 0; j < block.size; j++) if (h.u8[p + j] !== (block.id & 0xff)) throw new Error(`block ${block.id} at ${p} changed`);
+      h[block.domain].free(p);
+      live.delete(p);
+    } else {
+      const size = rng.next() < 0.9 ? rng.int(1, 512) : rng.int(513, 100_000);
+      const p = h[domain].malloc(size);
+      if (p === 0) continue;
+      h.u8.fill(i & 0xff, p, p + size);
+      live.set(p, { domain, size, id: i });
+    }
+  }
+  h.check();
+  return live;
+}
+
+switch (task) {
+  case 'use': {
+    const live = churn(heap, new Random(seed), 5000);
+    const result = { backend: heap.backend, live: live.size, allocatedBlocks: heap.allocatedBlocks() };
+    heap.close();
+    let closedCode: string | undefined;
+    try {
+      heap.obj.malloc(16);
+    } catch (e) {
+      closedCode = (e as { code?: string }).code;
+    }
+    port.postMessage({ ...result, closedCode });
+    break;
+  }
+  case 'post-own-heap': {
+    const p = heap.obj.malloc(64);
+    let error: { name: string; message: string } | undefined;
+    try {
+      port.postMessage(heap);
+    } catch (e) {
+      error = { name: (e as Error).name, message: (e as Error).message };
+    }
+    heap.obj.free(p);
+    heap.check();
+    port.postMessage({ error, stillWorks: heap.obj.malloc(64) > 0 });
+    break;
+  }
+  case 'spin': {
+    // Allocates until terminated: worker.terminate() stops it between two calls, or inside one.
+    port.postMessage('spinning');
+    const rng = new Random(seed);
+    for (;;) churn(heap, rng, 1000);
+  }
+  default: {
+    // 'leave-open': the thread ends with its heap open; the region goes with the thread's finalizers.
+    heap.raw.malloc(1 << 20);
+    port.postMessage('allocated');
+  }
+}
