@@ -6,7 +6,7 @@ import { Random } from './random';
 
 const { backend, task, seed } = workerData as { backend: BackendName; task: string; seed: number };
 const port = parentPort!;
-const heap = createHeap({ backend, maxBytes: 8 << 20 });
+const heap = createHeap({ backend, maxBytes: 64 << 20 });
 
 /** Random malloc/realloc/free in all three domains, each block filled with its id; returns live blocks. */
 function churn(h: Heap, rng: Random, steps: number): Map<number, { domain: 'raw' | 'mem' | 'obj'; size: number; id: number }> {
@@ -64,8 +64,10 @@ switch (task) {
     for (;;) churn(heap, rng, 1000);
   }
   default: {
-    // 'leave-open': the thread ends with its heap open; the region goes with the thread's finalizers.
-    heap.raw.malloc(1 << 20);
+    // 'leave-open': the thread ends with its heap open, 48 MiB of it written; the region goes with the
+    // thread's finalizers.
+    const p = heap.raw.malloc(48 << 20);
+    heap.u8.fill(1, p, p + (48 << 20));
     port.postMessage('allocated');
   }
 }
