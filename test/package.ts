@@ -211,7 +211,7 @@ t.test('installed with its install script: the prebuild is kept; CommonJS, ESM a
   const found = probe(dir);
   t.equal(found.backend, 'native');
   t.equal(found.reason, `auto: native addon ${path.join(dir, 'node_modules', 'pymem', 'prebuilds', PLATFORM, 'pymem.node')}`);
-  t.same(readdirSync(path.join(dir, 'node_modules', 'pymem')).includes('build'), false, 'nothing was compiled');
+  t.notOk(readdirSync(path.join(dir, 'node_modules', 'pymem')).includes('build'), 'nothing was compiled');
 
   writeFileSync(path.join(dir, 'use.cjs'), CJS);
   t.same(JSON.parse(ok(dir, process.execPath, ['use.cjs'])), { read: 2.5, blocks: 1, allocator: 'pymalloc' });
