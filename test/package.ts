@@ -7,10 +7,11 @@
 // package.json's exports.
 import t from 'tap';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PACKAGE_ROOT } from '../lib/raw/native';
+import { copyPackage } from './helpers/package-copy';
 
 const { checkPack, sizeReport } = require('../scripts/pack-check.js') as {
   checkPack(files: string[], context: { pkg: object; bindingGyp: string; libDir: string; platform?: string }): string[];
@@ -54,19 +55,12 @@ function ok(cwd: string, command: string, args: string[], env: Record<string, st
   return result.stdout;
 }
 
-/** A copy of the package's sources as a clone has them (none of the ignored build output), with our node_modules. */
-function sourceCopy(dir: string): string {
-  const ignored = new Set(['.git', 'node_modules', 'dist', 'build', 'prebuilds', '.tap']);
-  mkdirSync(dir);
-  for (const entry of readdirSync(PACKAGE_ROOT)) {
-    if (ignored.has(entry) || entry.endsWith('.tgz')) continue;
-    cpSync(path.join(PACKAGE_ROOT, entry), path.join(dir, entry), { recursive: true });
-  }
-  symlinkSync(path.join(PACKAGE_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-  return dir;
-}
-
-const src = sourceCopy(path.join(scratch, 'src'));
+// The package's sources as a clone has them: none of the ignored build output, our node_modules linked.
+const IGNORED = new Set(['.git', 'node_modules', 'dist', 'build', 'prebuilds', '.tap']);
+const src = copyPackage(
+  path.join(scratch, 'src'),
+  readdirSync(PACKAGE_ROOT).filter((entry) => !IGNORED.has(entry) && !entry.endsWith('.tgz')),
+);
 let record: PackRecord;
 const tarballs: string[] = [];
 
