@@ -10,8 +10,9 @@ const path = require('node:path');
 
 /**
  * Everything the tarball may hold: the compiled package (CommonJS, its ESM entry points, types, source
- * maps with their sources inline), the addon's sources and build file for platforms without a prebuild,
- * the prebuilds, the two install-time scripts, and the documents. Tests, benchmarks, examples, the
+ * maps with their sources inline), the pymem command and the traces its workloads replay, the addon's
+ * sources and build file for platforms without a prebuild, the prebuilds, the two install-time
+ * scripts, and the documents. Tests, benchmarks, examples, the
  * TypeScript sources and build output stay out.
  */
 const ALLOWED = [
@@ -22,6 +23,8 @@ const ALLOWED = [
   /^native\/[a-z_]+\.(c|cc|h)$/,
   /^prebuilds\/[a-z0-9]+-[a-z0-9]+\/pymem\.node$/,
   /^scripts\/(install|build-native)\.js$/,
+  /^bin\/pymem$/,
+  /^bench\/traces\/[a-z_]+\.trace\.gz$/,
   /^dist\/([a-z-]+\/)*[a-z-]+\.(js|mjs|d\.ts|js\.map)$/,
 ];
 
@@ -32,6 +35,7 @@ function requiredFiles(pkg, bindingGyp, platform = `${process.platform}-${proces
   const add = (file) => required.add(path.posix.normalize(file));
   add(pkg.main);
   add(pkg.types);
+  for (const bin of Object.values(pkg.bin)) add(bin);
   for (const conditions of Object.values(pkg.exports)) {
     for (const target of typeof conditions === 'string' ? [conditions] : Object.values(conditions)) add(target);
   }

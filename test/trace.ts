@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_REALLOC, formatTrace, parseTrace, TraceFormatError } from '../lib/trace/format';
 import { freeLive, replay } from '../lib/trace/replay';
+import { loadWorkload, workloadNames } from '../lib/trace/workloads';
 import { BACKENDS, firstDifference, heapOn } from './helpers/backends';
 
 const TRACES = path.join(__dirname, '..', 'bench', 'traces');
@@ -67,17 +68,18 @@ for (const backend of BACKENDS) {
   t.test(`replay on ${backend}`, async (t) => {
     t.test('each event reaches the domain; a failed allocation is counted and the trace goes on', async (t) => {
       const heap = heapOn(backend, { maxBytes: 4 << 20 });
-      const program = parseTrace(bytes('pymem-trace 1\nm 1 100\nc 2 10 10\nr 1 5000\nm 3 8000000\nr 1 9000000\nf 3\nm 4 0\n'));
+      const program = parseTrace(bytes('pymem-trace 1\nm 1 100\nc 2 10 10\nr 1 5000\nm 3 8000000\nr 1 9000000\nf 3\nm 4 0\nc 5 1000000 10\n'));
       const pointers = new Float64Array(program.slots);
-      t.same(replay(heap.mem, program, pointers), { events: 7, failed: 2 }, 'the 8 MB malloc and the 9 MB realloc fail in a 4 MiB heap');
+      t.same(replay(heap.mem, program, pointers), { events: 8, failed: 3 }, 'the 8 MB malloc, the 9 MB realloc and the 10 MB calloc fail in a 4 MiB heap');
       t.equal(pointers[2], 0, 'the failed malloc left NULL, which f frees as free(NULL)');
+      t.equal(pointers[4], 0, 'so did the failed calloc');
       t.ok(pointers[0] > 0 && pointers[1] > 0 && pointers[3] > 0);
       t.ok(heap.view(pointers[1], 100).every((x) => x === 0), 'calloc zeroed');
       t.equal(heap.allocatedBlocks(), 3, 'blocks 1, 2 and 4 (the failed realloc kept block 1)');
       t.equal(heap.stats().rawBlocks, 2, 'blocks 1 (5000 bytes) and 4 (malloc(0)), which pymalloc passes to the raw allocator');
       heap.check();
       freeLive(heap.mem, pointers);
-      t.same([...pointers], [0, 0, 0, 0]);
+      t.same([...pointers], [0, 0, 0, 0, 0]);
       t.equal(heap.allocatedBlocks(), 0);
       heap.check();
       heap.close();
@@ -111,4 +113,32 @@ t.test('a recorded trace leaves the same bytes on both backends', async (t) => {
   t.equal(firstDifference(a.u8, b.u8), -1);
   a.close();
   b.close();
+});
+
+t.test('the built-in workloads: synthetic ones generated alike on every run, recorded ones from bench/traces', async (t) => {
+  t.same(workloadNames(), ['small', 'sweep', 'realloc', 'large', 'ast_compile', 'json_roundtrip', 'text_words']);
+  t.equal(loadWorkload('nothing'), undefined);
+  t.equal(loadWorkload('json_roundtrip')!.length, 81_571);
+  t.same(loadWorkload(path.join(TRACES, 'ast_compile.trace.gz')), loadWorkload('ast_compile'), 'by path or by name');
+  t.throws(() => loadWorkload('missing.trace'), { code: 'ENOENT' });
+  const expected: Record<string, [events: number, peakBlocks: number, liveBlocks: number]> = {
+    small: [30_110, 20_000, 9_890], // 20,000 mallocs, 10,110 of them freed
+    sweep: [171, 60, 57], // 19 sizes x 6 blocks, 3 of each freed
+    realloc: [11_375, 500, 125], // 500 mallocs, 21 growth steps each, 375 freed
+    large: [64, 17, 16], // 40 mallocs, a window of 16 kept
+  };
+  for (const [name, [events, peak, live]] of Object.entries(expected)) {
+    const program = loadWorkload(name, 0.1)!;
+    t.same([program.length, program.peakBlocks, program.liveBlocks], [events, peak, live], name);
+    t.same(loadWorkload(name, 0.1), program, `${name}: the same events on every run`);
+    t.same(parseTrace(bytes(formatTrace(program))), program, `${name}: a valid trace`);
+    for (const backend of BACKENDS) {
+      const heap = heapOn(backend, { maxBytes: 256 << 20 });
+      t.same(replay(heap.obj, program), { events, failed: 0 }, `${name} on ${backend}`);
+      heap.check();
+      heap.close();
+    }
+  }
+  const full = loadWorkload('small')!;
+  t.same([full.length, full.slots, full.peakBlocks], [299_838, 200_000, 200_000]);
 });

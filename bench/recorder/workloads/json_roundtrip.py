@@ -3,7 +3,7 @@ import json
 import _trace
 
 _trace.start()
-records = [{'id': i, 'name': f'user-{i}', 'tags': ['alpha', 'beta', str(i % 7)], 'score': i * 0.25, 'active': i % 3 == 0} for i in range(1000)]
+records = [{'id': i, 'name': f'user-{i}', 'tags': ['alpha', 'beta', str(i % 7)], 'score': i * 0.25, 'active': i % 3 == 0} for i in range(600)]
 for _ in range(2):
     text = json.dumps(records)
     records = json.loads(text)

@@ -1,0 +1,89 @@
+/**
+ * What the pymem command's subcommands share: their output streams, usage errors (printed with the
+ * subcommand's usage, exit status 2), the options every subcommand that builds a heap takes, and
+ * number formatting.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createHeap, type Heap } from '../heap';
+import type { BackendChoice } from '../raw/open';
+import type { DomainName } from '../domains';
+import { loadWorkload, workloadNames } from '../trace/workloads';
+import type { TraceProgram } from '../trace/format';
+
+export interface Io {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
+}
+
+/** Bad arguments: main() prints the message and the subcommand's usage, and exits 2. */
+export class UsageError extends Error {}
+
+export interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[], io: Io): number;
+}
+
+/** Options of every subcommand that creates a heap. */
+export const HEAP_OPTIONS = {
+  backend: { type: 'string', default: 'auto' },
+  allocator: { type: 'string', default: 'pymalloc' },
+  domain: { type: 'string', default: 'obj' },
+} as const;
+
+export const HEAP_USAGE = `  --backend auto|native|fallback   the heap's backend (default: auto)
+  --allocator pymalloc|malloc      CPython's allocator names: pymalloc serves MEM and OBJ (default),
+                                   malloc sends every domain to the raw allocator
+  --domain raw|mem|obj             the domain the workload's requests go to (default: obj)`;
+
+/** Parses argv for a command; an unknown or malformed option is a UsageError. */
+export function parse(command: Command, argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) throw new UsageError(`--${name} must be ${allowed.join(', ')}; got '${value}'`);
+  return value as T;
+}
+
+export interface HeapChoice {
+  backend: BackendChoice;
+  allocator: 'pymalloc' | 'malloc';
+  domain: DomainName;
+}
+
+export function heapChoice(values: Record<string, unknown>): HeapChoice {
+  return {
+    backend: oneOf('backend', values.backend, ['auto', 'native', 'fallback']),
+    allocator: oneOf('allocator', values.allocator, ['pymalloc', 'malloc']),
+    domain: oneOf('domain', values.domain, ['raw', 'mem', 'obj']),
+  };
+}
+
+/** A fresh heap as chosen; 1 GiB, the default, holds every built-in workload. */
+export function openHeap(choice: HeapChoice): Heap {
+  return createHeap({ backend: choice.backend, allocator: choice.allocator });
+}
+
+/** A workload by name or file; an unknown name, or a file that cannot be read, is a UsageError. */
+export function workload(name: string, scale: number): TraceProgram {
+  let program: TraceProgram | undefined;
+  try {
+    program = loadWorkload(name, scale);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOENT') throw e;
+  }
+  if (program === undefined) throw new UsageError(`no workload or trace file '${name}' (workloads: ${workloadNames().join(', ')})`);
+  return program;
+}
+
+/** 1,234,567 */
+export const count = (n: number): string => n.toLocaleString('en-US');
+
+/** 12.3 MiB */
+export const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
