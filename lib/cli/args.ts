@@ -66,8 +66,8 @@ export function heapChoice(values: Record<string, unknown>): HeapChoice {
 }
 
 /** A fresh heap as chosen; 1 GiB, the default, holds every built-in workload. */
-export function openHeap(choice: HeapChoice): Heap {
-  return createHeap({ backend: choice.backend, allocator: choice.allocator });
+export function openHeap(choice: HeapChoice, maxBytes?: number): Heap {
+  return createHeap({ backend: choice.backend, allocator: choice.allocator, maxBytes });
 }
 
 /** A workload by name or file; an unknown name, or a file that cannot be read, is a UsageError. */

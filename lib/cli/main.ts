@@ -3,12 +3,14 @@
  * (`pymem help <command>`, or `--help`); bad arguments print it to stderr and exit with status 2.
  */
 import { UsageError, parse, type Command, type Io } from './args';
+import { mapCommand } from './map';
 import { replayCommand } from './replay';
 import { statsCommand } from './stats';
 
 const COMMANDS: Record<string, Command> = {
   replay: replayCommand,
   stats: statsCommand,
+  map: mapCommand,
 };
 
 function usage(): string {
