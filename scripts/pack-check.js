@@ -10,7 +10,8 @@ const path = require('node:path');
 
 /**
  * Everything the tarball may hold: the compiled package (CommonJS, its ESM entry points, types, source
- * maps with their sources inline), the pymem command and the traces its workloads replay, the addon's
+ * maps with their sources inline), the pymem command with the traces its workloads replay and the C
+ * replayer its benchmark builds for the glibc baseline, the addon's
  * sources and build file for platforms without a prebuild, the prebuilds, the two install-time
  * scripts, and the documents. Tests, benchmarks, examples, the
  * TypeScript sources and build output stay out.
@@ -25,12 +26,13 @@ const ALLOWED = [
   /^scripts\/(install|build-native)\.js$/,
   /^bin\/pymem$/,
   /^bench\/traces\/[a-z_]+\.trace\.gz$/,
+  /^bench\/glibc\/replay\.c$/,
   /^dist\/([a-z-]+\/)*[a-z-]+\.(js|mjs|d\.ts|js\.map)$/,
 ];
 
 /** The files a user cannot do without, from package.json and binding.gyp, and this platform's prebuild. */
 function requiredFiles(pkg, bindingGyp, platform = `${process.platform}-${process.arch}`) {
-  const required = new Set(['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'scripts/install.js', 'scripts/build-native.js']);
+  const required = new Set(['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'scripts/install.js', 'scripts/build-native.js', 'bench/glibc/replay.c']);
   required.add(`prebuilds/${platform}/pymem.node`);
   const add = (file) => required.add(path.posix.normalize(file));
   add(pkg.main);

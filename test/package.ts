@@ -73,7 +73,7 @@ t.test('npm pack: the tarball holds what a user needs and nothing else', async (
   const files = record.files.map((f) => f.path);
   t.same(checkPack(files, { pkg, bindingGyp, libDir: path.join(src, 'lib') }), [], 'every file allowed, none missing, none stale');
   t.ok(files.includes('dist/index.mjs') && files.includes('native/binding.cc'));
-  t.notOk(files.some((f) => /^(lib|test|examples|\.ci)\/|^bench\/(?!traces\/)/.test(f)), 'no sources, tests, benchmarks or CI');
+  t.notOk(files.some((f) => /^(lib|test|examples|\.ci)\/|^bench\/(?!traces\/|glibc\/replay\.c$)/.test(f)), 'no sources, tests, benchmarks or CI');
   t.ok(['ast_compile', 'json_roundtrip', 'text_words'].every((name) => files.includes(`bench/traces/${name}.trace.gz`)), "the recorded traces the command's workloads replay");
   t.equal(check.stdout.trim().split('\n').pop(), sizeReport(record), 'the dry run and the tarball agree');
   t.comment(sizeReport(record));
@@ -228,6 +228,11 @@ t.test('installed with its install script: the prebuild is kept; CommonJS, ESM a
   const bin = path.join(dir, 'node_modules', '.bin', 'pymem');
   t.match(ok(dir, bin, ['help']), /^Usage: pymem <command>/);
   t.match(ok(dir, bin, ['replay', 'ast_compile', '--repeat', '1']), /^ast_compile: 31,037 events on 17,848 blocks.*\nnative, pymalloc, heap\.obj: /);
+  // The benchmark, where the dev-only baseline is not installed: one line, and the rest runs.
+  const bench = run(dir, bin, ['bench', '--workload', 'large', '--rounds', '1']);
+  t.equal(bench.status, 0, bench.stderr);
+  t.match(bench.stderr, /^@thi\.ng\/malloc: left out, @thi\.ng\/malloc is not installed \(npm install @thi\.ng\/malloc to compare with it\)\n/);
+  t.match(bench.stdout, /\n {2}pymem native .*\n {2}pymem fallback .*\n {2}glibc malloc \(C\) .*\n {2}new ArrayBuffer /);
 
   writeFileSync(path.join(dir, 'check.mts'), TS_ESM);
   writeFileSync(path.join(dir, 'check.cts'), TS_CJS);

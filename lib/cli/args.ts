@@ -22,7 +22,7 @@ export interface Command {
   summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
-  run(values: Record<string, string | boolean | undefined>, positionals: string[], io: Io): number;
+  run(values: Record<string, string | boolean | string[] | undefined>, positionals: string[], io: Io): number;
 }
 
 /** Options of every subcommand that creates a heap. */

@@ -3,11 +3,13 @@
  * (`pymem help <command>`, or `--help`); bad arguments print it to stderr and exit with status 2.
  */
 import { UsageError, parse, type Command, type Io } from './args';
+import { benchCommand } from './bench';
 import { mapCommand } from './map';
 import { replayCommand } from './replay';
 import { statsCommand } from './stats';
 
 const COMMANDS: Record<string, Command> = {
+  bench: benchCommand,
   replay: replayCommand,
   stats: statsCommand,
   map: mapCommand,
@@ -29,7 +31,8 @@ ${Object.entries(COMMANDS)
 
 export const WORKLOADS = `Built-in workloads (for --workload, and in place of a trace file):
 
-  small           200,000 random small blocks of 8-512 bytes (all 32 size classes), a random half freed
+  small           10,000 random blocks of 8-512 bytes live (all 32 size classes), then 200,000 times
+                  a random one freed and a new one allocated
   sweep           sizes doubling from 16 B to 4 MiB, 64 blocks each, every other one freed
   realloc         5,000 buffers grown by realloc, 1.5x a step, from 16 B to 64 KiB
   large           large raw blocks of 1-8 MiB, allocated and freed in a sliding window of 16

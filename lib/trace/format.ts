@@ -172,6 +172,16 @@ function grow<T extends Uint32Array | Float64Array>(from: T, to: T): T {
   return to;
 }
 
+/**
+ * Events [from, to) of a program, sharing its arrays; its slots, peaks and live count stay those of the
+ * whole program (for a prefix, an upper bound). A replay of consecutive slices with one pointer table
+ * is a replay of the whole.
+ */
+export function programSlice(p: TraceProgram, from: number, to: number): TraceProgram {
+  const end = Math.min(to, p.length);
+  return { ...p, length: end - from, op: p.op.subarray(from, end), slot: p.slot.subarray(from, end), a: p.a.subarray(from, end), b: p.b.subarray(from, end) };
+}
+
 /** The text of a program, in the format above (IDs are the slots): for generated workloads and tests. */
 export function formatTrace(program: TraceProgram): string {
   const out = [TRACE_HEADER];

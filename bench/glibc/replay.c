@@ -1,0 +1,117 @@
+/*
+ * The benchmark's baseline: the C library's malloc, calloc, realloc and free replaying a program file
+ * (lib/trace/binary.ts) exactly as pymem's contenders do, in the same process layout: one replay that
+ * warms up (and touches the memory the allocator will reuse), then the timed one. `pymem bench`
+ * builds it with `cc -O2` when a compiler is there.
+ *
+ *   replay PROGRAM_FILE    prints {"nsPerEvent": ..., "rssGrowth": ..., "failed": ...}
+ *
+ * rssGrowth is the process's peak RSS (getrusage) less its RSS before the first replay, in bytes.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+enum { OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE };
+
+struct program {
+  uint32_t events, slots;
+  const uint32_t *slot;
+  const double *a, *b;
+  const uint8_t *op;
+};
+
+static unsigned char *read_file(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *data = n > 0 ? malloc((size_t)n) : NULL;
+  if (!data || fread(data, 1, (size_t)n, f) != (size_t)n) {
+    fclose(f);
+    free(data);
+    return NULL;
+  }
+  fclose(f);
+  *size = (size_t)n;
+  return data;
+}
+
+static int load(const unsigned char *data, size_t size, struct program *p) {
+  uint32_t header[4];
+  if (size < 32) return -1;
+  memcpy(header, data, sizeof header);
+  if (header[0] != 0x70746d70u || header[1] != 1) return -1;
+  p->events = header[2];
+  p->slots = header[3];
+  size_t slot = 32, a = slot + 4 * ((size_t)p->events + (p->events & 1)), b = a + 8 * (size_t)p->events, op = b + 8 * (size_t)p->events;
+  if (size != op + p->events) return -1;
+  p->slot = (const uint32_t *)(data + slot);
+  p->a = (const double *)(data + a);
+  p->b = (const double *)(data + b);
+  p->op = data + op;
+  return 0;
+}
+
+/* One replay; frees what is left so that the next starts from an empty heap. Returns failed allocations. */
+static uint32_t replay(const struct program *p, void **ptr) {
+  uint32_t failed = 0;
+  for (uint32_t i = 0; i < p->events; i++) {
+    uint32_t s = p->slot[i];
+    switch (p->op[i]) {
+      case OP_MALLOC:
+        if (!(ptr[s] = malloc((size_t)p->a[i]))) failed++;
+        break;
+      case OP_CALLOC:
+        if (!(ptr[s] = calloc((size_t)p->a[i], (size_t)p->b[i]))) failed++;
+        break;
+      case OP_REALLOC: {
+        void *q = realloc(ptr[s], (size_t)p->a[i]);
+        if (q) ptr[s] = q;
+        else failed++;
+        break;
+      }
+      default:
+        free(ptr[s]);
+        ptr[s] = NULL;
+    }
+  }
+  return failed;
+}
+
+static long rss_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long pages = 0, resident = 0;
+  if (f) {
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    fclose(f);
+  }
+  return resident * 4096;
+}
+
+int main(int argc, char **argv) {
+  size_t size = 0;
+  unsigned char *data = argc == 2 ? read_file(argv[1], &size) : NULL;
+  struct program p;
+  if (!data || load(data, size, &p) != 0) {
+    fprintf(stderr, "usage: replay PROGRAM_FILE (a pymem program file, version 1)\n");
+    return 2;
+  }
+  void **ptr = calloc(p.slots ? p.slots : 1, sizeof *ptr);
+  long before = rss_bytes();
+  replay(&p, ptr);
+  for (uint32_t s = 0; s < p.slots; s++) free(ptr[s]), ptr[s] = NULL;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  uint32_t failed = replay(&p, ptr);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  printf("{\"nsPerEvent\":%.3f,\"rssGrowth\":%ld,\"failed\":%u}\n", ns / (p.events ? p.events : 1), usage.ru_maxrss * 1024L - before, failed);
+  return 0;
+}

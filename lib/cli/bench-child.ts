@@ -1,0 +1,157 @@
+/**
+ * One measurement of `pymem bench`, in a process of its own so that no contender's JIT feedback
+ * colours another's (a process that has run both backends calls the addon through V8's generic path:
+ * see lib/raw/native.ts):
+ *
+ *   node dist/cli/bench-child.js CONTENDER PROGRAM_FILE
+ *
+ * CONTENDER: native or fallback (heap.obj of a pymem heap: pymalloc, with the raw allocator behind
+ * it), thing (@thi.ng/malloc's MemPool), arraybuffer (a new ArrayBuffer per block, dropped on free).
+ * As bench/glibc/replay.c does for the C library: replays that warm up, everything freed after each,
+ * then the timed replay. pymem warms up on at least WARM_EVENTS events (several replays of a short
+ * trace), so that the timed replay runs the code V8 has optimised, as the C program runs compiled code. Prints one JSON line: nsPerEvent, rssGrowth (peak RSS less RSS before the first
+ * replay), failed, and for pymem peakCommitted (sampled in a third, untimed replay on a fresh heap).
+ */
+import { readFileSync } from 'node:fs';
+import { createHeap } from '../heap';
+import { decodeProgram } from '../trace/binary';
+import { OP_CALLOC, OP_FREE, OP_MALLOC, programSlice, type TraceProgram } from '../trace/format';
+import { freeLive, replay } from '../trace/replay';
+
+export interface Measurement {
+  nsPerEvent: number;
+  rssGrowth: number;
+  failed: number;
+  peakCommitted?: number;
+}
+
+/** The interface of @thi.ng/malloc's MemPool that the benchmark calls. */
+interface MemPool {
+  malloc(bytes: number): number;
+  calloc(bytes: number, fill?: number): number;
+  realloc(ptr: number, bytes: number): number;
+  free(ptr: number): boolean;
+}
+
+type Replayer = (program: TraceProgram) => number;
+
+/**
+ * A pymem contender replays the workload before the timed replay until WARM_EVENTS events have run
+ * (enough for V8 to optimise the allocator) or WARM_MS have passed (a workload of a few slow events,
+ * such as large blocks on the fallback, is warm long before).
+ */
+export const WARM_EVENTS = 500_000;
+export const WARM_MS = 250;
+
+function timed(program: TraceProgram, warm: () => void, run: Replayer): Measurement {
+  const before = process.memoryUsage.rss();
+  warm();
+  const t0 = process.hrtime.bigint();
+  const failed = run(program);
+  const ns = Number(process.hrtime.bigint() - t0);
+  return { nsPerEvent: ns / Math.max(1, program.length), rssGrowth: process.resourceUsage().maxRSS * 1024 - before, failed };
+}
+
+function pymem(program: TraceProgram, backend: 'native' | 'fallback'): Measurement {
+  const open = () => createHeap({ backend, maxBytes: 2 ** 31 });
+  const heap = open();
+  const pointers = new Float64Array(program.slots);
+  const result = timed(
+    program,
+    () => {
+      const start = performance.now();
+      for (let done = 0; done < WARM_EVENTS && performance.now() - start < WARM_MS; done += Math.max(1, program.length)) {
+        replay(heap.obj, program, pointers);
+        freeLive(heap.obj, pointers);
+      }
+    },
+    (p) => replay(heap.obj, p, pointers).failed,
+  );
+  heap.close();
+  // The peak of committed bytes, sampled in a replay on a fresh heap: 64 times or more, every 1,024
+  // events at most.
+  const sampled = open();
+  const every = Math.max(1, Math.min(1024, Math.ceil(program.length / 64)));
+  let peak = 0;
+  pointers.fill(0);
+  for (let from = 0; from < program.length; from += every) {
+    replay(sampled.obj, programSlice(program, from, from + every), pointers);
+    peak = Math.max(peak, sampled.stats().committedBytes);
+  }
+  sampled.close();
+  return { ...result, peakCommitted: peak };
+}
+
+function thing(program: TraceProgram): Measurement {
+  const { MemPool } = require('@thi.ng/malloc') as { MemPool: new (options: { size: number }) => MemPool };
+  // Room for the peak twice over (the pool's own fragmentation), from 16 MiB to 1 GiB.
+  const size = Math.min(2 ** 30, Math.max(2 ** 24, Math.ceil((program.peakBytes * 2) / 8) * 8));
+  const pool = new MemPool({ size });
+  const ptr = new Float64Array(program.slots);
+  const run: Replayer = ({ op, slot, a, b, length }) => {
+    let failed = 0;
+    for (let i = 0; i < length; i++) {
+      const s = slot[i];
+      if (op[i] === OP_FREE) {
+        pool.free(ptr[s]);
+        ptr[s] = 0;
+      } else if (op[i] === OP_MALLOC || op[i] === OP_CALLOC) {
+        ptr[s] = op[i] === OP_MALLOC ? pool.malloc(a[i]) : pool.calloc(a[i] * b[i]);
+        if (ptr[s] === 0) failed++;
+      } else {
+        const q = pool.realloc(ptr[s], a[i]);
+        if (q === 0) failed++;
+        else ptr[s] = q;
+      }
+    }
+    return failed;
+  };
+  return timed(
+    program,
+    () => {
+      run(program);
+      for (let s = 0; s < ptr.length; s++) if (ptr[s] !== 0) pool.free(ptr[s]);
+      ptr.fill(0);
+    },
+    run,
+  );
+}
+
+function arraybuffer(program: TraceProgram): Measurement {
+  // free drops the last reference; V8's collector does the rest, and its time is in the figure.
+  let blocks: (ArrayBuffer | undefined)[] = [];
+  const run: Replayer = ({ op, slot, a, b, length }) => {
+    for (let i = 0; i < length; i++) {
+      const s = slot[i];
+      if (op[i] === OP_FREE) blocks[s] = undefined;
+      else if (op[i] === OP_MALLOC || op[i] === OP_CALLOC) blocks[s] = new ArrayBuffer(op[i] === OP_MALLOC ? a[i] : a[i] * b[i]);
+      else {
+        const grown = new ArrayBuffer(a[i]);
+        const old = blocks[s]!;
+        new Uint8Array(grown).set(new Uint8Array(old, 0, Math.min(old.byteLength, a[i])));
+        blocks[s] = grown;
+      }
+    }
+    return 0;
+  };
+  return timed(
+    program,
+    () => {
+      run(program);
+      blocks = [];
+    },
+    run,
+  );
+}
+
+export function measure(contender: string, program: TraceProgram): Measurement {
+  if (contender === 'native' || contender === 'fallback') return pymem(program, contender);
+  if (contender === 'thing') return thing(program);
+  if (contender === 'arraybuffer') return arraybuffer(program);
+  throw new Error(`unknown contender '${contender}'`);
+}
+
+if (require.main === module) {
+  const [contender, file] = process.argv.slice(2);
+  process.stdout.write(`${JSON.stringify(measure(contender, decodeProgram(readFileSync(file))))}\n`);
+}

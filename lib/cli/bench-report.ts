@@ -1,0 +1,111 @@
+/**
+ * The figures of `pymem bench`, as a table for the terminal or as Markdown (BENCHMARKS.md is made
+ * of the latter): per workload, each contender's median time per event and its range, its ratios to
+ * glibc and to the fallback, peak committed bytes (pymem) and peak RSS growth; then native against
+ * the fallback, workload by workload, and one sentence that says where native is worth it.
+ */
+import * as os from 'node:os';
+
+export interface Cell {
+  /** Nanoseconds per event: the median of the rounds, and the fastest and slowest round. */
+  median: number;
+  min: number;
+  max: number;
+  /** Events timed (slow contenders time a prefix of the workload). */
+  events: number;
+  rssGrowth: number;
+  peakCommitted?: number;
+  failed: number;
+}
+
+export interface BenchResults {
+  mode: string;
+  scale: number;
+  repeats: number;
+  slowEvents: number;
+  contenders: string[];
+  missing: string[];
+  compiler?: string;
+  workloads: { name: string; events: number; peakBytes: number; cells: Record<string, Cell> }[];
+}
+
+export const LABELS: Record<string, string> = {
+  native: 'pymem native',
+  fallback: 'pymem fallback',
+  glibc: 'glibc malloc (C)',
+  thing: '@thi.ng/malloc',
+  arraybuffer: 'new ArrayBuffer',
+};
+
+const count = (n: number) => Math.round(n).toLocaleString('en-US');
+const mib = (n: number | undefined) => (n === undefined ? '-' : `${(n / 2 ** 20).toFixed(1)} MiB`);
+const ns = (n: number) => (n >= 1000 ? count(n) : n.toFixed(1));
+const ratio = (a: number, b: number | undefined) => (b === undefined ? '-' : `${(a / b).toFixed(2)}x`);
+
+function rows(w: BenchResults['workloads'][number]): string[][] {
+  const glibc = w.cells.glibc?.median;
+  const fallback = w.cells.fallback.median;
+  return Object.entries(w.cells).map(([contender, c]) => [
+    LABELS[contender],
+    `${ns(c.median)}${c.events < w.events ? ` (first ${count(c.events)} events)` : ''}${c.failed ? `, ${count(c.failed)} failed` : ''}`,
+    `${ns(c.min)}-${ns(c.max)}`,
+    ratio(c.median, glibc),
+    ratio(c.median, fallback),
+    mib(c.peakCommitted),
+    mib(c.rssGrowth),
+  ]);
+}
+
+const HEAD = ['contender', 'ns/event', 'range', 'x glibc', 'x fallback', 'peak committed', 'RSS growth'];
+
+function textTable(table: string[][]): string {
+  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  return table.map((r) => `  ${r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')}`.trimEnd()).join('\n');
+}
+
+function markdownTable(table: string[][]): string {
+  const [head, ...body] = table;
+  return [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** Where native is faster than the fallback, and where not: one sentence from the figures. */
+export function verdict(r: BenchResults): string {
+  if (!r.contenders.includes('native')) return 'The native backend did not run here, so there is nothing to compare the fallback with.';
+  const both = r.workloads.map((w) => ({ name: w.name, x: Math.round((100 * w.cells.native.median) / w.cells.fallback.median) / 100 }));
+  const faster = both.filter((b) => b.x < 0.9);
+  const slower = both.filter((b) => b.x > 1.1);
+  const list = (bs: typeof both) => bs.map((b) => `${b.name} (${b.x.toFixed(2)}x)`).join(', ');
+  return [
+    `Native took ${faster.length ? `less than 0.9x the fallback's time on ${list(faster)}` : "no less than 0.9x the fallback's time on any workload"}`,
+    slower.length ? `, more than 1.1x on ${list(slower)}` : '',
+    both.length - faster.length - slower.length ? `, and within 10% on the other ${both.length - faster.length - slower.length}` : '',
+    '.',
+  ].join('');
+}
+
+function machine(r: BenchResults): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${os.type()} ${os.release()}, Node ${process.version}, ${r.compiler ?? 'no C compiler'}`;
+}
+
+export function formatResults(r: BenchResults, format: 'text' | 'markdown'): string {
+  const command = `pymem bench --${r.mode}${format === 'markdown' ? ' --markdown' : ''}`;
+  const settings = `synthetic workloads at scale ${r.scale}, ${r.repeats} rounds; @thi.ng/malloc and ArrayBuffer timed on the first ${count(r.slowEvents)} events`;
+  const comparison = [['workload', 'native ns/event', 'fallback ns/event', 'native / fallback']].concat(
+    r.workloads.filter((w) => w.cells.native).map((w) => [w.name, ns(w.cells.native.median), ns(w.cells.fallback.median), ratio(w.cells.native.median, w.cells.fallback.median)]),
+  );
+  const out: string[] = [];
+  if (format === 'markdown') {
+    out.push(`## \`${command}\``, '', `Machine: ${machine(r)}. Date: ${new Date().toISOString().slice(0, 10)}.`, '', `Settings: ${settings}.`);
+    for (const line of r.missing) out.push('', `- ${line}`);
+    for (const w of r.workloads) {
+      out.push('', `### ${w.name}: ${count(w.events)} events, ${mib(w.peakBytes)} requested at the peak`, '', markdownTable([HEAD, ...rows(w)]));
+    }
+    out.push('', '### Native against the fallback', '', markdownTable(comparison), '', verdict(r), '');
+  } else {
+    out.push(`${command}: ${settings}.`);
+    for (const w of r.workloads) out.push('', `${w.name}: ${count(w.events)} events, ${mib(w.peakBytes)} requested at the peak`, textTable([HEAD, ...rows(w)]));
+    out.push('', 'native against the fallback', textTable(comparison), '', verdict(r), '');
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,201 @@
+/**
+ * pymem bench: every workload on the native backend and the fallback side by side, with the baselines
+ * (the C library's malloc through bench/glibc/replay.c, @thi.ng/malloc, `new ArrayBuffer`), each
+ * measurement in a process of its own (lib/cli/bench-child.ts), rounds interleaved so that the
+ * machine's noise falls on every contender alike. Reports medians, spreads and ratios from this run.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadNative } from '../raw/native';
+import { encodeProgram } from '../trace/binary';
+import { programSlice } from '../trace/format';
+import { loadWorkload, workloadNames } from '../trace/workloads';
+import { UsageError, type Command, type Io } from './args';
+import type { Measurement } from './bench-child';
+import { LABELS, formatResults, type BenchResults, type Cell } from './bench-report';
+
+/** What --quick (the default, and `npm start`) and --full measure. */
+export const MODES = {
+  quick: { scale: 0.25, repeats: 5, slowEvents: 3_000 },
+  full: { scale: 1, repeats: 7, slowEvents: 20_000 },
+} as const;
+
+/** Contenders orders of magnitude slower, timed on the first slowEvents events of each workload. */
+const SLOW = new Set(['thing', 'arraybuffer']);
+
+
+/** The package's root, from lib/cli (sources) and dist/cli (compiled) alike. */
+const ROOT = path.resolve(__dirname, '..', '..');
+/**
+ * The child beside this file (bench-child.js, or .ts when the sources run under a loader), and the
+ * node options it runs with: this process's (a TypeScript loader, say), bar the inspector's, whose
+ * port the children would fight over.
+ */
+const CHILD = path.join(__dirname, `bench-child${path.extname(__filename)}`);
+const CHILD_NODE_OPTIONS = process.execArgv.filter((option) => !option.startsWith('--inspect'));
+
+/** What a run measures: the mode's scale and slow-contender cap, the rounds, the workloads. */
+export interface BenchSettings {
+  mode: keyof typeof MODES;
+  rounds: number;
+  workloads: string[];
+}
+
+export interface BenchOptions {
+  /** The environment: CC names the C compiler (default cc). */
+  env?: NodeJS.ProcessEnv;
+  /** The module the thing contender loads (its children load @thi.ng/malloc). */
+  thingModule?: string;
+}
+
+/** The settings the command line asks for; a bad option is a UsageError. */
+export function benchSettings(values: Record<string, unknown>): BenchSettings {
+  if (values.quick && values.full) throw new UsageError('--quick and --full cannot both be given');
+  const mode = values.full ? 'full' : 'quick';
+  const workloads = (values.workload as string[] | undefined) ?? workloadNames();
+  for (const name of workloads) {
+    if (!workloadNames().includes(name)) throw new UsageError(`no workload '${name}' (workloads: ${workloadNames().join(', ')})`);
+  }
+  const rounds = values.rounds === undefined ? MODES[mode].repeats : Number(values.rounds);
+  if (!(Number.isInteger(rounds) && rounds >= 1)) throw new UsageError(`--rounds must be a whole number from 1; got '${values.rounds}'`);
+  return { mode, rounds, workloads };
+}
+
+/** The contenders that can run here, and one line for each that cannot. */
+function contenders(work: string, env: NodeJS.ProcessEnv, thingModule: string): { ready: string[]; missing: string[]; glibc?: string; compiler?: string } {
+  const ready: string[] = [];
+  const missing: string[] = [];
+  const native = loadNative();
+  if (native.error === undefined) ready.push('native');
+  else missing.push(`pymem native: left out, the addon is not available (${native.error})`);
+  ready.push('fallback');
+  const cc = env.CC || 'cc';
+  const binary = path.join(work, 'replay-glibc');
+  const build = spawnSync(cc, ['-O2', '-o', binary, path.join(ROOT, 'bench', 'glibc', 'replay.c')], { encoding: 'utf8' });
+  let compiler: string | undefined;
+  if (build.status === 0) {
+    ready.push('glibc');
+    compiler = spawnSync(cc, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
+  } else {
+    missing.push(`glibc malloc: left out, no C compiler to build its replayer (${cc}: ${build.error?.message ?? build.stderr.trim().split('\n')[0]})`);
+  }
+  try {
+    require.resolve(thingModule);
+    ready.push('thing');
+  } catch {
+    missing.push(`@thi.ng/malloc: left out, ${thingModule} is not installed (npm install @thi.ng/malloc to compare with it)`);
+  }
+  ready.push('arraybuffer');
+  return { ready, missing, glibc: build.status === 0 ? binary : undefined, compiler };
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
+}
+
+/** The progress bar on stderr: redrawn in place on a terminal, a line per workload otherwise. */
+function progress(io: Io, total: number) {
+  let done = 0;
+  return {
+    step(label: string) {
+      done++;
+      if (io.stderr.isTTY) {
+        const width = 30;
+        const filled = Math.round((done / total) * width);
+        io.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${label}`.padEnd(78));
+      }
+    },
+    line(text: string) {
+      io.stderr.write(io.stderr.isTTY ? `\r${' '.repeat(78)}\r${text}\n` : `${text}\n`);
+    },
+  };
+}
+
+export function runBench({ mode, rounds: repeats, workloads: names }: BenchSettings, io: Io, { env = process.env, thingModule = '@thi.ng/malloc' }: BenchOptions = {}): BenchResults {
+  const { scale, slowEvents } = MODES[mode];
+  const work = mkdtempSync(path.join(os.tmpdir(), 'pymem-bench-'));
+  try {
+    const found = contenders(work, env, thingModule);
+    for (const line of found.missing) io.stderr.write(`${line}\n`);
+    const bar = progress(io, names.length * repeats * found.ready.length);
+    const results: BenchResults = { mode, scale, repeats, slowEvents, contenders: found.ready, missing: found.missing, compiler: found.compiler, workloads: [] };
+    for (const name of names) {
+      const program = loadWorkload(name, scale)!;
+      const files = { all: path.join(work, `${name}.prog`), slow: path.join(work, `${name}-slow.prog`) };
+      writeFileSync(files.all, encodeProgram(program));
+      writeFileSync(files.slow, encodeProgram(programSlice(program, 0, slowEvents)));
+      const samples: Record<string, Measurement[]> = Object.fromEntries(found.ready.map((c) => [c, []]));
+      for (let r = 0; r < repeats; r++) {
+        for (const contender of found.ready) {
+          bar.step(`${name}: ${LABELS[contender]}, round ${r + 1} of ${repeats}`);
+          const file = SLOW.has(contender) ? files.slow : files.all;
+          const run =
+            contender === 'glibc'
+              ? spawnSync(found.glibc!, [file], { encoding: 'utf8' })
+              : spawnSync(process.execPath, [...CHILD_NODE_OPTIONS, CHILD, contender, file], { encoding: 'utf8' });
+          if (run.status !== 0) throw new Error(`${contender} on ${name} failed (status ${run.status}): ${run.stderr}`);
+          samples[contender].push(JSON.parse(run.stdout) as Measurement);
+        }
+      }
+      const cells: Record<string, Cell> = {};
+      for (const contender of found.ready) {
+        const ms = samples[contender];
+        const ns = ms.map((m) => m.nsPerEvent);
+        cells[contender] = {
+          median: median(ns),
+          min: Math.min(...ns),
+          max: Math.max(...ns),
+          events: SLOW.has(contender) ? Math.min(slowEvents, program.length) : program.length,
+          rssGrowth: median(ms.map((m) => m.rssGrowth)),
+          peakCommitted: ms[0].peakCommitted,
+          failed: Math.max(...ms.map((m) => m.failed)),
+        };
+      }
+      results.workloads.push({ name, events: program.length, peakBytes: program.peakBytes, cells });
+      bar.line(`${name}: measured (${program.length.toLocaleString('en-US')} events)`);
+    }
+    return results;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export const benchCommand: Command = {
+  summary: 'measure native against fallback, glibc, @thi.ng/malloc and ArrayBuffer',
+  usage: `Usage: pymem bench [--quick|--full] [options]
+
+Replays every built-in workload (pymem help workloads) on each contender: pymem's native backend and
+its fallback (heap.obj: pymalloc, the raw allocator behind it), glibc's malloc (a C replayer built
+with cc, when there is one), @thi.ng/malloc (when installed) and a new ArrayBuffer per block. Each
+measurement runs in a process of its own, warmed up first; rounds are interleaved. The table gives
+the median time per event and its range, its ratio to glibc and to the fallback, the peak of bytes
+the heap had committed, and the peak growth of the process's RSS. A contender that cannot run here
+is left out with one line saying why.
+
+Options:
+  --quick                          synthetic workloads at 1/4 scale, 5 rounds (the default; under a minute)
+  --full                           full scale, 7 rounds
+  --json FILE                      also write every figure as JSON
+  --markdown                       print the tables as Markdown, with the machine and the command
+  --workload NAME                  only this workload (repeatable)
+  --rounds N                       rounds instead of the mode's 5 or 7
+  -h, --help                       this text`,
+  options: {
+    quick: { type: 'boolean', default: false },
+    full: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    markdown: { type: 'boolean', default: false },
+    workload: { type: 'string', multiple: true },
+    rounds: { type: 'string' },
+  },
+  run(values, positionals, io) {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const results = runBench(benchSettings(values), io);
+    if (values.json) writeFileSync(values.json as string, `${JSON.stringify(results, null, 2)}\n`);
+    io.stdout.write(formatResults(results, values.markdown ? 'markdown' : 'text'));
+    return 0;
+  },
+};

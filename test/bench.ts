@@ -1,0 +1,154 @@
+// pymem bench: every contender measured in a child process, the table and Markdown shapes, and each
+// missing piece (compiler, addon) said in one line while the rest still runs. On the smallest
+// workload, so that a run takes seconds.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { main } from '../lib/cli/main';
+import { MODES, benchSettings, runBench } from '../lib/cli/bench';
+import { formatResults, verdict, type BenchResults } from '../lib/cli/bench-report';
+import { measure } from '../lib/cli/bench-child';
+import { decodeProgram, encodeProgram } from '../lib/trace/binary';
+import { loadWorkload } from '../lib/trace/workloads';
+import { parseTrace } from '../lib/trace/format';
+import { PACKAGE_ROOT } from '../lib/raw/native';
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'pymem-bench-'));
+t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+
+function capture(tty = false) {
+  const io = { out: '', err: '', stdout: { write: (s: string) => (io.out += s) }, stderr: { isTTY: tty, write: (s: string) => (io.err += s) } };
+  return io;
+}
+
+t.test('program files: what the children and the C replayer read', async (t) => {
+  const program = loadWorkload('realloc', 0.1)!;
+  const bytes = encodeProgram(program);
+  t.equal(bytes.readUInt32LE(0), 0x70746d70);
+  t.same(decodeProgram(bytes), program);
+  const odd = loadWorkload('sweep', 0.1)!; // 171 events: the u32 array is padded to 8 bytes
+  t.same(decodeProgram(Buffer.concat([Buffer.alloc(3), encodeProgram(odd)]).subarray(3)), odd, 'at any offset');
+  t.throws(() => decodeProgram(Buffer.from('pymem-trace 1\nm 1 1\n, and more')), { message: 'not a pymem program file (version 1)' });
+  t.throws(() => decodeProgram(bytes.subarray(0, bytes.length - 1)), { message: `a program file of 11375 events is ${bytes.length} bytes, not ${bytes.length - 1}` });
+  t.throws(() => measure('jemalloc', program), { message: "unknown contender 'jemalloc'" });
+});
+
+t.test('each contender replays every kind of event, and counts what fails', async (t) => {
+  // Requests larger than each contender's memory: the 2 GiB heap, the pool of at most 1 GiB. (Not
+  // 2^32 bytes or more for @thi.ng/malloc: it truncates sizes to 32 bits and serves a few bytes.)
+  const trace = (big: number) => parseTrace(Buffer.from(`pymem-trace 1\nm 1 100\nc 2 10 10\nr 1 5000\nr 2 ${big}\nm 3 ${big}\nc 4 3 ${big / 3}\nf 1\nf 2\n`));
+  for (const [contender, big] of [['native', 3e9], ['fallback', 3e9], ['thing', 1.5e9]] as const) {
+    const m = measure(contender, trace(big));
+    t.equal(m.failed, 3, `${contender}: a realloc, malloc and calloc of ${big} bytes fail`);
+    t.ok(m.nsPerEvent > 0);
+    t.equal(m.peakCommitted === undefined, contender === 'thing');
+  }
+  const fits = parseTrace(Buffer.from('pymem-trace 1\nm 1 100\nc 2 10 10\nr 1 5000\nr 1 50\nf 1\n'));
+  t.equal(measure('arraybuffer', fits).failed, 0, 'an ArrayBuffer grows and shrinks by copying');
+});
+
+t.test('a run: every contender, the median and range of each, ratios, memory', async (t) => {
+  const io = capture();
+  const r = runBench({ mode: 'quick', workloads: ['sweep'], rounds: 2 }, io);
+  t.same(r.contenders, ['native', 'fallback', 'glibc', 'thing', 'arraybuffer']);
+  t.same(r.missing, []);
+  t.match(r.compiler, /^cc|gcc|clang/);
+  t.equal(r.workloads.length, 1);
+  const w = r.workloads[0];
+  t.same([w.name, w.events], ['sweep', 456]);
+  for (const [contender, cell] of Object.entries(w.cells)) {
+    t.ok(cell.min > 0 && cell.min <= cell.median && cell.median <= cell.max, `${contender}: ${cell.min} <= ${cell.median} <= ${cell.max}`);
+    t.equal(cell.failed, 0);
+    t.equal(cell.events, 456, 'sweep is shorter than the slow contenders\' cap');
+    t.equal(cell.peakCommitted !== undefined, contender === 'native' || contender === 'fallback');
+  }
+  t.ok(w.cells.native.peakCommitted! >= 96 << 20, 'the sweep holds 96 MiB at its peak');
+  t.equal(io.err, 'sweep: measured (456 events)\n', 'one line per workload when stderr is not a terminal');
+  const text = formatResults(r, 'text');
+  t.match(text, /^pymem bench --quick: synthetic workloads at scale 0\.25, 2 rounds; @thi\.ng\/malloc and ArrayBuffer timed on the first 3,000 events\.\n\nsweep: 456 events, 96\.0 MiB requested at the peak\n {2}contender +ns\/event +range +x glibc +x fallback +peak committed +RSS growth\n {2}pymem native /);
+  t.match(text, /\n {2}glibc malloc \(C\) +[\d.,]+ +[\d.,]+-[\d.,]+ +1\.00x +[\d.]+x +- +[\d.]+ MiB\n/);
+  t.match(text, /\nnative against the fallback\n {2}workload +native ns\/event +fallback ns\/event +native \/ fallback\n {2}sweep /);
+  const md = formatResults(r, 'markdown');
+  t.match(md, /^## `pymem bench --quick --markdown`\n\nMachine: .+, \d+ cores, .+, Node v\d+\.\d+\.\d+, .+\. Date: \d{4}-\d\d-\d\d\.\n/);
+  t.match(md, '| contender | ns/event | range | x glibc | x fallback | peak committed | RSS growth |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n| pymem native |');
+  t.match(md, /\n### Native against the fallback\n\n\| workload \| native ns\/event \| fallback ns\/event \| native \/ fallback \|\n/);
+});
+
+t.test('on a terminal, a progress bar redrawn in place', async (t) => {
+  const io = capture(true);
+  const r = runBench({ mode: 'quick', workloads: ['large'], rounds: 1 }, io, { env: { ...process.env, CC: '/nonexistent/cc' }, thingModule: 'no-such-allocator' });
+  t.match(io.err, /^glibc malloc: left out, no C compiler to build its replayer \(\/nonexistent\/cc: spawnSync \/nonexistent\/cc ENOENT\)\n/);
+  t.match(io.err, /\r\[#{10}\.{20}\] 1\/3 large: pymem native, round 1 of 1/);
+  t.match(io.err, /\r\[#{30}\] 3\/3 large: new ArrayBuffer, round 1 of 1/);
+  t.match(io.err, /\r {78}\rlarge: measured \(184 events\)\n$/);
+  t.match(io.err, /\n@thi\.ng\/malloc: left out, no-such-allocator is not installed \(npm install @thi\.ng\/malloc to compare with it\)\n/);
+  t.same(Object.keys(r.workloads[0].cells), ['native', 'fallback', 'arraybuffer']);
+  t.match(formatResults(r, 'text'), /\n {2}pymem native +[\d.,]+ +[\d.,]+-[\d.,]+ +- +[\d.]+x /, 'no ratio to glibc');
+  t.match(formatResults(r, 'markdown'), '\n- glibc malloc: left out, no C compiler');
+});
+
+t.test('a contender that fails is an error naming it', async (t) => {
+  const cc = path.join(scratch, 'broken-cc');
+  writeFileSync(cc, '#!/bin/sh\n# a "compiler" whose program exits 3\nwhile [ "$1" != "-o" ]; do shift; done\nprintf "#!/bin/sh\\nexit 3\\n" > "$2"; chmod +x "$2"\n');
+  chmodSync(cc, 0o755);
+  t.throws(() => runBench({ mode: 'quick', workloads: ['large'], rounds: 1 }, capture(), { env: { ...process.env, CC: cc } }), { message: /^glibc on large failed \(status 3\): $/ });
+});
+
+t.test('a compiler that fails, and a workload longer than the slow contenders are timed on', async (t) => {
+  const io = capture();
+  const r = runBench({ mode: 'quick', workloads: ['ast_compile'], rounds: 1 }, io, { env: { ...process.env, CC: 'false' } });
+  t.match(io.err, /^glibc malloc: left out, no C compiler to build its replayer \(false: \)\n/);
+  const w = r.workloads[0];
+  t.same([w.events, w.cells.native.events, w.cells.thing.events, w.cells.arraybuffer.events], [31_037, 31_037, 3_000, 3_000]);
+  t.match(formatResults(r, 'text'), /\n {2}@thi\.ng\/malloc +[\d.,]+ \(first 3,000 events\) /);
+});
+
+t.test('the verdict: where native is worth it', async (t) => {
+  const cell = (median: number) => ({ median, min: median, max: median, events: 1, rssGrowth: 0, failed: 0 });
+  const base: BenchResults = { mode: 'quick', scale: 1, repeats: 1, slowEvents: 1, contenders: ['native', 'fallback'], missing: [], workloads: [] };
+  const w = (name: string, native: number, fallback: number) => ({ name, events: 1, peakBytes: 0, cells: { native: cell(native), fallback: cell(fallback) } });
+  t.equal(verdict({ ...base, workloads: [w('a', 1, 1), w('b', 1.05, 1)] }), "Native took no less than 0.9x the fallback's time on any workload, and within 10% on the other 2.");
+  t.equal(verdict({ ...base, workloads: [w('a', 1, 2), w('b', 3, 1)] }), "Native took less than 0.9x the fallback's time on a (0.50x), more than 1.1x on b (3.00x).");
+  t.equal(verdict({ ...base, contenders: ['fallback'] }), 'The native backend did not run here, so there is nothing to compare the fallback with.');
+  t.equal(verdict({ ...base, workloads: [w('a', 0.896, 1)] }), "Native took no less than 0.9x the fallback's time on any workload, and within 10% on the other 1.", '0.896 shows as 0.90x, and is judged so');
+  const failing = { ...base, workloads: [{ ...w('a', 1, 1), cells: { native: { ...cell(1), failed: 12 }, fallback: cell(1) } }] };
+  t.match(formatResults(failing, 'text'), /\n {2}pymem native +1\.0, 12 failed +1\.0-1\.0 +- +1\.00x +- +0\.0 MiB\n/);
+  // A machine whose CPUs Node cannot list (some containers).
+  const { formatResults: format } = t.mockRequire('../lib/cli/bench-report', { 'node:os': { ...require('node:os'), cpus: () => [] } }) as typeof import('../lib/cli/bench-report');
+  t.match(format(base, 'markdown'), /\nMachine: unknown CPU, 0 cores, .*, no C compiler\. Date: /);
+});
+
+t.test('the settings the options ask for', async (t) => {
+  t.same(benchSettings({}), { mode: 'quick', rounds: 5, workloads: ['small', 'sweep', 'realloc', 'large', 'ast_compile', 'json_roundtrip', 'text_words'] }, 'npm start');
+  t.same(benchSettings({ full: true, workload: ['large', 'small'] }), { mode: 'full', rounds: 7, workloads: ['large', 'small'] });
+  t.same(benchSettings({ quick: true, rounds: '2' }).rounds, 2);
+  t.throws(() => benchSettings({ rounds: '2.5' }), { message: "--rounds must be a whole number from 1; got '2.5'" });
+});
+
+t.test('the command: options, JSON, Markdown, and a missing addon said in one line', async (t) => {
+  const run = (...argv: string[]) => {
+    const io = capture();
+    const status = main(argv, io);
+    return { status, stdout: io.out, stderr: io.err };
+  };
+  t.match(run('bench', '--quick', '--full'), { status: 2, stderr: /^pymem bench: --quick and --full cannot both be given\n\nUsage: pymem bench/ });
+  t.match(run('bench', '--workload', 'tiny'), { status: 2, stderr: /^pymem bench: no workload 'tiny' \(workloads: small, / });
+  t.match(run('bench', 'small'), { status: 2, stderr: /^pymem bench: unexpected argument 'small'/ });
+  t.match(run('bench', '--rounds', '0'), { status: 2, stderr: /^pymem bench: --rounds must be a whole number from 1; got '0'/ });
+  const json = path.join(scratch, 'bench.json');
+  const md = run('bench', '--full', '--workload', 'large', '--rounds', '1', '--markdown', '--json', json);
+  t.equal(md.status, 0);
+  t.match(md.stdout, /^## `pymem bench --full --markdown`\n/);
+  const saved = JSON.parse(readFileSync(json, 'utf8')) as BenchResults;
+  t.same([saved.mode, saved.scale, saved.repeats, saved.workloads.map((w) => [w.name, w.events])], ['full', MODES.full.scale, 1, [['large', 784]]]);
+  // Where the addon cannot load, the bench says so and measures the rest.
+  const empty = path.join(scratch, 'no-addon');
+  mkdirSync(empty);
+  const child = spawnSync(path.join(PACKAGE_ROOT, 'bin', 'pymem'), ['bench', '--workload', 'large', '--rounds', '1'], { encoding: 'utf8', env: { ...process.env, PYMEM_PREBUILD: empty } });
+  t.equal(child.status, 0);
+  t.match(child.stderr, /^pymem native: left out, the addon is not available \(No native build was found .*\)\n/);
+  t.notMatch(child.stdout, /pymem native/);
+  t.match(child.stdout, /\nThe native backend did not run here, so there is nothing to compare the fallback with\.\n/);
+});
