@@ -55,6 +55,8 @@ for (const backend of BACKENDS) {
 t.test('the drawing: a square per segment, an 8 x 8 grid per arena, the legend and the figures', async (t) => {
   const heap = heapOn('native', { maxBytes: 64 << 20 });
   for (let i = 0; i < 100; i++) heap.obj.malloc(64);
+  const emptied = Array.from({ length: 10 }, () => heap.obj.malloc(128)); // a second pool, then freed whole
+  for (const p of emptied) heap.obj.free(p);
   heap.raw.malloc(3 * 2 ** 20);
   const model = readHeapModel(heap);
   heap.close();
@@ -67,7 +69,9 @@ t.test('the drawing: a square per segment, an 8 x 8 grid per arena, the legend a
   t.equal(d.rects.filter((r) => r.title?.startsWith('pool ')).length, 64);
   t.match(d.rects.find((r) => r.title?.startsWith('pool 0:')), { fill: poolColor(100 / 255), title: 'pool 0: size class 3 (64 B), 100 of 255 blocks allocated' });
   t.match(d.texts.map((x) => x.text), ['a <title> & more', 'native backend, 64 segments of 1 MiB; 5.0 MiB committed']);
-  t.ok(d.texts.some((x) => x.text === 'pools: 1 in use, 0 empty, 63 never used'));
+  t.ok(d.texts.some((x) => x.text === 'pools: 1 in use, 1 empty, 62 never used'));
+  t.match(d.rects.find((r) => r.title === 'pool 1: empty'), { fill: '#ffffff', stroke: '#adb5bd' });
+  t.match(d.rects.find((r) => r.title === 'pool 2: never used'), { fill: '#e9ecef', stroke: '#adb5bd' });
   t.ok(d.texts.some((x) => x.text === 'raw blocks: 1, 3.0 MiB requested'));
   t.equal(poolColor(0), '#ffd8a8');
   t.equal(poolColor(1), '#d9480f');

@@ -3,7 +3,8 @@
  * that ship in bench/traces/, and synthetic ones generated from a fixed seed (so every run, and both
  * backends, replay the same events):
  *
- *   small     200,000 random small blocks (8..512 bytes, all 32 size classes), a random half freed
+ *   small     10,000 random small blocks live (8..512 bytes: all 32 size classes, pymalloc's worst
+ *             case), then 200,000 times a random one freed and a new one allocated
  *   sweep     sizes doubling from 16 B to 4 MiB, 64 blocks each, every other one freed
  *   realloc   5,000 buffers grown by realloc, 1.5x a step, from 16 B to 64 KiB, as a list grows
  *   large     raw large blocks of 1 to 8 MiB, allocated and freed in a sliding window of 16
@@ -76,8 +77,8 @@ class Builder {
   }
 }
 
-/** mulberry32: a seeded PRNG, so a workload is the same events on every run. */
-function random(seed: number): () => number {
+/** mulberry32: a seeded PRNG, so a workload is the same events on every run (the tests use it too). */
+export function random(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     let t = (state = (state + 0x6d2b79f5) >>> 0);
@@ -93,8 +94,13 @@ const SYNTHETIC: Record<string, (scale: number) => TraceProgram> = {
   small(scale) {
     const rng = random(SEED);
     const t = new Builder();
-    const ids = Array.from({ length: Math.round(200_000 * scale) }, () => t.malloc(8 + Math.floor(rng() * 505)));
-    for (const id of ids) if (rng() < 0.5) t.free(id);
+    const size = () => 8 + Math.floor(rng() * 505);
+    const live = Array.from({ length: 10_000 }, () => t.malloc(size()));
+    for (let i = 0; i < Math.round(200_000 * scale); i++) {
+      const k = Math.floor(rng() * live.length);
+      t.free(live[k]);
+      live[k] = t.malloc(size());
+    }
     return t.build();
   },
   sweep(scale) {
