@@ -1,8 +1,8 @@
-// `npm start`: a short tour of a pymem heap on each backend. It allocates a mix of blocks (small ones
+// A short tour of a pymem heap on each backend. It allocates a mix of blocks (small ones
 // in raw pools, large ones as runs of whole segments), writes them, frees half and then the rest, and
 // prints the heap's figures after each step.
 //
-//   node examples/demo.mjs [--heap MiB]     (npm start -- --heap 256: a heap too small for the mix)
+//   node examples/demo.mjs [--heap MiB]     (--heap 256: a heap too small for the mix)
 import { createHeap, nativeAddon } from 'pymem';
 
 const MiB = 1 << 20;

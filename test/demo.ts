@@ -1,5 +1,5 @@
-// `npm start` runs examples/demo.mjs against the built package: it must run on both backends, print
-// each step's figures, and still run, on the fallback alone, where the addon is missing.
+// examples/demo.mjs, a tour of the raw allocator, runs against the built package: it must run on both
+// backends, print each step's figures, and still run, on the fallback alone, where the addon is missing.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
