@@ -1,17 +1,12 @@
-/** A seeded PRNG (mulberry32), so that a failing random sequence can be replayed from its seed. */
+/** A seeded PRNG (lib/trace/workloads.ts's mulberry32), so that a failing random sequence can be replayed from its seed. */
+import { random } from '../../lib/trace/workloads';
+
 export class Random {
-  private state: number;
+  /** A float in [0, 1). */
+  readonly next: () => number;
 
   constructor(readonly seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = random(seed);
   }
 
   /** An integer in [lo, hi]. */
