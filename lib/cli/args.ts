@@ -82,6 +82,13 @@ export function workload(name: string, scale: number): TraceProgram {
   return program;
 }
 
+/** --scale: a factor above 0 and at most 100 for a synthetic workload's counts. */
+export function scale(value: unknown): number {
+  const n = Number(value);
+  if (!(n > 0 && n <= 100)) throw new UsageError(`--scale must be a number above 0 and at most 100; got '${value}'`);
+  return n;
+}
+
 /** 1,234,567 */
 export const count = (n: number): string => n.toLocaleString('en-US');
 

@@ -122,12 +122,13 @@ export function drawHeap(model: HeapModel, title: string): Drawing {
   text(margin, y, 'Figures', 14, true);
   const pools = model.arenas.flatMap((a) => a.pools);
   const used = pools.filter((pool) => pool.state === POOL_USED);
+  const empty = pools.filter((pool) => pool.state === POOL_EMPTY).length;
   const inBlocks = used.reduce((sum, pool) => sum + pool.blocks * pool.blockSize, 0);
   const figures = [
     `region ${mib(model.maxBytes)}, committed ${mib(s.committedBytes)}${s.residentBytes === null ? '' : `, resident ${mib(s.residentBytes)}`}`,
     `raw blocks: ${count(s.rawBlocks)}, ${mib(s.rawBytes)} requested`,
     `arenas: ${count(model.arenas.length)} (${count(p.arenasHighwater)} at most at once)`,
-    `pools: ${count(used.length)} in use, ${count(pools.filter((pool) => pool.state === POOL_EMPTY).length)} empty, ${count(pools.length - used.length - pools.filter((pool) => pool.state === POOL_EMPTY).length)} never used`,
+    `pools: ${count(used.length)} in use, ${count(empty)} empty, ${count(pools.length - used.length - empty)} never used`,
     `pymalloc blocks: ${count(p.allocatedBlocks - p.rawAllocatedBlocks)} allocated, ${mib(inBlocks)} in blocks of ${mib(used.length * 16384)} of used pools (${used.length ? Math.round((100 * inBlocks) / (used.length * 16384)) : 0}%)`,
   ];
   for (const line of figures) text(margin, (y += 18), line);

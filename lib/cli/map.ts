@@ -3,8 +3,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { replay } from '../trace/replay';
-import { HEAP_OPTIONS, HEAP_USAGE, UsageError, heapChoice, openHeap, workload, type Command } from './args';
-import { scale } from './replay';
+import { HEAP_OPTIONS, HEAP_USAGE, UsageError, heapChoice, openHeap, scale, workload, type Command } from './args';
 import { readHeapModel } from './map-model';
 import { drawHeap } from './map-draw';
 import { toHtml, toSvg } from './map-svg';

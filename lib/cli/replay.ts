@@ -2,7 +2,7 @@
  * pymem replay: a trace (a file, or a built-in workload) replayed on fresh heaps, timed per event.
  */
 import { freeLive, replay } from '../trace/replay';
-import { HEAP_OPTIONS, HEAP_USAGE, UsageError, count, heapChoice, mib, openHeap, workload, type Command } from './args';
+import { HEAP_OPTIONS, HEAP_USAGE, UsageError, count, heapChoice, mib, openHeap, scale, workload, type Command } from './args';
 
 export const replayCommand: Command = {
   summary: 'replay an allocation trace on a heap and time it',
@@ -35,7 +35,7 @@ ${HEAP_USAGE}
     io.stdout.write(`${positionals[0]}: ${count(program.length)} events on ${count(program.slots)} blocks, at most ${count(program.peakBlocks)} live (${mib(program.peakBytes)} requested)\n`);
     const samples: number[] = [];
     let failed = 0;
-    let peak = 0;
+    let committed = 0;
     let backend = '';
     let stats = '';
     for (let r = -1; r < repeat; r++) {
@@ -45,7 +45,7 @@ ${HEAP_USAGE}
       const t0 = process.hrtime.bigint();
       failed = replay(heap[choice.domain], program, pointers).failed;
       if (r >= 0) samples.push(Number(process.hrtime.bigint() - t0) / Math.max(1, program.length));
-      peak = heap.stats().committedBytes;
+      committed = heap.stats().committedBytes;
       if (values.stats && r === repeat - 1) stats = heap.debugMallocStats() || `(no pymalloc statistics: the OBJ domain is served by '${choice.allocator}')\n`;
       freeLive(heap[choice.domain], pointers);
       heap.check();
@@ -54,15 +54,9 @@ ${HEAP_USAGE}
     samples.sort((a, b) => a - b);
     const median = samples[samples.length >> 1];
     io.stdout.write(
-      `${backend}, ${choice.allocator}, heap.${choice.domain}: ${median.toFixed(1)} ns/event (median of ${repeat}; ${samples[0].toFixed(1)} to ${samples[samples.length - 1].toFixed(1)}), ${count(failed)} failed, ${mib(peak)} committed at the end\n`,
+      `${backend}, ${choice.allocator}, heap.${choice.domain}: ${median.toFixed(1)} ns/event (median of ${repeat}; ${samples[0].toFixed(1)} to ${samples[samples.length - 1].toFixed(1)}), ${count(failed)} failed, ${mib(committed)} committed at the end\n`,
     );
     io.stdout.write(stats);
     return 0;
   },
 };
-
-export function scale(value: unknown): number {
-  const n = Number(value);
-  if (!(n > 0 && n <= 100)) throw new UsageError(`--scale must be a number above 0 and at most 100; got '${value}'`);
-  return n;
-}

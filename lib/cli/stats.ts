@@ -2,8 +2,7 @@
  * pymem stats: the statistics CPython's sys._debugmallocstats() prints, for a heap a workload left.
  */
 import { replay } from '../trace/replay';
-import { HEAP_OPTIONS, HEAP_USAGE, UsageError, heapChoice, openHeap, workload, type Command } from './args';
-import { scale } from './replay';
+import { HEAP_OPTIONS, HEAP_USAGE, UsageError, heapChoice, openHeap, scale, workload, type Command } from './args';
 
 export const statsCommand: Command = {
   summary: "run a workload and print the heap's debugMallocStats()",
