@@ -6,7 +6,8 @@
  *
  *   replay PROGRAM_FILE    prints {"nsPerEvent": ..., "rssGrowth": ..., "failed": ...}
  *
- * rssGrowth is the process's peak RSS (getrusage) less its RSS before the first replay, in bytes.
+ * rssGrowth is the process's peak RSS (getrusage) at the end less its peak before the first replay,
+ * in bytes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -83,14 +84,15 @@ static uint32_t replay(const struct program *p, void **ptr) {
   return failed;
 }
 
-static long rss_bytes(void) {
-  FILE *f = fopen("/proc/self/statm", "r");
-  long pages = 0, resident = 0;
-  if (f) {
-    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    fclose(f);
-  }
-  return resident * 4096;
+/* The process's peak RSS so far, in bytes (getrusage reports KiB on Linux, bytes on macOS). */
+static long peak_rss(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+#ifdef __APPLE__
+  return usage.ru_maxrss;
+#else
+  return usage.ru_maxrss * 1024L;
+#endif
 }
 
 int main(int argc, char **argv) {
@@ -102,7 +104,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   void **ptr = calloc(p.slots ? p.slots : 1, sizeof *ptr);
-  long before = rss_bytes();
+  long before = peak_rss();
   replay(&p, ptr);
   for (uint32_t s = 0; s < p.slots; s++) free(ptr[s]), ptr[s] = NULL;
   struct timespec t0, t1;
@@ -110,8 +112,6 @@ int main(int argc, char **argv) {
   uint32_t failed = replay(&p, ptr);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  printf("{\"nsPerEvent\":%.3f,\"rssGrowth\":%ld,\"failed\":%u}\n", ns / (p.events ? p.events : 1), usage.ru_maxrss * 1024L - before, failed);
+  printf("{\"nsPerEvent\":%.3f,\"rssGrowth\":%ld,\"failed\":%u}\n", ns / (p.events ? p.events : 1), peak_rss() - before, failed);
   return 0;
 }
