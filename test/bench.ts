@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { main } from '../lib/cli/main';
 import { MODES, benchSettings, runBench } from '../lib/cli/bench';
 import { formatResults, verdict, type BenchResults } from '../lib/cli/bench-report';
-import { measure } from '../lib/cli/bench-child';
+import { measure, peakRss } from '../lib/cli/bench-child';
 import { decodeProgram, encodeProgram } from '../lib/trace/binary';
 import { loadWorkload } from '../lib/trace/workloads';
 import { parseTrace } from '../lib/trace/format';
@@ -33,6 +33,15 @@ t.test('program files: what the children and the C replayer read', async (t) => 
   t.throws(() => decodeProgram(Buffer.from('pymem-trace 1\nm 1 1\n, and more')), { message: 'not a pymem program file (version 1)' });
   t.throws(() => decodeProgram(bytes.subarray(0, bytes.length - 1)), { message: `a program file of 11375 events is ${bytes.length} bytes, not ${bytes.length - 1}` });
   t.throws(() => measure('jemalloc', program), { message: "unknown contender 'jemalloc'" });
+});
+
+t.test("a child's peak RSS is its own, not its parent's", async (t) => {
+  t.equal(peakRss(() => 'Name:\tnode\nVmHWM:\t  123456 kB\nVmRSS:\t 1000 kB\n'), 123456 * 1024);
+  const where = peakRss(() => {
+    throw new Error('no /proc here');
+  });
+  t.ok(where > 0 && where < 2 ** 32, 'without /proc, the current RSS');
+  t.ok(peakRss() >= process.memoryUsage.rss() - 2 ** 20, 'at least the current RSS');
 });
 
 t.test('each contender replays every kind of event, and counts what fails', async (t) => {

@@ -9,8 +9,9 @@
  * it), thing (@thi.ng/malloc's MemPool), arraybuffer (a new ArrayBuffer per block, dropped on free).
  * As bench/glibc/replay.c does for the C library: replays that warm up, everything freed after each,
  * then the timed replay. pymem warms up on at least WARM_EVENTS events (several replays of a short
- * trace), so that the timed replay runs the code V8 has optimised, as the C program runs compiled code. Prints one JSON line: nsPerEvent, rssGrowth (peak RSS less RSS before the first
- * replay), failed, and for pymem peakCommitted (sampled in a third, untimed replay on a fresh heap).
+ * trace), so that the timed replay runs the code V8 has optimised, as the C program runs compiled
+ * code. Prints one JSON line: nsPerEvent, rssGrowth (peak RSS less RSS before the first replay),
+ * failed, and for pymem peakCommitted (sampled in a third, untimed replay on a fresh heap).
  */
 import { readFileSync } from 'node:fs';
 import { createHeap } from '../heap';
@@ -36,6 +37,19 @@ interface MemPool {
 type Replayer = (program: TraceProgram) => number;
 
 /**
+ * This process's peak RSS in bytes: VmHWM from /proc/self/status, which a process starts afresh at
+ * exec. (getrusage's maxrss is no use here: Linux carries it over from the parent, so a child of a
+ * larger bench process would report the parent's size.) Elsewhere, the current RSS.
+ */
+export function peakRss(status: () => string = () => readFileSync('/proc/self/status', 'latin1')): number {
+  try {
+    return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status())![1]) * 1024;
+  } catch {
+    return process.memoryUsage.rss();
+  }
+}
+
+/**
  * A pymem contender replays the workload before the timed replay until WARM_EVENTS events have run
  * (enough for V8 to optimise the allocator) or WARM_MS have passed (a workload of a few slow events,
  * such as large blocks on the fallback, is warm long before).
@@ -49,7 +63,7 @@ function timed(program: TraceProgram, warm: () => void, run: Replayer): Measurem
   const t0 = process.hrtime.bigint();
   const failed = run(program);
   const ns = Number(process.hrtime.bigint() - t0);
-  return { nsPerEvent: ns / Math.max(1, program.length), rssGrowth: process.resourceUsage().maxRSS * 1024 - before, failed };
+  return { nsPerEvent: ns / Math.max(1, program.length), rssGrowth: peakRss() - before, failed };
 }
 
 function pymem(program: TraceProgram, backend: 'native' | 'fallback'): Measurement {
