@@ -5,7 +5,7 @@
  * and free blocks; for tests and debugging.
  */
 import {
-  NB_SMALL_SIZE_CLASSES, POOL_SIZE, POOL_SIZE_MASK, POOL_OVERHEAD, ARENA_SIZE, ARENA_SIZE_MASK, ARENA_BITS,
+  NB_SMALL_SIZE_CLASSES, POOL_SIZE, firstPool, POOL_OVERHEAD, ARENA_SIZE, ARENA_SIZE_MASK, ARENA_BITS,
   MAX_POOLS_IN_ARENA, POOL_COUNT, POOL_FREEBLOCK, POOL_NEXTPOOL, POOL_PREVPOOL, POOL_ARENAINDEX, POOL_SZIDX,
   POOL_NEXTOFFSET, POOL_MAXNEXTOFFSET, AO_ADDRESS, AO_POOL_ADDRESS, AO_NFREEPOOLS, AO_NTOTALPOOLS, AO_FREEPOOLS,
   AO_NEXTARENA, AO_PREVARENA, OBM_USABLE_ARENAS, OBM_UNUSED_ARENA_OBJECTS, OBM_MAXARENAS, OBM_NARENAS_CURRENT,
@@ -67,8 +67,8 @@ export function checkPymalloc(m: Uint32Array, limit: number): void {
       next[1] = tail;
       expectedMap.set(s + 1, next);
     }
-    const first = (address & POOL_SIZE_MASK) === 0 ? address : ((address & ~POOL_SIZE_MASK) >>> 0) + POOL_SIZE;
-    const total = (address & POOL_SIZE_MASK) === 0 ? MAX_POOLS_IN_ARENA : MAX_POOLS_IN_ARENA - 1;
+    const first = firstPool(address);
+    const total = first === address ? MAX_POOLS_IN_ARENA : MAX_POOLS_IN_ARENA - 1;
     if (at(ao + AO_NTOTALPOOLS) !== total) fail('arena.ntotalpools', `arena ${i} has ntotalpools ${at(ao + AO_NTOTALPOOLS)}, expected ${total}`);
     const poolAddress = at(ao + AO_POOL_ADDRESS);
     if (poolAddress < first || poolAddress > first + total * POOL_SIZE || (poolAddress - first) % POOL_SIZE !== 0) {

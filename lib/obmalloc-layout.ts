@@ -129,6 +129,15 @@ export function arenaObject(index: number): number {
 }
 
 /**
+ * The first pool of an arena at `address`: the first pool boundary at or after it (an arena from a
+ * custom arena allocator need not be aligned, and then holds one pool fewer). Addition only, so an
+ * offset above 2^31 stays a positive number.
+ */
+export function firstPool(address: number): number {
+  return address + ((POOL_SIZE - (address & POOL_SIZE_MASK)) & POOL_SIZE_MASK);
+}
+
+/**
  * Why the object allocator refused a pointer. These extend the raw allocator's PTR_* statuses
  * (lib/raw/layout.ts) and are TypeScript-only: the C allocator never sees an arena's pools.
  */

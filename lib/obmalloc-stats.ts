@@ -5,7 +5,7 @@
  */
 import { SEGMENT_SIZE } from './config';
 import {
-  SMALL_REQUEST_THRESHOLD, NB_SMALL_SIZE_CLASSES, POOL_SIZE, POOL_SIZE_MASK, POOL_OVERHEAD, ARENA_SIZE, POOL_COUNT,
+  SMALL_REQUEST_THRESHOLD, NB_SMALL_SIZE_CLASSES, POOL_SIZE, firstPool, POOL_OVERHEAD, ARENA_SIZE, POOL_COUNT,
   POOL_SZIDX, AO_ADDRESS, AO_POOL_ADDRESS, AO_NFREEPOOLS, OBM_MAXARENAS, OBM_NTIMES_ALLOCATED, OBM_NARENAS_HIGHWATER,
   OBM_RAW_ALLOCATED_BLOCKS, arenaObject, blockSize, numBlocks,
 } from './obmalloc-layout';
@@ -57,14 +57,12 @@ export function readPymallocStats(m: Uint32Array): PymallocStats {
   const maxarenas = m[OBM_MAXARENAS >>> W];
   for (let i = 0; i < maxarenas; i++) {
     const ao = arenaObject(i);
-    let base = m[(ao + AO_ADDRESS) >>> W];
-    if (base === 0) continue;
+    const address = m[(ao + AO_ADDRESS) >>> W];
+    if (address === 0) continue;
     arenas++;
     unusedPools += m[(ao + AO_NFREEPOOLS) >>> W];
-    if ((base & POOL_SIZE_MASK) !== 0) {
-      alignment += POOL_SIZE;
-      base = ((base & ~POOL_SIZE_MASK) >>> 0) + POOL_SIZE;
-    }
+    const base = firstPool(address);
+    if (base !== address) alignment += POOL_SIZE;
     for (let pool = base; pool < m[(ao + AO_POOL_ADDRESS) >>> W]; pool += POOL_SIZE) {
       const count = m[(pool + POOL_COUNT) >>> W];
       if (count === 0) continue; // empty: counted among the unused pools

@@ -50,6 +50,22 @@ for (const backend of BACKENDS) {
     t.equal(readHeapModel(heap).arenas[0].pools.filter((p) => p.state === POOL_EMPTY).length, 1);
     heap.close();
   });
+
+  t.test(`an arena above 2 GiB, not on a pool boundary, on ${backend}`, async (t) => {
+    // Offsets from 2^31 on are where a signed bitwise operation turns an address negative.
+    const heap = heapOn(backend, { maxBytes: 2 ** 32 });
+    const address = 3 * 2 ** 30 + 4096;
+    heap.setArenaAllocator({ alloc: () => address, free: () => {} });
+    const p = heap.obj.malloc(64);
+    const [arena] = readHeapModel(heap).arenas;
+    t.equal(arena.address, address);
+    t.equal(arena.pools.length, 63, 'one pool fewer for the unaligned start');
+    t.match(arena.pools[0], { state: POOL_USED, sizeClass: 3, blocks: 1 });
+    t.ok(arena.pools.slice(1).every((pool) => pool.state === POOL_UNCARVED), 'the other 62 never carved');
+    t.equal(Math.floor(p / 16384) * 16384, address + 16384 - 4096, 'the block is in the first whole pool');
+    heap.check();
+    heap.close();
+  });
 }
 
 t.test('the drawing: a square per segment, an 8 x 8 grid per arena, the legend and the figures', async (t) => {

@@ -12,7 +12,7 @@ import {
 } from '../raw/layout';
 import { segmentKind, segmentValue } from '../raw/segments';
 import {
-  AO_ADDRESS, AO_NTOTALPOOLS, AO_POOL_ADDRESS, OBM_MAXARENAS, POOL_COUNT, POOL_SIZE, POOL_SIZE_MASK, POOL_SZIDX,
+  AO_ADDRESS, AO_NTOTALPOOLS, AO_POOL_ADDRESS, OBM_MAXARENAS, POOL_COUNT, POOL_SIZE, firstPool, POOL_SZIDX,
   arenaObject, blockSize, numBlocks,
 } from '../obmalloc-layout';
 
@@ -63,7 +63,7 @@ function rawPoolFill(u32: Uint32Array, base: number): number {
 function arenaView(u32: Uint32Array, ao: number): ArenaView {
   const address = u32[(ao + AO_ADDRESS) >>> 2];
   const carvedEnd = u32[(ao + AO_POOL_ADDRESS) >>> 2];
-  const first = (address + POOL_SIZE_MASK) & ~POOL_SIZE_MASK;
+  const first = firstPool(address);
   const pools: PoolView[] = [];
   for (let i = 0; i < u32[(ao + AO_NTOTALPOOLS) >>> 2]; i++) {
     const pool = first + i * POOL_SIZE;
