@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { main } from '../lib/cli/main';
+import { capture, pymem } from './helpers/cli';
 import { MODES, benchSettings, runBench } from '../lib/cli/bench';
 import { formatResults, verdict, type BenchResults } from '../lib/cli/bench-report';
 import { measure, peakRss } from '../lib/cli/bench-child';
@@ -17,11 +17,6 @@ import { PACKAGE_ROOT } from '../lib/raw/native';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'pymem-bench-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
-
-function capture(tty = false) {
-  const io = { out: '', err: '', stdout: { write: (s: string) => (io.out += s) }, stderr: { isTTY: tty, write: (s: string) => (io.err += s) } };
-  return io;
-}
 
 t.test('program files: what the children and the C replayer read', async (t) => {
   const program = loadWorkload('realloc', 0.1)!;
@@ -137,17 +132,12 @@ t.test('the settings the options ask for', async (t) => {
 });
 
 t.test('the command: options, JSON, Markdown, and a missing addon said in one line', async (t) => {
-  const run = (...argv: string[]) => {
-    const io = capture();
-    const status = main(argv, io);
-    return { status, stdout: io.out, stderr: io.err };
-  };
-  t.match(run('bench', '--quick', '--full'), { status: 2, stderr: /^pymem bench: --quick and --full cannot both be given\n\nUsage: pymem bench/ });
-  t.match(run('bench', '--workload', 'tiny'), { status: 2, stderr: /^pymem bench: no workload 'tiny' \(workloads: small, / });
-  t.match(run('bench', 'small'), { status: 2, stderr: /^pymem bench: unexpected argument 'small'/ });
-  t.match(run('bench', '--rounds', '0'), { status: 2, stderr: /^pymem bench: --rounds must be a whole number from 1; got '0'/ });
+  t.match(pymem('bench', '--quick', '--full'), { status: 2, stderr: /^pymem bench: --quick and --full cannot both be given\n\nUsage: pymem bench/ });
+  t.match(pymem('bench', '--workload', 'tiny'), { status: 2, stderr: /^pymem bench: no workload 'tiny' \(workloads: small, / });
+  t.match(pymem('bench', 'small'), { status: 2, stderr: /^pymem bench: unexpected argument 'small'/ });
+  t.match(pymem('bench', '--rounds', '0'), { status: 2, stderr: /^pymem bench: --rounds must be a whole number from 1; got '0'/ });
   const json = path.join(scratch, 'bench.json');
-  const md = run('bench', '--full', '--workload', 'large', '--rounds', '1', '--markdown', '--json', json);
+  const md = pymem('bench', '--full', '--workload', 'large', '--rounds', '1', '--markdown', '--json', json);
   t.equal(md.status, 0);
   t.match(md.stdout, /^## `pymem bench --full --markdown`\n/);
   const saved = JSON.parse(readFileSync(json, 'utf8')) as BenchResults;

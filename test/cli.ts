@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { main, onStdoutError, WORKLOADS } from '../lib/cli/main';
+import { pymem } from './helpers/cli';
 import { workloadNames } from '../lib/trace/workloads';
 import { PACKAGE_ROOT } from '../lib/raw/native';
 
@@ -14,13 +15,6 @@ t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
 const TRACE = path.join(scratch, 'tiny.trace');
 writeFileSync(TRACE, 'pymem-trace 1\nm 1 100\nm 2 2000\nr 1 300\nf 2\nc 3 4 4\n');
-
-function pymem(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const status = main(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
-  return { status, stdout, stderr };
-}
 
 t.test('usage and help', async (t) => {
   const none = pymem();

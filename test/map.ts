@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { main } from '../lib/cli/main';
+import { pymem } from './helpers/cli';
 import { POOL_EMPTY, POOL_UNCARVED, POOL_USED, readHeapModel } from '../lib/cli/map-model';
 import { MAX_ARENAS_DRAWN, drawHeap, poolColor } from '../lib/cli/map-draw';
 import { toHtml, toSvg } from '../lib/cli/map-svg';
@@ -162,23 +162,17 @@ t.test('PNG: a valid file of the drawing, its pixels where the drawing puts them
 });
 
 t.test('pymem map writes the picture in the format its name asks for', async (t) => {
-  const run = (...argv: string[]) => {
-    let stdout = '';
-    let stderr = '';
-    const status = main(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
-    return { status, stdout, stderr };
-  };
   for (const format of ['svg', 'html', 'png']) {
     const out = path.join(scratch, `map.${format}`);
-    const result = run('map', '--workload', 'small', '--scale', '0.05', '--max-bytes', '64', '--out', out);
+    const result = pymem('map', '--workload', 'small', '--scale', '0.05', '--max-bytes', '64', '--out', out);
     t.equal(result.status, 0);
     const bytes = readFileSync(out);
     t.equal(result.stdout, `${out}: 1232 x 448 ${format.toUpperCase()}, ${bytes.length.toLocaleString('en-US')} bytes\n`);
     if (format === 'png') t.same(chunks(bytes).map((c) => c.type), ['IHDR', 'IDAT', 'IEND']);
     else t.match(bytes.toString(), '<title>segment 1: pymalloc arena, ');
   }
-  t.match(run('map', '--out', path.join(scratch, 'x.svg'), '--scale', '0.5', '--max-bytes', '2'), { status: 0, stdout: /; \d+ allocations failed \(the heap was full\)\n$/ });
-  t.match(run('map', '--out', 'map.jpg'), { status: 2, stderr: /^pymem map: --out must end in \.svg, \.html or \.png; got 'map\.jpg'\n\nUsage: pymem map/ });
-  t.match(run('map', '--max-bytes', '1.5'), { status: 2, stderr: /^pymem map: --max-bytes must be a whole number of MiB from 2 to 4096; got '1\.5'/ });
-  t.match(run('map', 'small'), { status: 2, stderr: /^pymem map: unexpected argument 'small'/ });
+  t.match(pymem('map', '--out', path.join(scratch, 'x.svg'), '--scale', '0.5', '--max-bytes', '2'), { status: 0, stdout: /; \d+ allocations failed \(the heap was full\)\n$/ });
+  t.match(pymem('map', '--out', 'map.jpg'), { status: 2, stderr: /^pymem map: --out must end in \.svg, \.html or \.png; got 'map\.jpg'\n\nUsage: pymem map/ });
+  t.match(pymem('map', '--max-bytes', '1.5'), { status: 2, stderr: /^pymem map: --max-bytes must be a whole number of MiB from 2 to 4096; got '1\.5'/ });
+  t.match(pymem('map', 'small'), { status: 2, stderr: /^pymem map: unexpected argument 'small'/ });
 });

@@ -1,7 +1,6 @@
 /**
  * What the pymem command's subcommands share: their output streams, usage errors (printed with the
- * subcommand's usage, exit status 2), the options every subcommand that builds a heap takes, and
- * number formatting.
+ * subcommand's usage, exit status 2), and the options every subcommand that builds a heap takes.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createHeap, type Heap } from '../heap';
@@ -88,9 +87,3 @@ export function scale(value: unknown): number {
   if (!(n > 0 && n <= 100)) throw new UsageError(`--scale must be a number above 0 and at most 100; got '${value}'`);
   return n;
 }
-
-/** 1,234,567 */
-export const count = (n: number): string => n.toLocaleString('en-US');
-
-/** 12.3 MiB */
-export const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;

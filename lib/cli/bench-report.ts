@@ -5,6 +5,7 @@
  * the fallback, workload by workload, and one sentence that says where native is worth it.
  */
 import * as os from 'node:os';
+import { count, mib } from './numbers';
 
 export interface Cell {
   /** Nanoseconds per event: the median of the rounds, and the fastest and slowest round. */
@@ -37,8 +38,7 @@ export const LABELS: Record<string, string> = {
   arraybuffer: 'new ArrayBuffer',
 };
 
-const count = (n: number) => Math.round(n).toLocaleString('en-US');
-const mib = (n: number | undefined) => (n === undefined ? '-' : `${(n / 2 ** 20).toFixed(1)} MiB`);
+const mibOrDash = (n: number | undefined) => (n === undefined ? '-' : mib(n));
 const ns = (n: number) => (n >= 1000 ? count(n) : n.toFixed(1));
 const ratio = (a: number, b: number | undefined) => (b === undefined ? '-' : `${(a / b).toFixed(2)}x`);
 
@@ -51,7 +51,7 @@ function rows(w: BenchResults['workloads'][number]): string[][] {
     `${ns(c.min)}-${ns(c.max)}`,
     ratio(c.median, glibc),
     ratio(c.median, fallback),
-    mib(c.peakCommitted),
+    mibOrDash(c.peakCommitted),
     mib(c.rssGrowth),
   ]);
 }

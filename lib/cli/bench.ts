@@ -15,6 +15,7 @@ import { loadWorkload, workloadNames } from '../trace/workloads';
 import { UsageError, type Command, type Io } from './args';
 import type { Measurement } from './bench-child';
 import { LABELS, formatResults, type BenchResults, type Cell } from './bench-report';
+import { count } from './numbers';
 
 /** What --quick (the default, and `npm start`) and --full measure. */
 export const MODES = {
@@ -155,7 +156,7 @@ export function runBench({ mode, rounds: repeats, workloads: names }: BenchSetti
         };
       }
       results.workloads.push({ name, events: program.length, peakBytes: program.peakBytes, cells });
-      bar.line(`${name}: measured (${program.length.toLocaleString('en-US')} events)`);
+      bar.line(`${name}: measured (${count(program.length)} events)`);
     }
     return results;
   } finally {

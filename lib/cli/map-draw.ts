@@ -10,6 +10,7 @@
  */
 import { SEG_ARENA, SEG_FREE_CACHED, SEG_FREE_CLEAN, SEG_HUGE_CONT, SEG_HUGE_HEAD, SEG_META, SEG_RAW_POOL } from '../raw/layout';
 import { POOL_EMPTY, POOL_USED, type HeapModel } from './map-model';
+import { count, mib } from './numbers';
 
 export interface Rect {
   x: number;
@@ -61,9 +62,6 @@ export function poolColor(fraction: number): string {
   return `#${mix.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
 }
 
-const MiB = 2 ** 20;
-const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
-const count = (n: number) => n.toLocaleString('en-US');
 
 /** How many arenas are drawn; more are summed up in one line. */
 export const MAX_ARENAS_DRAWN = 48;

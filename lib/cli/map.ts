@@ -8,6 +8,7 @@ import { readHeapModel } from './map-model';
 import { drawHeap } from './map-draw';
 import { toHtml, toSvg } from './map-svg';
 import { toPng } from './png';
+import { count } from './numbers';
 
 export const mapCommand: Command = {
   summary: 'draw the heap a workload leaves (SVG, HTML or PNG)',
@@ -50,7 +51,7 @@ ${HEAP_USAGE}
     heap.close();
     const data = format === 'svg' ? toSvg(drawing) : format === 'html' ? toHtml(drawing, title, stats) : toPng(drawing);
     writeFileSync(out, data);
-    io.stdout.write(`${out}: ${drawing.width} x ${drawing.height} ${format.toUpperCase()}, ${data.length.toLocaleString('en-US')} bytes${failed ? `; ${failed} allocations failed (the heap was full)` : ''}\n`);
+    io.stdout.write(`${out}: ${drawing.width} x ${drawing.height} ${format.toUpperCase()}, ${count(data.length)} bytes${failed ? `; ${failed} allocations failed (the heap was full)` : ''}\n`);
     return 0;
   },
 };

@@ -2,7 +2,8 @@
  * pymem replay: a trace (a file, or a built-in workload) replayed on fresh heaps, timed per event.
  */
 import { freeLive, replay } from '../trace/replay';
-import { HEAP_OPTIONS, HEAP_USAGE, UsageError, count, heapChoice, mib, openHeap, scale, workload, type Command } from './args';
+import { HEAP_OPTIONS, HEAP_USAGE, UsageError, heapChoice, openHeap, scale, workload, type Command } from './args';
+import { count, mib } from './numbers';
 
 export const replayCommand: Command = {
   summary: 'replay an allocation trace on a heap and time it',
