@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { createHeap } from '../heap';
 import { decodeProgram } from '../trace/binary';
 import { OP_CALLOC, OP_FREE, OP_MALLOC, programSlice, type TraceProgram } from '../trace/format';
-import { freeLive, replay } from '../trace/replay';
+import { freeLive, replay, type Replayable } from '../trace/replay';
 
 export interface Measurement {
   nsPerEvent: number;
@@ -101,33 +101,21 @@ function thing(program: TraceProgram): Measurement {
   // Room for the peak twice over (the pool's own fragmentation), from 16 MiB to 1 GiB.
   const size = Math.min(2 ** 30, Math.max(2 ** 24, Math.ceil((program.peakBytes * 2) / 8) * 8));
   const pool = new MemPool({ size });
-  const ptr = new Float64Array(program.slots);
-  const run: Replayer = ({ op, slot, a, b, length }) => {
-    let failed = 0;
-    for (let i = 0; i < length; i++) {
-      const s = slot[i];
-      if (op[i] === OP_FREE) {
-        pool.free(ptr[s]);
-        ptr[s] = 0;
-      } else if (op[i] === OP_MALLOC || op[i] === OP_CALLOC) {
-        ptr[s] = op[i] === OP_MALLOC ? pool.malloc(a[i]) : pool.calloc(a[i] * b[i]);
-        if (ptr[s] === 0) failed++;
-      } else {
-        const q = pool.realloc(ptr[s], a[i]);
-        if (q === 0) failed++;
-        else ptr[s] = q;
-      }
-    }
-    return failed;
+  // The pool seen through a domain's four functions, so that lib/trace/replay.ts replays on it as on pymem.
+  const allocator: Replayable = {
+    malloc: (n) => pool.malloc(n),
+    calloc: (nelem, elsize) => pool.calloc(nelem * elsize),
+    realloc: (p, n) => pool.realloc(p, n),
+    free: (p) => void pool.free(p),
   };
+  const pointers = new Float64Array(program.slots);
   return timed(
     program,
     () => {
-      run(program);
-      for (let s = 0; s < ptr.length; s++) if (ptr[s] !== 0) pool.free(ptr[s]);
-      ptr.fill(0);
+      replay(allocator, program, pointers);
+      freeLive(allocator, pointers);
     },
-    run,
+    (p) => replay(allocator, p, pointers).failed,
   );
 }
 

@@ -1,10 +1,13 @@
 /**
- * Replays a parsed trace on a domain. The loop reads the program's typed arrays and a pointer table
+ * Replays a parsed trace on a domain (or another allocator, for the benchmark). The loop reads the program's typed arrays and a pointer table
  * and calls the domain's four functions, nothing else: no object is allocated per event, so what a
  * caller times is the allocator plus one switch per event.
  */
 import { OP_CALLOC, OP_FREE, OP_MALLOC, type TraceProgram } from './format';
 import type { Domain } from '../domains';
+
+/** What a trace replays on: a domain, or any allocator given a domain's four functions. */
+export type Replayable = Pick<Domain, 'malloc' | 'calloc' | 'realloc' | 'free'>;
 
 export interface ReplayResult {
   /** Events replayed. */
@@ -17,7 +20,7 @@ export interface ReplayResult {
  * Replays `program` on `domain`. `pointers` (one entry per slot) receives the pointer of each block;
  * blocks live at the end stay allocated, for the caller to inspect or to give back with freeLive().
  */
-export function replay(domain: Domain, program: TraceProgram, pointers: Float64Array = new Float64Array(program.slots)): ReplayResult {
+export function replay(domain: Replayable, program: TraceProgram, pointers: Float64Array = new Float64Array(program.slots)): ReplayResult {
   const { op, slot, a, b, length } = program;
   let failed = 0;
   for (let i = 0; i < length; i++) {
@@ -45,7 +48,7 @@ export function replay(domain: Domain, program: TraceProgram, pointers: Float64A
 }
 
 /** Frees every block a replay left live. */
-export function freeLive(domain: Domain, pointers: Float64Array): void {
+export function freeLive(domain: Replayable, pointers: Float64Array): void {
   for (let s = 0; s < pointers.length; s++) {
     if (pointers[s] !== 0) domain.free(pointers[s]);
     pointers[s] = 0;
