@@ -6,6 +6,8 @@
  *   pymalloc    raw    pymalloc   pymalloc     ('default' is this one)
  *   malloc      raw    raw        raw          ("malloc" is the raw allocator: the heap's C library)
  *
+ *   *_debug     the same, each domain wrapped by debug hooks (lib/debug-hooks.ts); 'debug' is 'pymalloc_debug'
+ *
  * Each domain gets its own function objects, so that a refused pointer's error names the domain the
  * caller used (heap.obj.free, not "pymalloc"). A name is answered when every domain holds exactly the
  * functions of one of the sets, as CPython compares its PyMemAllocatorEx structs.
@@ -85,33 +87,55 @@ export interface AllocatorSets {
   malloc: Record<'mem' | 'obj', Allocator>;
 }
 
+/** A resolved allocator name: the allocators the domains start with, and whether debug hooks wrap them. */
+export interface AllocatorChoice {
+  base: 'pymalloc' | 'malloc';
+  debug: boolean;
+}
+
 /**
  * Resolves an allocator choice: the option if given, else PYMEM_ALLOCATOR (empty means default, as an
- * empty PYTHONMALLOC does). The *_debug names need debug hooks, which this version does not have.
+ * empty PYTHONMALLOC does). 'debug' is the default allocators with debug hooks, as PYTHONMALLOC=debug.
  */
-export function resolveAllocatorName(option: unknown): 'pymalloc' | 'malloc' {
+export function resolveAllocatorName(option: unknown): AllocatorChoice {
   const fromEnv = option === undefined;
   const value = fromEnv ? process.env.PYMEM_ALLOCATOR || 'default' : option;
   const what = fromEnv ? 'environment variable PYMEM_ALLOCATOR' : 'option "allocator"';
   if (typeof value !== 'string' || !ALLOCATOR_NAMES.includes(value)) {
     throw invalidArgValue(what, value, `must be one of ${ALLOCATOR_NAMES.map((n) => `'${n}'`).join(', ')}`);
   }
-  if (value.endsWith('debug')) {
-    throw invalidArgValue(what, value, 'names an allocator with debug hooks, which this version of pymem does not have yet; use \'default\', \'pymalloc\' or \'malloc\'');
-  }
-  return value === 'malloc' ? 'malloc' : 'pymalloc';
+  return { base: value.startsWith('malloc') ? 'malloc' : 'pymalloc', debug: value.endsWith('debug') };
 }
 
-function holds(domain: Domain, a: Allocator): boolean {
-  const installed = domain.allocator;
-  return installed.malloc === a.malloc && installed.calloc === a.calloc && installed.realloc === a.realloc && installed.free === a.free;
+function same(a: Allocator, b: Allocator): boolean {
+  return a.malloc === b.malloc && a.calloc === b.calloc && a.realloc === b.realloc && a.free === b.free;
 }
 
-/** _PyMem_GetCurrentAllocatorName: 'pymalloc', 'malloc', or null when the domains hold anything else. */
-export function currentAllocatorName(domains: Record<DomainName, Domain>, sets: AllocatorSets): 'pymalloc' | 'malloc' | null {
-  if (!holds(domains.raw, sets.raw)) return null;
+function setName(raw: Allocator, mem: Allocator, obj: Allocator, sets: AllocatorSets): 'pymalloc' | 'malloc' | null {
+  if (!same(raw, sets.raw)) return null;
   for (const name of ['pymalloc', 'malloc'] as const) {
-    if (holds(domains.mem, sets[name].mem) && holds(domains.obj, sets[name].obj)) return name;
+    if (same(mem, sets[name].mem) && same(obj, sets[name].obj)) return name;
   }
   return null;
+}
+
+export type CurrentAllocatorName = 'pymalloc' | 'malloc' | 'pymalloc_debug' | 'malloc_debug';
+
+/**
+ * _PyMem_GetCurrentAllocatorName: 'pymalloc' or 'malloc' when the domains hold one of the heap's sets;
+ * the same with '_debug' when each domain holds debug hooks around that set (`wrapped` gives what the
+ * debug hooks installed in a domain wrap); null when they hold anything else.
+ */
+export function currentAllocatorName(
+  domains: Record<DomainName, Domain>,
+  sets: AllocatorSets,
+  wrapped: (hooks: Allocator) => Allocator | undefined,
+): CurrentAllocatorName | null {
+  const [raw, mem, obj] = [domains.raw.allocator, domains.mem.allocator, domains.obj.allocator];
+  const plain = setName(raw, mem, obj, sets);
+  if (plain !== null) return plain;
+  const [wraw, wmem, wobj] = [wrapped(raw), wrapped(mem), wrapped(obj)];
+  if (wraw === undefined || wmem === undefined || wobj === undefined) return null;
+  const name = setName(wraw, wmem, wobj, sets);
+  return name === null ? null : `${name}_debug`;
 }

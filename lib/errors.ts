@@ -15,7 +15,11 @@ export type ErrorCode =
   | 'ERR_PYMEM_HEAP_CLOSED'
   | 'ERR_PYMEM_NATIVE_UNAVAILABLE'
   | 'ERR_PYMEM_RESERVE_FAILED'
-  | 'ERR_PYMEM_NO_EXTERNAL_BUFFERS';
+  | 'ERR_PYMEM_NO_EXTERNAL_BUFFERS'
+  | MemoryCorruptionCode;
+
+/** What the debug hooks found wrong with a block (lib/debug-hooks.ts). */
+export type MemoryCorruptionCode = 'ERR_PYMEM_BAD_ID' | 'ERR_PYMEM_BAD_LEADING_PAD' | 'ERR_PYMEM_BAD_TRAILING_PAD' | 'ERR_PYMEM_DOUBLE_FREE';
 
 /** An offset as the messages show it: 0x1f000. */
 export function hex(n: number): string {
@@ -106,5 +110,30 @@ export class HeapCorruptionError extends Error {
   ) {
     super(`heap check failed: ${invariant}: ${detail}`);
     this.name = 'HeapCorruptionError';
+  }
+}
+
+/**
+ * A debug hook's check failed when a block was freed or resized (CPython's _PyMem_DebugCheckAddress):
+ * the API id, the leading pad or the trailing pad of the block was not what the hooks wrote, or the
+ * block had already been freed. The block is left as it was (not freed, not resized) and the heap stays
+ * usable. `report` holds CPython's dump of the block, as PYTHONMALLOC=debug prints it before its
+ * fatal error.
+ */
+export class MemoryCorruptionError extends Error {
+  constructor(
+    readonly code: MemoryCorruptionCode,
+    /** The pointer the caller passed. */
+    readonly pointer: number,
+    /** CPython's function that found it: '_PyMem_DebugRawFree' or '_PyMem_DebugRawRealloc'. */
+    readonly cpythonFunction: string,
+    /** The fault as CPython's fatal error names it: 'bad trailing pad byte', 'bad ID: ...'. */
+    readonly fault: string,
+    /** CPython's dump of the block (_PyObject_DebugDumpAddress) and the allocation traceback lines. */
+    readonly report: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MemoryCorruptionError';
   }
 }

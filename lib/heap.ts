@@ -7,18 +7,23 @@
  */
 import { writeSync } from 'node:fs';
 import { DEFAULT_MAX_BYTES, MAX_MAX_BYTES, MIN_MAX_BYTES, SEGMENT_SIZE } from './config';
-import { HeapCorruptionError, heapClosed, invalidArgType, invalidArgValue, outOfRange } from './errors';
+import { HeapCorruptionError, heapClosed, invalidArgType, invalidArgValue, outOfRange, type MemoryCorruptionError } from './errors';
 import { Domain, DOMAIN_NAMES, checkPointer, isU32, pointerError, type Allocator, type DomainName } from './domains';
 import {
   rawAllocator, pymallocAllocator, segmentArenaAllocator, resolveAllocatorName, currentAllocatorName, type AllocatorName,
-  type AllocatorSets,
+  type AllocatorSets, type AllocatorChoice, type CurrentAllocatorName,
 } from './allocators';
+import { debugAllocator, type DebugContext } from './debug-hooks';
+import { isPtrFreed } from './debug-layout';
+import { abortWith, NO_TRACEBACK } from './debug-report';
+import { NoMemoryHooks } from './fault-injection';
 import { Pymalloc, type ArenaAllocator } from './obmalloc';
 import { readPymallocStats, formatDebugMallocStats } from './obmalloc-stats';
 import { checkPymalloc } from './obmalloc-check';
 import { SystemAllocator } from './system';
 import { ownerMark } from './thread';
 import { openBackend, type BackendChoice } from './raw/open';
+import { PTR_MISALIGNED, PTR_OUTSIDE } from './raw/layout';
 import { checkRegion } from './raw/check';
 import { readStats, type HeapStats } from './stats';
 import type { BackendName, RawBackend } from './raw/backend';
@@ -30,14 +35,23 @@ export interface HeapOptions {
   maxBytes?: number;
   /**
    * CPython's allocator names (PYTHONMALLOC): 'default' and 'pymalloc' (RAW the raw allocator, MEM and
-   * OBJ pymalloc), 'malloc' (the raw allocator serves all three). Without it, PYMEM_ALLOCATOR chooses.
+   * OBJ pymalloc), 'malloc' (the raw allocator serves all three), and each with debug hooks installed:
+   * 'debug' and 'pymalloc_debug', 'malloc_debug'. Without it, PYMEM_ALLOCATOR chooses.
    */
   allocator?: AllocatorName;
+  /**
+   * When a debug hook's check fails, do as CPython does: print the report and a fatal error to stderr,
+   * then abort the process. Otherwise (the default) throw MemoryCorruptionError. Without it,
+   * PYMEM_DEBUG_ABORT=1 turns it on.
+   */
+  debugAbort?: boolean;
 }
 
-const OPTION_NAMES = new Set(['backend', 'maxBytes', 'allocator']);
+const OPTION_NAMES = new Set(['backend', 'maxBytes', 'allocator', 'debugAbort']);
 const ALLOCATOR_FUNCTIONS = ['malloc', 'calloc', 'realloc', 'free'] as const;
 const VIEW_NAMES = ['u8', 'i32', 'u32', 'f64', 'dv'] as const;
+/** Where an object keeps its type pointer: after its 8-byte refcount, as PyObject's ob_type. */
+const OB_TYPE = 8;
 
 /**
  * Makes each named method of `target` throw ERR_PYMEM_HEAP_CLOSED, by own properties that shadow the
@@ -78,10 +92,14 @@ export class Heap {
   private readonly pymalloc: Pymalloc;
   private readonly sets: AllocatorSets;
   private readonly defaultArenas: ArenaAllocator;
+  /** The debug hooks installed in the domains, by their malloc function, with what each wraps. */
+  private readonly debugHooks = new Map<Allocator['malloc'], { hooks: Allocator; inner: Allocator }>();
+  private readonly debugContext: DebugContext;
+  private readonly noMemory: NoMemoryHooks;
   private isClosed = false;
 
   /** @internal use createHeap() */
-  constructor(impl: RawBackend, reason: string, allocator: 'pymalloc' | 'malloc' = 'pymalloc') {
+  constructor(impl: RawBackend, reason: string, allocator: AllocatorChoice = { base: 'pymalloc', debug: false }, debugAbort = false) {
     this.impl = impl;
     this.backend = impl.name;
     this.backendReason = reason;
@@ -102,9 +120,20 @@ export class Heap {
       pymalloc: { mem: pymallocAllocator(this.pymalloc, 'mem'), obj: pymallocAllocator(this.pymalloc, 'obj') },
       malloc: { mem: rawAllocator(impl, 'mem'), obj: rawAllocator(impl, 'obj') },
     };
-    this.mem = new Domain('mem', this.sets[allocator].mem);
-    this.obj = new Domain('obj', this.sets[allocator].obj);
+    this.mem = new Domain('mem', this.sets[allocator.base].mem);
+    this.obj = new Domain('obj', this.sets[allocator.base].obj);
     this.system = new SystemAllocator(impl.system);
+    this.debugContext = {
+      u8: this.u8,
+      fault: debugAbort
+        ? abortWith
+        : (error: MemoryCorruptionError): never => {
+            throw error;
+          },
+      traceback: () => NO_TRACEBACK,
+    };
+    this.noMemory = new NoMemoryHooks({ raw: this.raw, mem: this.mem, obj: this.obj });
+    if (allocator.debug) this.setupDebugHooks();
     // PYTHONMALLOCSTATS's counterpart: the statistics on stderr at every new arena (and at close).
     if (process.env.PYMEM_MALLOCSTATS) this.pymalloc.onNewArena = () => this.printMallocStats();
   }
@@ -180,10 +209,74 @@ export class Heap {
     this.pymalloc.arenas = { alloc: allocator.alloc, free: allocator.free };
   }
 
-  /** _PyMem_GetCurrentAllocatorName: 'pymalloc', 'malloc', or null when a domain holds other functions. */
-  allocatorName(): 'pymalloc' | 'malloc' | null {
+  /**
+   * _PyMem_GetCurrentAllocatorName: 'pymalloc' or 'malloc', 'pymalloc_debug' or 'malloc_debug' when
+   * debug hooks wrap one of those in every domain, or null when a domain holds other functions.
+   */
+  allocatorName(): CurrentAllocatorName | null {
     this.assertOpen('heap.allocatorName');
-    return currentAllocatorName({ raw: this.raw, mem: this.mem, obj: this.obj }, this.sets);
+    return currentAllocatorName({ raw: this.raw, mem: this.mem, obj: this.obj }, this.sets, (a) => this.debugWrapped(a));
+  }
+
+  /**
+   * PyMem_SetupDebugHooks: wraps the allocator installed in each domain with the debug hooks (see
+   * lib/debug-hooks.ts), which frame every block with guard bytes and check them on free and realloc.
+   * A domain that already holds this heap's debug hooks is left alone, so calling it twice is harmless.
+   * Blocks allocated before the hooks are installed must not be freed through them.
+   */
+  setupDebugHooks(): void {
+    this.assertOpen('heap.setupDebugHooks');
+    for (const name of DOMAIN_NAMES) {
+      const domain = this[name];
+      const inner = domain.allocator;
+      if (this.debugWrapped(inner) !== undefined) continue;
+      const hooks = debugAllocator(inner, name, this.debugContext);
+      this.debugHooks.set(hooks.malloc, { hooks, inner });
+      domain.allocator = hooks;
+    }
+  }
+
+  /** What the debug hooks `a` wrap, when `a` is exactly one of this heap's sets of debug hooks. */
+  private debugWrapped(a: Allocator): Allocator | undefined {
+    const entry = this.debugHooks.get(a.malloc);
+    if (entry === undefined) return undefined;
+    const { hooks } = entry;
+    return hooks.calloc === a.calloc && hooks.realloc === a.realloc && hooks.free === a.free ? entry.inner : undefined;
+  }
+
+  /**
+   * _PyObject_IsFreed: whether ptr is NULL or a debug-hook pattern (0xCDCDCDCD, 0xDDDDDDDD,
+   * 0xFDFDFDFD), or the 8-byte type pointer an object keeps at ptr + 8 (after its refcount, as
+   * PyObject's ob_type) is. Under debug hooks that is so for memory freed (0xDD), never written (0xCD)
+   * or past the end of a block (0xFD). ptr must be 16-byte aligned with 16 bytes of the region behind it.
+   */
+  isFreed(ptr: number): boolean {
+    this.assertOpen('heap.isFreed');
+    if (typeof ptr !== 'number') throw invalidArgType('ptr', 'number', ptr);
+    if (!Number.isInteger(ptr)) throw outOfRange('ptr', 'an integer', ptr);
+    if (isPtrFreed(ptr)) return true;
+    if (ptr < 0 || ptr + 16 > this.maxBytes) throw pointerError('heap.isFreed', ptr, PTR_OUTSIDE);
+    if (ptr % 16 !== 0) throw pointerError('heap.isFreed', ptr, PTR_MISALIGNED);
+    const lo = this.u32[(ptr + OB_TYPE) >>> 2];
+    return lo === this.u32[(ptr + OB_TYPE + 4) >>> 2] && isPtrFreed(lo);
+  }
+
+  /**
+   * _testcapi.set_nomemory(start, stop): from now on every allocation call of every domain is counted,
+   * and calls number start + 1 to stop (inclusive; stop 0 or less: no end) return 0 as if memory had
+   * run out. See lib/fault-injection.ts. Calling it again resets the count.
+   */
+  setNoMemory(start: number, stop = 0): void {
+    this.assertOpen('heap.setNoMemory');
+    checkCInt(start, 'start');
+    checkCInt(stop, 'stop');
+    this.noMemory.set(start, stop);
+  }
+
+  /** _testcapi.remove_mem_hooks(): undoes setNoMemory; harmless when it is not in force. */
+  removeMemHooks(): void {
+    this.assertOpen('heap.removeMemHooks');
+    this.noMemory.remove();
   }
 
   /** sys.getallocatedblocks(): blocks of the object allocator in use, in pools and in the raw allocator. */
@@ -198,7 +291,9 @@ export class Heap {
    */
   debugMallocStats(): string {
     this.assertOpen('heap.debugMallocStats');
-    if (this.obj.allocator.malloc !== this.sets.pymalloc.obj.malloc) return '';
+    // _PyMem_PymallocEnabled: OBJ is pymalloc, or debug hooks around pymalloc.
+    const obj = this.obj.allocator;
+    if (obj.malloc !== this.sets.pymalloc.obj.malloc && this.debugWrapped(obj)?.malloc !== this.sets.pymalloc.obj.malloc) return '';
     const stats = this.stats();
     return formatDebugMallocStats(stats.pymalloc, stats);
   }
@@ -266,6 +361,12 @@ function checkOffset(value: unknown, name: string): void {
   if (!Number.isSafeInteger(value) || value < 0) throw outOfRange(name, 'an integer >= 0', value);
 }
 
+/** A C int argument (PyArg_ParseTuple's "i"). */
+function checkCInt(value: unknown, name: string): void {
+  if (typeof value !== 'number') throw invalidArgType(name, 'number', value);
+  if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31) throw outOfRange(name, 'an integer >= -2^31 and < 2^31', value);
+}
+
 function checkMaxBytes(value: unknown): number {
   if (value === undefined) return DEFAULT_MAX_BYTES;
   if (typeof value !== 'number') throw invalidArgType('maxBytes', 'number', value);
@@ -287,6 +388,8 @@ export function createHeap(options: HeapOptions = {}): Heap {
   }
   const maxBytes = checkMaxBytes(options.maxBytes);
   const allocator = resolveAllocatorName(options.allocator);
+  const debugAbort = options.debugAbort ?? process.env.PYMEM_DEBUG_ABORT === '1';
+  if (typeof debugAbort !== 'boolean') throw invalidArgType('debugAbort', 'boolean', debugAbort);
   const opened = openBackend(backend, maxBytes);
-  return new Heap(opened.backend, opened.reason, allocator);
+  return new Heap(opened.backend, opened.reason, allocator, debugAbort);
 }

@@ -7,7 +7,7 @@ import { PACKAGE_ROOT } from '../lib/raw/native';
 
 const NAMES = [
   'ALIGNMENT', 'DEFAULT_MAX_BYTES', 'Domain', 'Heap', 'HeapCorruptionError', 'InvalidPointerError', 'MAX_MAX_BYTES', 'MIN_MAX_BYTES',
-  'RAW_HUGE_THRESHOLD', 'SEGMENT_SIZE', 'SystemAllocator', 'createHeap', 'defaultHeap', 'nativeAddon',
+  'MemoryCorruptionError', 'RAW_HUGE_THRESHOLD', 'SEGMENT_SIZE', 'SystemAllocator', 'createHeap', 'defaultHeap', 'nativeAddon',
 ];
 
 function node(args: string[]): string {
