@@ -7,6 +7,7 @@
  */
 import { defaultHeap } from './default-heap';
 import { invalidArgType, outOfRange } from './errors';
+import { isPtrFreed } from './debug-layout';
 import type { Allocator, DomainName } from './domains';
 import type { ArenaAllocator } from './obmalloc';
 
@@ -83,7 +84,14 @@ export function PyMem_SetAllocator(domain: number, allocator: Allocator): void {
 export const PyObject_GetArenaAllocator = (): ArenaAllocator => defaultHeap().getArenaAllocator();
 export const PyObject_SetArenaAllocator = (allocator: ArenaAllocator): void => defaultHeap().setArenaAllocator(allocator);
 
-/** _PyMem_GetCurrentAllocatorName(): 'pymalloc', 'malloc', or null. */
+/** _PyMem_GetCurrentAllocatorName(): 'pymalloc', 'malloc', 'pymalloc_debug', 'malloc_debug', or null. */
 export const _PyMem_GetCurrentAllocatorName = (): string | null => defaultHeap().allocatorName();
 /** _Py_GetAllocatedBlocks(), sys.getallocatedblocks(). */
 export const _Py_GetAllocatedBlocks = (): number => defaultHeap().allocatedBlocks();
+
+/** PyMem_SetupDebugHooks(): the debug hooks in the default heap's three domains; calling it twice is harmless. */
+export const PyMem_SetupDebugHooks = (): void => defaultHeap().setupDebugHooks();
+/** _PyMem_IsPtrFreed(ptr): whether the pointer's value is NULL or a debug-hook pattern (0xCDCDCDCD, ...). */
+export const _PyMem_IsPtrFreed = (ptr: number): boolean => isPtrFreed(ptr);
+/** _PyObject_IsFreed(op): the pointer, or the type pointer at op + 8, is NULL or a debug-hook pattern. */
+export const _PyObject_IsFreed = (op: number): boolean => defaultHeap().isFreed(op);

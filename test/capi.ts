@@ -68,3 +68,16 @@ t.test('a closed default heap is replaced on next use', async (t) => {
   t.not(defaultHeap(), first);
   t.ok(p > 0);
 });
+
+t.test('PyMem_SetupDebugHooks, _PyObject_IsFreed and _PyMem_IsPtrFreed on the default heap', async (t) => {
+  capi.PyMem_SetupDebugHooks();
+  capi.PyMem_SetupDebugHooks();
+  t.equal(capi._PyMem_GetCurrentAllocatorName(), 'pymalloc_debug');
+  const op = capi.PyObject_Malloc(16);
+  t.ok(capi._PyObject_IsFreed(op), 'uninitialised: ob_type is 0xCD bytes');
+  t.ok(capi._PyMem_IsPtrFreed(0) && capi._PyMem_IsPtrFreed(0xdddddddd));
+  t.notOk(capi._PyMem_IsPtrFreed(op), 'a pointer value, not what it points to');
+  capi.PyObject_Free(op);
+  t.throws(() => capi.PyObject_Free(op), { code: 'ERR_PYMEM_DOUBLE_FREE' });
+  defaultHeap().close();
+});
