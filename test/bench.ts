@@ -93,6 +93,18 @@ t.test('on a terminal, a progress bar redrawn in place', async (t) => {
   t.match(formatResults(r, 'markdown'), '\n- glibc malloc: left out, no C compiler');
 });
 
+t.test('--debug-hooks: each backend again with debug hooks, and what they cost it', async (t) => {
+  const r = runBench({ mode: 'quick', workloads: ['large'], rounds: 1, debugHooks: true }, capture(), { env: { ...process.env, CC: 'false' }, thingModule: 'no-such-allocator' });
+  t.same(r.contenders, ['native', 'fallback', 'native-debug', 'fallback-debug', 'arraybuffer']);
+  const w = r.workloads[0];
+  t.ok(w.cells['native-debug'].peakCommitted! > 0 && w.cells['fallback-debug'].failed === 0);
+  t.match(formatResults(r, 'text'), /\n {2}pymem native, debug hooks +[\d.,]+ /);
+  t.match(formatResults(r, 'text'), /\ndebug hooks against none\n {2}workload +native with \/ without +fallback with \/ without\n {2}large +[\d.]+x +[\d.]+x\n/);
+  const md = formatResults(r, 'markdown');
+  t.match(md, /^## `pymem bench --quick --debug-hooks --markdown`\n/);
+  t.match(md, /\n### Debug hooks against none\n\n\| workload \| native with \/ without \| fallback with \/ without \|\n/);
+});
+
 t.test('a contender that fails is an error naming it', async (t) => {
   const cc = path.join(scratch, 'broken-cc');
   writeFileSync(cc, '#!/bin/sh\n# a "compiler" whose program exits 3\nwhile [ "$1" != "-o" ]; do shift; done\nprintf "#!/bin/sh\\nexit 3\\n" > "$2"; chmod +x "$2"\n');
@@ -111,12 +123,13 @@ t.test('a compiler that fails, and a workload longer than the slow contenders ar
 
 t.test('the verdict: where native is worth it', async (t) => {
   const cell = (median: number) => ({ median, min: median, max: median, events: 1, rssGrowth: 0, failed: 0 });
-  const base: BenchResults = { mode: 'quick', scale: 1, repeats: 1, slowEvents: 1, contenders: ['native', 'fallback'], missing: [], workloads: [] };
+  const base: BenchResults = { mode: 'quick', scale: 1, repeats: 1, slowEvents: 1, debugHooks: false, contenders: ['native', 'fallback'], missing: [], workloads: [] };
   const w = (name: string, native: number, fallback: number) => ({ name, events: 1, peakBytes: 0, cells: { native: cell(native), fallback: cell(fallback) } });
   t.equal(verdict({ ...base, workloads: [w('a', 1, 1), w('b', 1.05, 1)] }), "Native took no less than 0.9x the fallback's time on any workload, and within 10% on the other 2.");
   t.equal(verdict({ ...base, workloads: [w('a', 1, 2), w('b', 3, 1)] }), "Native took less than 0.9x the fallback's time on a (0.50x), more than 1.1x on b (3.00x).");
   t.equal(verdict({ ...base, contenders: ['fallback'] }), 'The native backend did not run here, so there is nothing to compare the fallback with.');
   t.equal(verdict({ ...base, workloads: [w('a', 0.896, 1)] }), "Native took no less than 0.9x the fallback's time on any workload, and within 10% on the other 1.", '0.896 shows as 0.90x, and is judged so');
+  t.match(formatResults({ ...base, debugHooks: true, workloads: [w('a', 1, 1)] }, 'text'), /\ndebug hooks against none\n {2}workload +native with \/ without +fallback with \/ without\n {2}a +- +-\n/, 'no debug contender measured: dashes');
   const failing = { ...base, workloads: [{ ...w('a', 1, 1), cells: { native: { ...cell(1), failed: 12 }, fallback: cell(1) } }] };
   t.match(formatResults(failing, 'text'), /\n {2}pymem native +1\.0, 12 failed +1\.0-1\.0 +- +1\.00x +- +0\.0 MiB\n/);
   // A machine whose CPUs Node cannot list (some containers).
@@ -128,6 +141,7 @@ t.test('the settings the options ask for', async (t) => {
   t.same(benchSettings({}), { mode: 'quick', rounds: 5, workloads: ['small', 'sweep', 'realloc', 'large', 'ast_compile', 'json_roundtrip', 'text_words'] }, 'npm start');
   t.same(benchSettings({ full: true, workload: ['large', 'small'] }), { mode: 'full', rounds: 7, workloads: ['large', 'small'] });
   t.same(benchSettings({ quick: true, rounds: '2' }).rounds, 2);
+  t.equal(benchSettings({ 'debug-hooks': true }).debugHooks, true);
   t.throws(() => benchSettings({ rounds: '2.5' }), { message: "--rounds must be a whole number from 1; got '2.5'" });
 });
 

@@ -6,7 +6,7 @@
  *   node dist/cli/bench-child.js CONTENDER PROGRAM_FILE
  *
  * CONTENDER: native or fallback (heap.obj of a pymem heap: pymalloc, with the raw allocator behind
- * it), thing (@thi.ng/malloc's MemPool), arraybuffer (a new ArrayBuffer per block, dropped on free).
+ * it), native-debug or fallback-debug (the same with debug hooks: allocator 'pymalloc_debug'), thing (@thi.ng/malloc's MemPool), arraybuffer (a new ArrayBuffer per block, dropped on free).
  * As bench/glibc/replay.c does for the C library: replays that warm up, everything freed after each,
  * then the timed replay. pymem warms up on at least WARM_EVENTS events (several replays of a short
  * trace), so that the timed replay runs the code V8 has optimised, as the C program runs compiled
@@ -66,8 +66,8 @@ function timed(program: TraceProgram, warm: () => void, run: Replayer): Measurem
   return { nsPerEvent: ns / Math.max(1, program.length), rssGrowth: peakRss() - before, failed };
 }
 
-function pymem(program: TraceProgram, backend: 'native' | 'fallback'): Measurement {
-  const open = () => createHeap({ backend, maxBytes: 2 ** 31 });
+function pymem(program: TraceProgram, backend: 'native' | 'fallback', allocator: 'pymalloc' | 'pymalloc_debug'): Measurement {
+  const open = () => createHeap({ backend, maxBytes: 2 ** 31, allocator });
   const heap = open();
   const pointers = new Float64Array(program.slots);
   const result = timed(
@@ -147,7 +147,8 @@ function arraybuffer(program: TraceProgram): Measurement {
 }
 
 export function measure(contender: string, program: TraceProgram): Measurement {
-  if (contender === 'native' || contender === 'fallback') return pymem(program, contender);
+  if (contender === 'native' || contender === 'fallback') return pymem(program, contender, 'pymalloc');
+  if (contender === 'native-debug' || contender === 'fallback-debug') return pymem(program, contender === 'native-debug' ? 'native' : 'fallback', 'pymalloc_debug');
   if (contender === 'thing') return thing(program);
   if (contender === 'arraybuffer') return arraybuffer(program);
   throw new Error(`unknown contender '${contender}'`);

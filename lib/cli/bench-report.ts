@@ -24,6 +24,8 @@ export interface BenchResults {
   scale: number;
   repeats: number;
   slowEvents: number;
+  /** Whether the backends were also measured with debug hooks (native-debug, fallback-debug). */
+  debugHooks: boolean;
   contenders: string[];
   missing: string[];
   compiler?: string;
@@ -33,6 +35,8 @@ export interface BenchResults {
 export const LABELS: Record<string, string> = {
   native: 'pymem native',
   fallback: 'pymem fallback',
+  'native-debug': 'pymem native, debug hooks',
+  'fallback-debug': 'pymem fallback, debug hooks',
   glibc: 'glibc malloc (C)',
   thing: '@thi.ng/malloc',
   arraybuffer: 'new ArrayBuffer',
@@ -89,10 +93,14 @@ function machine(r: BenchResults): string {
 }
 
 export function formatResults(r: BenchResults, format: 'text' | 'markdown'): string {
-  const command = `pymem bench --${r.mode}${format === 'markdown' ? ' --markdown' : ''}`;
+  const command = `pymem bench --${r.mode}${r.debugHooks ? ' --debug-hooks' : ''}${format === 'markdown' ? ' --markdown' : ''}`;
   const settings = `synthetic workloads at scale ${r.scale}, ${r.repeats} rounds; @thi.ng/malloc and ArrayBuffer timed on the first ${count(r.slowEvents)} events`;
   const comparison = [['workload', 'native ns/event', 'fallback ns/event', 'native / fallback']].concat(
     r.workloads.filter((w) => w.cells.native).map((w) => [w.name, ns(w.cells.native.median), ns(w.cells.fallback.median), ratio(w.cells.native.median, w.cells.fallback.median)]),
+  );
+  // What the debug hooks cost each backend: time with them over time without, in this run.
+  const hooks = [['workload', 'native with / without', 'fallback with / without']].concat(
+    r.workloads.map((w) => [w.name, ...['native', 'fallback'].map((b) => (w.cells[`${b}-debug`] ? ratio(w.cells[`${b}-debug`].median, w.cells[b].median) : '-'))]),
   );
   const out: string[] = [];
   if (format === 'markdown') {
@@ -102,10 +110,12 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
       out.push('', `### ${w.name}: ${count(w.events)} events, ${mib(w.peakBytes)} requested at the peak`, '', markdownTable([HEAD, ...rows(w)]));
     }
     out.push('', '### Native against the fallback', '', markdownTable(comparison), '', verdict(r), '');
+    if (r.debugHooks) out.push('### Debug hooks against none', '', markdownTable(hooks), '');
   } else {
     out.push(`${command}: ${settings}.`);
     for (const w of r.workloads) out.push('', `${w.name}: ${count(w.events)} events, ${mib(w.peakBytes)} requested at the peak`, textTable([HEAD, ...rows(w)]));
     out.push('', 'native against the fallback', textTable(comparison), '', verdict(r), '');
+    if (r.debugHooks) out.push('debug hooks against none', textTable(hooks), '');
   }
   return `${out.join('\n')}\n`;
 }

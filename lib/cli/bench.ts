@@ -42,6 +42,8 @@ export interface BenchSettings {
   mode: keyof typeof MODES;
   rounds: number;
   workloads: string[];
+  /** Also measure each backend with debug hooks installed ('pymalloc_debug'). */
+  debugHooks?: boolean;
 }
 
 export interface BenchOptions {
@@ -61,17 +63,18 @@ export function benchSettings(values: Record<string, unknown>): BenchSettings {
   }
   const rounds = values.rounds === undefined ? MODES[mode].repeats : Number(values.rounds);
   if (!(Number.isInteger(rounds) && rounds >= 1)) throw new UsageError(`--rounds must be a whole number from 1; got '${values.rounds}'`);
-  return { mode, rounds, workloads };
+  return { mode, rounds, workloads, ...(values['debug-hooks'] ? { debugHooks: true } : {}) };
 }
 
 /** The contenders that can run here, and one line for each that cannot. */
-function contenders(work: string, env: NodeJS.ProcessEnv, thingModule: string): { ready: string[]; missing: string[]; glibc?: string; compiler?: string } {
+function contenders(work: string, env: NodeJS.ProcessEnv, thingModule: string, debugHooks: boolean): { ready: string[]; missing: string[]; glibc?: string; compiler?: string } {
   const ready: string[] = [];
   const missing: string[] = [];
   const native = loadNative();
   if (native.error === undefined) ready.push('native');
   else missing.push(`pymem native: left out, the addon is not available (${native.error})`);
   ready.push('fallback');
+  if (debugHooks) ready.push(...ready.map((backend) => `${backend}-debug`));
   const cc = env.CC || 'cc';
   const binary = path.join(work, 'replay-glibc');
   const build = spawnSync(cc, ['-O2', '-o', binary, path.join(ROOT, 'bench', 'glibc', 'replay.c')], { encoding: 'utf8' });
@@ -115,14 +118,14 @@ function progress(io: Io, total: number) {
   };
 }
 
-export function runBench({ mode, rounds: repeats, workloads: names }: BenchSettings, io: Io, { env = process.env, thingModule = '@thi.ng/malloc' }: BenchOptions = {}): BenchResults {
+export function runBench({ mode, rounds: repeats, workloads: names, debugHooks = false }: BenchSettings, io: Io, { env = process.env, thingModule = '@thi.ng/malloc' }: BenchOptions = {}): BenchResults {
   const { scale, slowEvents } = MODES[mode];
   const work = mkdtempSync(path.join(os.tmpdir(), 'pymem-bench-'));
   try {
-    const found = contenders(work, env, thingModule);
+    const found = contenders(work, env, thingModule, debugHooks);
     for (const line of found.missing) io.stderr.write(`${line}\n`);
     const bar = progress(io, names.length * repeats * found.ready.length);
-    const results: BenchResults = { mode, scale, repeats, slowEvents, contenders: found.ready, missing: found.missing, compiler: found.compiler, workloads: [] };
+    const results: BenchResults = { mode, scale, repeats, slowEvents, debugHooks, contenders: found.ready, missing: found.missing, compiler: found.compiler, workloads: [] };
     for (const name of names) {
       const program = loadWorkload(name, scale)!;
       const files = { all: path.join(work, `${name}.prog`), slow: path.join(work, `${name}-slow.prog`) };
@@ -182,6 +185,7 @@ Options:
   --json FILE                      also write every figure as JSON
   --markdown                       print the tables as Markdown, with the machine and the command
   --workload NAME                  only this workload (repeatable)
+  --debug-hooks                    also measure each backend with debug hooks (pymalloc_debug)
   --rounds N                       rounds instead of the mode's 5 or 7
   -h, --help                       this text`,
   options: {
@@ -190,6 +194,7 @@ Options:
     json: { type: 'string' },
     markdown: { type: 'boolean', default: false },
     workload: { type: 'string', multiple: true },
+    'debug-hooks': { type: 'boolean', default: false },
     rounds: { type: 'string' },
   },
   run(values, positionals, io) {
