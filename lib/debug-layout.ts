@@ -34,17 +34,9 @@ export const FORBIDDENBYTE = 0xfd;
 export const API_IDS: Record<DomainName, number> = { raw: 0x72, mem: 0x6d, obj: 0x6f };
 export const API_DOMAINS: Record<number, DomainName> = { 0x72: 'raw', 0x6d: 'mem', 0x6f: 'obj' };
 
-/**
- * The low 32 bits of the size field at base. A block the hooks wrote has high bits 0 (a region holds
- * less than 4 GiB); damaged ones are told apart by sizeFieldIsSmall.
- */
+/** The low 32 bits of the size field at base (a block the hooks framed has 0 above them). */
 export function requestedSize(u8: Uint8Array, base: number): number {
   return u8[base + 4] * 2 ** 24 + ((u8[base + 5] << 16) | (u8[base + 6] << 8) | u8[base + 7]);
-}
-
-/** Whether the high 32 bits of the size field at base are 0. */
-export function sizeFieldIsSmall(u8: Uint8Array, base: number): boolean {
-  return (u8[base] | u8[base + 1] | u8[base + 2] | u8[base + 3]) === 0;
 }
 
 /**

@@ -125,6 +125,7 @@ export class Heap {
     this.system = new SystemAllocator(impl.system);
     this.debugContext = {
       u8: this.u8,
+      dv: this.dv,
       fault: debugAbort
         ? abortWith
         : (error: MemoryCorruptionError): never => {

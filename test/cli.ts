@@ -38,7 +38,7 @@ t.test('bad arguments print the command usage and exit 2', async (t) => {
     [['replay'], /^pymem replay: expected one trace file or workload, got 0\n/],
     [['replay', 'small', 'large'], /^pymem replay: expected one trace file or workload, got 2\n/],
     [['replay', 'small', '--backend', 'gpu'], /^pymem replay: --backend must be auto, native, fallback; got 'gpu'\n/],
-    [['replay', 'small', '--allocator', 'jemalloc'], /^pymem replay: --allocator must be pymalloc, malloc; got 'jemalloc'\n/],
+    [['replay', 'small', '--allocator', 'jemalloc'], /^pymem replay: --allocator must be pymalloc, malloc, pymalloc_debug, malloc_debug; got 'jemalloc'\n/],
     [['replay', 'small', '--domain', 'gpu'], /^pymem replay: --domain must be raw, mem, obj; got 'gpu'\n/],
     [['replay', 'small', '--repeat', '0'], /^pymem replay: --repeat must be a whole number from 1; got '0'\n/],
     [['replay', 'small', '--scale', '0'], /^pymem replay: --scale must be a number above 0 and at most 100; got '0'\n/],
@@ -82,6 +82,8 @@ t.test('replay: the trace, then one line per heap', async (t) => {
   t.match(stats.stdout, /heap\.mem: .*\nSmall block threshold = 512, in 32 size classes\.\n/);
   const malloc = pymem('replay', TRACE, '--allocator', 'malloc', '--domain', 'raw', '--repeat', '1', '--stats');
   t.match(malloc.stdout, /, malloc, heap\.raw: .*\n\(no pymalloc statistics: the OBJ domain is served by 'malloc'\)\n$/);
+  const debug = pymem('replay', 'small', '--scale', '0.01', '--allocator', 'pymalloc_debug', '--repeat', '1', '--stats');
+  t.match(debug.stdout, /, pymalloc_debug, heap\.obj: .*, 0 failed, .*\nSmall block threshold = 512/, 'the debug hooks replay a workload, and pymalloc under them prints its statistics');
 });
 
 t.test('stats: debugMallocStats() of the heap a workload left', async (t) => {

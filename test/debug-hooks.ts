@@ -233,6 +233,9 @@ for (const backend of BACKENDS) {
         // A 16-byte aligned pointer into the block's data: its "id" is data, as CPython reports it.
         t.throws(() => heap.mem.free(p + 16), { code: 'ERR_PYMEM_BAD_ID', message: /Allocated using API '\\xcd', verified using API 'm'.*no domain with debug hooks allocated this block/ });
         t.equal(Buffer.compare(before, snapshot(heap)), 0);
+        heap.u8[p - 8] = 0xdd;
+        t.throws(() => heap.mem.free(p), { code: 'ERR_PYMEM_BAD_ID' }, 'a dead id byte alone, with its pads intact, is not a freed block');
+        heap.u8[p - 8] = 0x6d;
         heap.mem.free(p);
         heap.check();
       });
@@ -371,33 +374,39 @@ for (const backend of BACKENDS) {
       t.equal(heap.allocatorName(), 'malloc_debug');
     });
 
-    t.test('isFreed: NULL, freed, never written and past-the-end memory, as _PyObject_IsFreed', async (t) => {
-      const heap = heapOn(backend, { allocator: 'debug' });
-      t.ok(heap.isFreed(0), 'NULL');
-      for (const pattern of [0xcdcdcdcd, 0xdddddddd, 0xfdfdfdfd]) t.ok(heap.isFreed(pattern), hex(pattern));
-      const uninitialised = heap.obj.malloc(16);
-      t.ok(heap.isFreed(uninitialised), 'ob_type never written: 0xCD');
-      const truncated = heap.obj.malloc(8);
-      t.ok(heap.isFreed(truncated), 'ob_type past the end of an 8-byte block: forbidden bytes');
-      const live = heap.obj.malloc(16);
-      heap.dv.setUint32(live + 8, 0x1234, true);
-      heap.dv.setUint32(live + 12, 0, true);
-      t.notOk(heap.isFreed(live), 'a type pointer written: not freed');
-      heap.obj.free(live);
-      t.ok(heap.isFreed(live), 'freed: 0xDD');
-      const half = heap.obj.malloc(16);
-      heap.dv.setUint32(half + 8, 0xcdcdcdcd, true);
-      heap.dv.setUint32(half + 12, 0, true);
-      t.notOk(heap.isFreed(half), 'a pattern must fill the whole 8-byte pointer');
-      t.throws(() => heap.isFreed(uninitialised + 4), { code: 'ERR_PYMEM_INVALID_POINTER', reason: 'misaligned' });
-      t.throws(() => heap.isFreed(heap.maxBytes - 8), { code: 'ERR_PYMEM_INVALID_POINTER', reason: 'outside' });
-      t.throws(() => heap.isFreed(-16), { code: 'ERR_PYMEM_INVALID_POINTER', reason: 'outside' });
-      t.throws(() => heap.isFreed('16' as unknown as number), { code: 'ERR_INVALID_ARG_TYPE' });
-      t.throws(() => heap.isFreed(1.5), { code: 'ERR_OUT_OF_RANGE' });
-      heap.close();
-      t.throws(() => heap.isFreed(0), { code: 'ERR_PYMEM_HEAP_CLOSED' });
-      t.throws(() => heap.setupDebugHooks(), { code: 'ERR_PYMEM_HEAP_CLOSED' });
-    });
+    for (const allocator of DEBUG_ALLOCATORS) {
+      t.test(`${allocator}: isFreed: NULL, freed, never written and past-the-end memory, as _PyObject_IsFreed`, async (t) => {
+        const heap = heapOn(backend, { allocator });
+        const hooks = heap.getAllocator('mem');
+        t.ok(heap.isFreed(0), 'NULL');
+        for (const pattern of [0xcdcdcdcd, 0xdddddddd, 0xfdfdfdfd]) t.ok(heap.isFreed(pattern), hex(pattern));
+        const uninitialised = heap.obj.malloc(16);
+        t.ok(heap.isFreed(uninitialised), 'ob_type never written: 0xCD');
+        const truncated = heap.obj.malloc(8);
+        t.ok(heap.isFreed(truncated), 'ob_type past the end of an 8-byte block: forbidden bytes');
+        const live = heap.obj.malloc(16);
+        heap.dv.setUint32(live + 8, 0x1234, true);
+        heap.dv.setUint32(live + 12, 0, true);
+        t.notOk(heap.isFreed(live), 'a type pointer written: not freed');
+        heap.obj.free(live);
+        t.ok(heap.isFreed(live), 'freed: 0xDD');
+        const half = heap.obj.malloc(16);
+        heap.dv.setUint32(half + 8, 0xcdcdcdcd, true);
+        heap.dv.setUint32(half + 12, 0, true);
+        t.notOk(heap.isFreed(half), 'a pattern must fill the whole 8-byte pointer');
+        t.throws(() => heap.isFreed(uninitialised + 4), { code: 'ERR_PYMEM_INVALID_POINTER', reason: 'misaligned' });
+        t.throws(() => heap.isFreed(heap.maxBytes - 8), { code: 'ERR_PYMEM_INVALID_POINTER', reason: 'outside' });
+        t.throws(() => heap.isFreed(-16), { code: 'ERR_PYMEM_INVALID_POINTER', reason: 'outside' });
+        t.throws(() => heap.isFreed('16' as unknown as number), { code: 'ERR_INVALID_ARG_TYPE' });
+        t.throws(() => heap.isFreed(1.5), { code: 'ERR_OUT_OF_RANGE' });
+        heap.close();
+        t.throws(() => heap.isFreed(0), { code: 'ERR_PYMEM_HEAP_CLOSED' });
+        t.throws(() => heap.setupDebugHooks(), { code: 'ERR_PYMEM_HEAP_CLOSED' });
+        for (const call of [() => hooks.free(16), () => hooks.realloc(16, 8), () => hooks.malloc(8), () => hooks.calloc(1, 8)]) {
+          t.throws(call, { code: 'ERR_PYMEM_HEAP_CLOSED' }, 'debug hooks taken before close()');
+        }
+      });
+    }
   });
 }
 

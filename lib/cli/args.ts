@@ -32,8 +32,9 @@ export const HEAP_OPTIONS = {
 } as const;
 
 export const HEAP_USAGE = `  --backend auto|native|fallback   the heap's backend (default: auto)
-  --allocator pymalloc|malloc      CPython's allocator names: pymalloc serves MEM and OBJ (default),
-                                   malloc sends every domain to the raw allocator
+  --allocator NAME                 CPython's allocator names: pymalloc serves MEM and OBJ (default),
+                                   malloc sends every domain to the raw allocator; pymalloc_debug and
+                                   malloc_debug add the debug hooks
   --domain raw|mem|obj             the domain the workload's requests go to (default: obj)`;
 
 /** Parses argv for a command; an unknown or malformed option is a UsageError. */
@@ -50,16 +51,18 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: readonly
   return value as T;
 }
 
+const ALLOCATORS = ['pymalloc', 'malloc', 'pymalloc_debug', 'malloc_debug'] as const;
+
 export interface HeapChoice {
   backend: BackendChoice;
-  allocator: 'pymalloc' | 'malloc';
+  allocator: (typeof ALLOCATORS)[number];
   domain: DomainName;
 }
 
 export function heapChoice(values: Record<string, unknown>): HeapChoice {
   return {
     backend: oneOf('backend', values.backend, ['auto', 'native', 'fallback']),
-    allocator: oneOf('allocator', values.allocator, ['pymalloc', 'malloc']),
+    allocator: oneOf('allocator', values.allocator, ALLOCATORS),
     domain: oneOf('domain', values.domain, ['raw', 'mem', 'obj']),
   };
 }
