@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BACKENDS, heapOn, snapshot } from './helpers/backends';
 import { Random } from './helpers/random';
-import { MemoryCorruptionError, type Heap, type AllocatorName } from '../lib/index';
+import { MemoryCorruptionError, type Heap, type AllocatorName, type DomainName } from '../lib/index';
 import { hex } from '../lib/errors';
 
 const DEBUG_ALLOCATORS: readonly AllocatorName[] = ['debug', 'pymalloc_debug', 'malloc_debug'];
@@ -23,95 +23,39 @@ const FIXTURE = new Map<string, string[]>();
   }
 }
 
-const bytes = (heap: Heap, p: number, text: string) => heap.u8.set(Buffer.from(text, 'latin1'), p);
+type Scenario = { code: string; run: (heap: Heap, seen: (p: number) => void) => void };
 
 /**
- * The scenarios of scripts/fixtures/debughooks.py, in pymem's terms, each with the error it must
- * raise. Each returns the pointer the report is about.
+ * A block of `size` bytes from `domain`, `writes` made at offsets from p (a string is written as its
+ * bytes), then given to `freeWith`'s free (or, with `realloc`, resized to 100 bytes).
  */
-const FAULTS: Record<string, { code: string; run: (heap: Heap, seen: (p: number) => void) => void }> = {
-  buffer_overflow: {
-    code: 'ERR_PYMEM_BAD_TRAILING_PAD',
+function scenario(code: string, domain: DomainName, size: number, writes: [number, number | string][], freeWith = domain, op: 'free' | 'realloc' = 'free'): Scenario {
+  return {
+    code,
     run: (h, seen) => {
-      const p = h.mem.malloc(16);
+      const p = h[domain].malloc(size);
       seen(p);
-      h.u8[p + 16] = 0x78;
-      h.mem.free(p);
+      for (const [at, value] of writes) {
+        if (typeof value === 'string') h.u8.set(Buffer.from(value, 'latin1'), p + at);
+        else h.u8[p + at] = value;
+      }
+      if (op === 'free') h[freeWith].free(p);
+      else h[freeWith].realloc(p, 100);
     },
-  },
-  api_misuse: {
-    code: 'ERR_PYMEM_BAD_ID',
-    run: (h, seen) => {
-      const p = h.mem.malloc(16);
-      seen(p);
-      h.raw.free(p);
-    },
-  },
-  api_misuse_obj_mem: {
-    code: 'ERR_PYMEM_BAD_ID',
-    run: (h, seen) => {
-      const p = h.obj.malloc(8);
-      seen(p);
-      h.mem.free(p);
-    },
-  },
-  buffer_underflow: {
-    code: 'ERR_PYMEM_BAD_LEADING_PAD',
-    run: (h, seen) => {
-      const p = h.mem.malloc(16);
-      seen(p);
-      h.u8[p - 1] = 0x41;
-      h.mem.free(p);
-    },
-  },
-  underflow_far: {
-    code: 'ERR_PYMEM_BAD_LEADING_PAD',
-    run: (h, seen) => {
-      const p = h.mem.malloc(16);
-      seen(p);
-      h.u8[p - 7] = 0;
-      h.u8[p - 3] = 0x10;
-      h.mem.free(p);
-    },
-  },
-  overflow_17_bytes: {
-    code: 'ERR_PYMEM_BAD_TRAILING_PAD',
-    run: (h, seen) => {
-      const p = h.obj.malloc(17);
-      seen(p);
-      bytes(h, p, 'hello, world');
-      h.u8[p + 17] = 0;
-      h.u8[p + 18] = 0;
-      h.obj.free(p);
-    },
-  },
-  overflow_0_bytes: {
-    code: 'ERR_PYMEM_BAD_TRAILING_PAD',
-    run: (h, seen) => {
-      const p = h.raw.malloc(0);
-      seen(p);
-      h.u8[p] = 0;
-      h.raw.free(p);
-    },
-  },
-  overflow_40_bytes: {
-    code: 'ERR_PYMEM_BAD_TRAILING_PAD',
-    run: (h, seen) => {
-      const p = h.mem.malloc(40);
-      seen(p);
-      h.u8.fill(0x2a, p + 40, p + 48);
-      h.mem.free(p);
-    },
-  },
-  realloc_overflow: {
-    code: 'ERR_PYMEM_BAD_TRAILING_PAD',
-    run: (h, seen) => {
-      const p = h.mem.malloc(10);
-      seen(p);
-      h.u8[p + 10] = 0x78;
-      h.mem.realloc(p, 100);
-    },
-  },
+  };
+}
+
+/** The scenarios of scripts/fixtures/debughooks.py, in pymem's terms, each with the error it must raise. */
+const FAULTS: Record<string, Scenario> = {
+  buffer_overflow: scenario('ERR_PYMEM_BAD_TRAILING_PAD', 'mem', 16, [[16, 0x78]]),
+  api_misuse: scenario('ERR_PYMEM_BAD_ID', 'mem', 16, [], 'raw'),
+  api_misuse_obj_mem: scenario('ERR_PYMEM_BAD_ID', 'obj', 8, [], 'mem'),
+  buffer_underflow: scenario('ERR_PYMEM_BAD_LEADING_PAD', 'mem', 16, [[-1, 0x41]]),
+  underflow_far: scenario('ERR_PYMEM_BAD_LEADING_PAD', 'mem', 16, [[-7, 0], [-3, 0x10]]),
+  overflow_17_bytes: scenario('ERR_PYMEM_BAD_TRAILING_PAD', 'obj', 17, [[0, 'hello, world'], [17, 0], [18, 0]]),
+  overflow_0_bytes: scenario('ERR_PYMEM_BAD_TRAILING_PAD', 'raw', 0, [[0, 0]]),
+  overflow_40_bytes: scenario('ERR_PYMEM_BAD_TRAILING_PAD', 'mem', 40, [[40, '********']]),
+  realloc_overflow: scenario('ERR_PYMEM_BAD_TRAILING_PAD', 'mem', 10, [[10, 0x78]], 'mem', 'realloc'),
   write_after_free: {
     code: 'ERR_PYMEM_BAD_TRAILING_PAD',
     run: (h, seen) => {
