@@ -85,6 +85,11 @@ function allBytes(u8: Uint8Array, from: number, count: number, value: number): b
   return true;
 }
 
+/** Copies n bytes (at most 128 here) without making a view: realloc's save and restore. */
+function copy(to: Uint8Array, at: number, from: Uint8Array, start: number, n: number): void {
+  for (let i = 0; i < n; i++) to[at + i] = from[start + i];
+}
+
 /** Writes the header and trailer of a block of n bytes at base; returns p. Six word stores. */
 function frame(dv: DataView, base: number, n: number, api: number): number {
   // The size field, big-endian; its high 32 bits are 0 (no region holds 4 GiB of data).
@@ -141,12 +146,12 @@ export function debugAllocator(inner: Allocator, domain: DomainName, ctx: DebugC
       // while the block is resized (so that a wrapped realloc that moves it leaves dead bytes behind),
       // and put back after.
       if (original <= 2 * ERASED_SIZE) {
-        save.set(u8.subarray(p, tail));
+        copy(save, 0, u8, p, original);
         u8.fill(DEADBYTE, head, tail + SST);
       } else {
-        save.set(u8.subarray(p, p + ERASED_SIZE));
+        copy(save, 0, u8, p, ERASED_SIZE);
         u8.fill(DEADBYTE, head, p + ERASED_SIZE);
-        save.set(u8.subarray(tail - ERASED_SIZE, tail), ERASED_SIZE);
+        copy(save, ERASED_SIZE, u8, tail - ERASED_SIZE, ERASED_SIZE);
         u8.fill(DEADBYTE, tail - ERASED_SIZE, tail + SST);
       }
       const r = innerRealloc(head, n + DEBUG_EXTRA);
@@ -154,11 +159,11 @@ export function debugAllocator(inner: Allocator, domain: DomainName, ctx: DebugC
       const size = r === 0 ? original : n;
       const q = frame(dv, r === 0 ? head : r, size, api);
       if (original <= 2 * ERASED_SIZE) {
-        u8.set(save.subarray(0, Math.min(size, original)), q);
+        copy(u8, q, save, 0, Math.min(size, original));
       } else {
-        u8.set(save.subarray(0, Math.min(size, ERASED_SIZE)), q);
+        copy(u8, q, save, 0, Math.min(size, ERASED_SIZE));
         const i = original - ERASED_SIZE;
-        if (size > i) u8.set(save.subarray(ERASED_SIZE, ERASED_SIZE + Math.min(size - i, ERASED_SIZE)), q + i);
+        if (size > i) copy(u8, q + i, save, ERASED_SIZE, Math.min(size - i, ERASED_SIZE));
       }
       if (r === 0) return 0;
       if (size > original) u8.fill(CLEANBYTE, q + original, q + size);
