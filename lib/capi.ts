@@ -95,3 +95,8 @@ export const PyMem_SetupDebugHooks = (): void => defaultHeap().setupDebugHooks()
 export const _PyMem_IsPtrFreed = (ptr: number): boolean => isPtrFreed(ptr);
 /** _PyObject_IsFreed(op): the pointer, or the type pointer at op + 8, is NULL or a debug-hook pattern. */
 export const _PyObject_IsFreed = (op: number): boolean => defaultHeap().isFreed(op);
+
+/** PyTraceMalloc_Track(domain, ptr, size) on the default heap's tracemalloc: 0, or -2 when it is not tracing. */
+export const PyTraceMalloc_Track = (domain: number, ptr: number, size: number): number => defaultHeap().tracemalloc.track(domain, ptr, size);
+/** PyTraceMalloc_Untrack(domain, ptr): 0, or -2 when not tracing. */
+export const PyTraceMalloc_Untrack = (domain: number, ptr: number): number => defaultHeap().tracemalloc.untrack(domain, ptr);

@@ -15,8 +15,9 @@ import {
 } from './allocators';
 import { debugAllocator, type DebugContext } from './debug-hooks';
 import { isPtrFreed } from './debug-layout';
-import { abortWith, NO_TRACEBACK } from './debug-report';
+import { abortWith } from './debug-report';
 import { NoMemoryHooks } from './fault-injection';
+import { Tracemalloc, MAX_NFRAME } from './tracemalloc/tracer';
 import { Pymalloc, type ArenaAllocator } from './obmalloc';
 import { readPymallocStats, formatDebugMallocStats } from './obmalloc-stats';
 import { checkPymalloc } from './obmalloc-check';
@@ -50,6 +51,10 @@ export interface HeapOptions {
 const OPTION_NAMES = new Set(['backend', 'maxBytes', 'allocator', 'debugAbort']);
 const ALLOCATOR_FUNCTIONS = ['malloc', 'calloc', 'realloc', 'free'] as const;
 const VIEW_NAMES = ['u8', 'i32', 'u32', 'f64', 'dv'] as const;
+const TRACEMALLOC_METHODS = [
+  'start', 'stop', 'isTracing', 'clearTraces', 'getTracebackLimit', 'getTracedMemory', 'resetPeak', 'getTracemallocMemory',
+  'getObjectTraceback', 'getTraces', 'takeSnapshot', 'track', 'untrack',
+] as const;
 /** Where an object keeps its type pointer: after its 8-byte refcount, as PyObject's ob_type. */
 const OB_TYPE = 8;
 
@@ -88,6 +93,8 @@ export class Heap {
   readonly obj: Domain;
   /** The C library's allocator, outside the heap and its figures (see lib/system.ts). */
   readonly system: SystemAllocator;
+  /** tracemalloc: where each block was allocated (see lib/tracemalloc/tracer.ts). */
+  readonly tracemalloc: Tracemalloc;
   private readonly impl: RawBackend;
   private readonly pymalloc: Pymalloc;
   private readonly sets: AllocatorSets;
@@ -131,9 +138,10 @@ export class Heap {
         : (error: MemoryCorruptionError): never => {
             throw error;
           },
-      traceback: () => NO_TRACEBACK,
+      traceback: (p) => this.tracemalloc.debugTraceback(p),
     };
     this.noMemory = new NoMemoryHooks({ raw: this.raw, mem: this.mem, obj: this.obj });
+    this.tracemalloc = new Tracemalloc({ raw: this.raw, mem: this.mem, obj: this.obj });
     if (allocator.debug) this.setupDebugHooks();
     // PYTHONMALLOCSTATS's counterpart: the statistics on stderr at every new arena (and at close).
     if (process.env.PYMEM_MALLOCSTATS) this.pymalloc.onNewArena = () => this.printMallocStats();
@@ -331,6 +339,7 @@ export class Heap {
     for (const name of DOMAIN_NAMES) closeMethods(this[name], ALLOCATOR_FUNCTIONS, `heap.${name}`);
     closeMethods(this.pymalloc, ALLOCATOR_FUNCTIONS, 'pymalloc');
     closeMethods(this.system, ['malloc', 'free'], 'heap.system');
+    closeMethods(this.tracemalloc, TRACEMALLOC_METHODS, 'heap.tracemalloc');
     closeMethods(this.impl, [...ALLOCATOR_FUNCTIONS, 'arenaAlloc', 'arenaFree'], 'raw allocator');
     for (const name of VIEW_NAMES) {
       Object.defineProperty(this, name, {
@@ -368,6 +377,16 @@ function checkCInt(value: unknown, name: string): void {
   if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31) throw outOfRange(name, 'an integer >= -2^31 and < 2^31', value);
 }
 
+/** PYMEM_TRACEMALLOC (PYTHONTRACEMALLOC's counterpart): frames to trace from the heap's creation; 0 when unset. */
+function tracemallocFrames(): number {
+  const value = process.env.PYMEM_TRACEMALLOC ?? '';
+  if (value === '' || value === '0') return 0;
+  if (!/^\d+$/.test(value)) throw invalidArgValue('environment variable PYMEM_TRACEMALLOC', value, 'must be a number of frames from 1 to 65535 (invalid number of frames)');
+  const nframe = Number(value);
+  if (nframe > MAX_NFRAME) throw outOfRange('environment variable PYMEM_TRACEMALLOC', `a number of frames from 1 to ${MAX_NFRAME}`, value);
+  return nframe;
+}
+
 function checkMaxBytes(value: unknown): number {
   if (value === undefined) return DEFAULT_MAX_BYTES;
   if (typeof value !== 'number') throw invalidArgType('maxBytes', 'number', value);
@@ -391,6 +410,9 @@ export function createHeap(options: HeapOptions = {}): Heap {
   const allocator = resolveAllocatorName(options.allocator);
   const debugAbort = options.debugAbort ?? process.env.PYMEM_DEBUG_ABORT === '1';
   if (typeof debugAbort !== 'boolean') throw invalidArgType('debugAbort', 'boolean', debugAbort);
+  const nframe = tracemallocFrames();
   const opened = openBackend(backend, maxBytes);
-  return new Heap(opened.backend, opened.reason, allocator, debugAbort);
+  const heap = new Heap(opened.backend, opened.reason, allocator, debugAbort);
+  if (nframe > 0) heap.tracemalloc.start(nframe);
+  return heap;
 }

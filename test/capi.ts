@@ -81,3 +81,13 @@ t.test('PyMem_SetupDebugHooks, _PyObject_IsFreed and _PyMem_IsPtrFreed on the de
   t.throws(() => capi.PyObject_Free(op), { code: 'ERR_PYMEM_DOUBLE_FREE' });
   defaultHeap().close();
 });
+
+t.test('PyTraceMalloc_Track and PyTraceMalloc_Untrack on the default heap', async (t) => {
+  t.equal(capi.PyTraceMalloc_Track(5, 4096, 123), -2, 'not tracing');
+  defaultHeap().tracemalloc.start();
+  t.equal(capi.PyTraceMalloc_Track(5, 4096, 123), 0);
+  t.same(defaultHeap().tracemalloc.getTracedMemory(), [123, 123]);
+  t.equal(capi.PyTraceMalloc_Untrack(5, 4096), 0);
+  defaultHeap().tracemalloc.stop();
+  t.equal(capi.PyTraceMalloc_Untrack(5, 4096), -2);
+});

@@ -37,3 +37,12 @@ t.test("require('pymem') and import 'pymem' resolve through the exports map to o
     'no dual-package hazard',
   );
 });
+
+t.test("pymem/tracemalloc: the classes, one instance through require and import", async (t) => {
+  const names = 'BaseFilter,DomainFilter,Filter,Frame,Snapshot,Statistic,StatisticDiff,Trace,Traceback,Traces';
+  t.equal(node(['-e', "console.log(Object.keys(require('pymem/tracemalloc')).sort().join(','))"]), names);
+  t.equal(
+    node(['--input-type=module', '-e', "import * as m from 'pymem/tracemalloc'; import { createRequire } from 'node:module'; console.log(Object.keys(m).filter((k) => k !== 'default').sort().join(','), createRequire(import.meta.url)('pymem/tracemalloc').Snapshot === m.Snapshot)"]),
+    `${names} true`,
+  );
+});

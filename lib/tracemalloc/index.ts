@@ -4,3 +4,4 @@
  */
 export { Frame, Traceback, Trace, Traces, Statistic, StatisticDiff, Snapshot, Filter, DomainFilter, BaseFilter } from './snapshot';
 export type { RawFrame, RawTrace, KeyType } from './snapshot';
+export type { Tracemalloc } from './tracer';
