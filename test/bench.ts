@@ -105,6 +105,16 @@ t.test('--debug-hooks: each backend again with debug hooks, and what they cost i
   t.match(md, /\n### Debug hooks against none\n\n\| workload \| native with \/ without \| fallback with \/ without \|\n/);
 });
 
+t.test('--tracemalloc: each backend again while tracing 1 and 25 frames, and what that costs', async (t) => {
+  const r = runBench({ mode: 'quick', workloads: ['sweep'], rounds: 1, tracemalloc: true }, capture(), { env: { ...process.env, CC: 'false' }, thingModule: 'no-such-allocator' });
+  t.same(r.contenders, ['native', 'fallback', 'native-tm1', 'fallback-tm1', 'native-tm25', 'fallback-tm25', 'arraybuffer']);
+  t.ok(Object.values(r.workloads[0].cells).every((c) => c.failed === 0));
+  const text = formatResults(r, 'text');
+  t.match(text, /\n {2}pymem fallback, tracemalloc 25 frames +[\d.,]+ /);
+  t.match(text, /\ntracemalloc against none\n {2}workload +native, 1 frame +native, 25 frames +fallback, 1 frame +fallback, 25 frames\n {2}sweep( +[\d.]+x){4}\n/);
+  t.match(formatResults(r, 'markdown'), /^## `pymem bench --quick --tracemalloc --markdown`\n[^]*\n### tracemalloc against none\n/);
+});
+
 t.test('a contender that fails is an error naming it', async (t) => {
   const cc = path.join(scratch, 'broken-cc');
   writeFileSync(cc, '#!/bin/sh\n# a "compiler" whose program exits 3\nwhile [ "$1" != "-o" ]; do shift; done\nprintf "#!/bin/sh\\nexit 3\\n" > "$2"; chmod +x "$2"\n');
@@ -123,7 +133,7 @@ t.test('a compiler that fails, and a workload longer than the slow contenders ar
 
 t.test('the verdict: where native is worth it', async (t) => {
   const cell = (median: number) => ({ median, min: median, max: median, events: 1, rssGrowth: 0, failed: 0 });
-  const base: BenchResults = { mode: 'quick', scale: 1, repeats: 1, slowEvents: 1, debugHooks: false, contenders: ['native', 'fallback'], missing: [], workloads: [] };
+  const base: BenchResults = { mode: 'quick', scale: 1, repeats: 1, slowEvents: 1, debugHooks: false, tracemalloc: false, contenders: ['native', 'fallback'], missing: [], workloads: [] };
   const w = (name: string, native: number, fallback: number) => ({ name, events: 1, peakBytes: 0, cells: { native: cell(native), fallback: cell(fallback) } });
   t.equal(verdict({ ...base, workloads: [w('a', 1, 1), w('b', 1.05, 1)] }), "Native took no less than 0.9x the fallback's time on any workload, and within 10% on the other 2.");
   t.equal(verdict({ ...base, workloads: [w('a', 1, 2), w('b', 3, 1)] }), "Native took less than 0.9x the fallback's time on a (0.50x), more than 1.1x on b (3.00x).");
@@ -142,6 +152,7 @@ t.test('the settings the options ask for', async (t) => {
   t.same(benchSettings({ full: true, workload: ['large', 'small'] }), { mode: 'full', rounds: 7, workloads: ['large', 'small'] });
   t.same(benchSettings({ quick: true, rounds: '2' }).rounds, 2);
   t.equal(benchSettings({ 'debug-hooks': true }).debugHooks, true);
+  t.equal(benchSettings({ tracemalloc: true }).tracemalloc, true);
   t.throws(() => benchSettings({ rounds: '2.5' }), { message: "--rounds must be a whole number from 1; got '2.5'" });
 });
 

@@ -9,6 +9,7 @@ import { main, onStdoutError, WORKLOADS } from '../lib/cli/main';
 import { pymem } from './helpers/cli';
 import { workloadNames } from '../lib/trace/workloads';
 import { PACKAGE_ROOT } from '../lib/raw/native';
+import { Snapshot } from '../lib/tracemalloc/index';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'pymem-cli-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
@@ -121,4 +122,35 @@ t.test('a reader that stops early (pymem ... | head) ends the command quietly', 
   t.equal(stderr, '');
   const other = Object.assign(new Error('write EIO'), { code: 'EIO' });
   t.throws(() => onStdoutError(other), other, 'any other write error is thrown');
+});
+
+t.test("top: a snapshot's top statistics as the tracemalloc docs print them", async (t) => {
+  const file = path.join(scratch, 'snapshot.json');
+  // test_tracemalloc.py's second synthetic snapshot: CPython prints these three lines for it.
+  new Snapshot(
+    [
+      [0, 10, [['a.py', 2], ['b.py', 4]], 3],
+      [0, 10, [['a.py', 2], ['b.py', 4]], 3],
+      [0, 10, [['a.py', 2], ['b.py', 4]], 3],
+      [2, 2, [['a.py', 5], ['b.py', 4]], 3],
+      [2, 5000, [['a.py', 5], ['b.py', 4]], 3],
+      [4, 400, [['c.py', 578]], 1],
+    ],
+    2,
+  ).dump(file);
+  t.same(pymem('top', file), {
+    status: 0,
+    stdout: '[ Top 10 ]\na.py:5: size=5002 B, count=2, average=2501 B\nc.py:578: size=400 B, count=1, average=400 B\na.py:2: size=30 B, count=3, average=10 B\n',
+    stderr: '',
+  });
+  t.equal(pymem('top', file, '--limit', '1', '--key', 'filename').stdout, '[ Top 1 ]\na.py:0: size=5032 B, count=5, average=1006 B\n');
+  t.equal(pymem('top', file, '--key', 'lineno', '--cumulative', '--limit', '2').stdout, '[ Top 2 ]\nb.py:4: size=5032 B, count=5, average=1006 B\na.py:5: size=5002 B, count=2, average=2501 B\n');
+  t.equal(pymem('top', file, '--key', 'traceback', '--limit', '1').stdout, '[ Top 1 ]\nb.py:4: size=5002 B, count=2, average=2501 B\n  File "b.py", line 4\n  File "a.py", line 5\n');
+  t.match(pymem('top'), { status: 2, stderr: /^pymem top: a snapshot FILE is needed\n/ });
+  t.match(pymem('top', file, 'more'), { status: 2, stderr: /^pymem top: unexpected argument 'more'/ });
+  t.match(pymem('top', file, '--limit', '0'), { status: 2, stderr: /--limit must be a whole number from 1; got '0'/ });
+  t.match(pymem('top', file, '--key', 'size'), { status: 2, stderr: /--key must be lineno, filename or traceback; got 'size'/ });
+  t.match(pymem('top', file, '--key', 'traceback', '--cumulative'), { status: 2, stderr: /--cumulative cannot be used with --key traceback/ });
+  writeFileSync(file, '{}');
+  t.match(pymem('top', file), { status: 1, stderr: /is not a tracemalloc snapshot written by Snapshot\.dump\(\)/ });
 });

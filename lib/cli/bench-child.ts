@@ -6,7 +6,8 @@
  *   node dist/cli/bench-child.js CONTENDER PROGRAM_FILE
  *
  * CONTENDER: native or fallback (heap.obj of a pymem heap: pymalloc, with the raw allocator behind
- * it), native-debug or fallback-debug (the same with debug hooks: allocator 'pymalloc_debug'), thing (@thi.ng/malloc's MemPool), arraybuffer (a new ArrayBuffer per block, dropped on free).
+ * it), native-debug or fallback-debug (the same with debug hooks: allocator 'pymalloc_debug'),
+ * native-tm1 and -tm25, fallback-tm1 and -tm25 (the same while tracemalloc traces 1 or 25 frames), thing (@thi.ng/malloc's MemPool), arraybuffer (a new ArrayBuffer per block, dropped on free).
  * As bench/glibc/replay.c does for the C library: replays that warm up, everything freed after each,
  * then the timed replay. pymem warms up on at least WARM_EVENTS events (several replays of a short
  * trace), so that the timed replay runs the code V8 has optimised, as the C program runs compiled
@@ -66,8 +67,31 @@ function timed(program: TraceProgram, warm: () => void, run: Replayer): Measurem
   return { nsPerEvent: ns / Math.max(1, program.length), rssGrowth: peakRss() - before, failed };
 }
 
-function pymem(program: TraceProgram, backend: 'native' | 'fallback', allocator: 'pymalloc' | 'pymalloc_debug'): Measurement {
-  const open = () => createHeap({ backend, maxBytes: 2 ** 31, allocator });
+/**
+ * A frame of code outside pymem (tracemalloc skips pymem's own frames): the replays run under
+ * STACK_DEPTH of them, so that tracing 25 frames has 25 frames to take, as a program's stack would.
+ */
+const OUTSIDE = new Function('f', 'return f();') as (f: () => unknown) => unknown;
+export const STACK_DEPTH = 30;
+
+function atDepth<T>(depth: number, fn: () => T): T {
+  return (depth === 0 ? fn() : OUTSIDE(() => atDepth(depth - 1, fn))) as T;
+}
+
+const VARIANTS: Record<string, { allocator: 'pymalloc' | 'pymalloc_debug'; nframe: number }> = {
+  '': { allocator: 'pymalloc', nframe: 0 },
+  debug: { allocator: 'pymalloc_debug', nframe: 0 },
+  tm1: { allocator: 'pymalloc', nframe: 1 },
+  tm25: { allocator: 'pymalloc', nframe: 25 },
+};
+
+function pymem(program: TraceProgram, backend: 'native' | 'fallback', variant: string): Measurement {
+  const { allocator, nframe } = VARIANTS[variant];
+  const open = () => {
+    const heap = createHeap({ backend, maxBytes: 2 ** 31, allocator });
+    if (nframe > 0) heap.tracemalloc.start(nframe);
+    return heap;
+  };
   const heap = open();
   const pointers = new Float64Array(program.slots);
   const result = timed(
@@ -75,11 +99,11 @@ function pymem(program: TraceProgram, backend: 'native' | 'fallback', allocator:
     () => {
       const start = performance.now();
       for (let done = 0; done < WARM_EVENTS && performance.now() - start < WARM_MS; done += Math.max(1, program.length)) {
-        replay(heap.obj, program, pointers);
+        atDepth(STACK_DEPTH, () => replay(heap.obj, program, pointers));
         freeLive(heap.obj, pointers);
       }
     },
-    (p) => replay(heap.obj, p, pointers).failed,
+    (p) => atDepth(STACK_DEPTH, () => replay(heap.obj, p, pointers).failed),
   );
   heap.close();
   // The peak of committed bytes, sampled in a replay on a fresh heap: 64 times or more, every 1,024
@@ -147,8 +171,8 @@ function arraybuffer(program: TraceProgram): Measurement {
 }
 
 export function measure(contender: string, program: TraceProgram): Measurement {
-  if (contender === 'native' || contender === 'fallback') return pymem(program, contender, 'pymalloc');
-  if (contender === 'native-debug' || contender === 'fallback-debug') return pymem(program, contender === 'native-debug' ? 'native' : 'fallback', 'pymalloc_debug');
+  const [backend, variant = ''] = contender.split('-');
+  if ((backend === 'native' || backend === 'fallback') && Object.hasOwn(VARIANTS, variant)) return pymem(program, backend, variant);
   if (contender === 'thing') return thing(program);
   if (contender === 'arraybuffer') return arraybuffer(program);
   throw new Error(`unknown contender '${contender}'`);

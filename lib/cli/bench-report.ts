@@ -26,6 +26,8 @@ export interface BenchResults {
   slowEvents: number;
   /** Whether the backends were also measured with debug hooks (native-debug, fallback-debug). */
   debugHooks: boolean;
+  /** Whether the backends were also measured while tracemalloc traced 1 and 25 frames (-tm1, -tm25). */
+  tracemalloc: boolean;
   contenders: string[];
   missing: string[];
   compiler?: string;
@@ -37,6 +39,10 @@ export const LABELS: Record<string, string> = {
   fallback: 'pymem fallback',
   'native-debug': 'pymem native, debug hooks',
   'fallback-debug': 'pymem fallback, debug hooks',
+  'native-tm1': 'pymem native, tracemalloc 1 frame',
+  'fallback-tm1': 'pymem fallback, tracemalloc 1 frame',
+  'native-tm25': 'pymem native, tracemalloc 25 frames',
+  'fallback-tm25': 'pymem fallback, tracemalloc 25 frames',
   glibc: 'glibc malloc (C)',
   thing: '@thi.ng/malloc',
   arraybuffer: 'new ArrayBuffer',
@@ -93,15 +99,18 @@ function machine(r: BenchResults): string {
 }
 
 export function formatResults(r: BenchResults, format: 'text' | 'markdown'): string {
-  const command = `pymem bench --${r.mode}${r.debugHooks ? ' --debug-hooks' : ''}${format === 'markdown' ? ' --markdown' : ''}`;
+  const command = `pymem bench --${r.mode}${r.debugHooks ? ' --debug-hooks' : ''}${r.tracemalloc ? ' --tracemalloc' : ''}${format === 'markdown' ? ' --markdown' : ''}`;
   const settings = `synthetic workloads at scale ${r.scale}, ${r.repeats} rounds; @thi.ng/malloc and ArrayBuffer timed on the first ${count(r.slowEvents)} events`;
   const comparison = [['workload', 'native ns/event', 'fallback ns/event', 'native / fallback']].concat(
     r.workloads.filter((w) => w.cells.native).map((w) => [w.name, ns(w.cells.native.median), ns(w.cells.fallback.median), ratio(w.cells.native.median, w.cells.fallback.median)]),
   );
-  // What the debug hooks cost each backend: time with them over time without, in this run.
-  const hooks = [['workload', 'native with / without', 'fallback with / without']].concat(
-    r.workloads.map((w) => [w.name, ...['native', 'fallback'].map((b) => (w.cells[`${b}-debug`] ? ratio(w.cells[`${b}-debug`].median, w.cells[b].median) : '-'))]),
-  );
+  // What the debug hooks and tracemalloc cost each backend: time with them over time without, in this run.
+  const against = (head: string[], variants: string[]) =>
+    [['workload', ...head]].concat(
+      r.workloads.map((w) => [w.name, ...['native', 'fallback'].flatMap((b) => variants.map((v) => (w.cells[`${b}-${v}`] ? ratio(w.cells[`${b}-${v}`].median, w.cells[b].median) : '-')))]),
+    );
+  const hooks = against(['native with / without', 'fallback with / without'], ['debug']);
+  const tracing = against(['native, 1 frame', 'native, 25 frames', 'fallback, 1 frame', 'fallback, 25 frames'], ['tm1', 'tm25']);
   const out: string[] = [];
   if (format === 'markdown') {
     out.push(`## \`${command}\``, '', `Machine: ${machine(r)}. Date: ${new Date().toISOString().slice(0, 10)}.`, '', `Settings: ${settings}.`);
@@ -111,11 +120,13 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
     }
     out.push('', '### Native against the fallback', '', markdownTable(comparison), '', verdict(r), '');
     if (r.debugHooks) out.push('### Debug hooks against none', '', markdownTable(hooks), '');
+    if (r.tracemalloc) out.push('### tracemalloc against none', '', markdownTable(tracing), '');
   } else {
     out.push(`${command}: ${settings}.`);
     for (const w of r.workloads) out.push('', `${w.name}: ${count(w.events)} events, ${mib(w.peakBytes)} requested at the peak`, textTable([HEAD, ...rows(w)]));
     out.push('', 'native against the fallback', textTable(comparison), '', verdict(r), '');
     if (r.debugHooks) out.push('debug hooks against none', textTable(hooks), '');
+    if (r.tracemalloc) out.push('tracemalloc against none', textTable(tracing), '');
   }
   return `${out.join('\n')}\n`;
 }

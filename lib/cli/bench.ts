@@ -44,6 +44,8 @@ export interface BenchSettings {
   workloads: string[];
   /** Also measure each backend with debug hooks installed ('pymalloc_debug'). */
   debugHooks?: boolean;
+  /** Also measure each backend while tracemalloc traces, with 1 frame and with 25. */
+  tracemalloc?: boolean;
 }
 
 export interface BenchOptions {
@@ -63,18 +65,18 @@ export function benchSettings(values: Record<string, unknown>): BenchSettings {
   }
   const rounds = values.rounds === undefined ? MODES[mode].repeats : Number(values.rounds);
   if (!(Number.isInteger(rounds) && rounds >= 1)) throw new UsageError(`--rounds must be a whole number from 1; got '${values.rounds}'`);
-  return { mode, rounds, workloads, ...(values['debug-hooks'] ? { debugHooks: true } : {}) };
+  return { mode, rounds, workloads, ...(values['debug-hooks'] ? { debugHooks: true } : {}), ...(values.tracemalloc ? { tracemalloc: true } : {}) };
 }
 
 /** The contenders that can run here, and one line for each that cannot. */
-function contenders(work: string, env: NodeJS.ProcessEnv, thingModule: string, debugHooks: boolean): { ready: string[]; missing: string[]; glibc?: string; compiler?: string } {
+function contenders(work: string, env: NodeJS.ProcessEnv, thingModule: string, variants: string[]): { ready: string[]; missing: string[]; glibc?: string; compiler?: string } {
   const ready: string[] = [];
   const missing: string[] = [];
   const native = loadNative();
   if (native.error === undefined) ready.push('native');
   else missing.push(`pymem native: left out, the addon is not available (${native.error})`);
   ready.push('fallback');
-  if (debugHooks) ready.push(...ready.map((backend) => `${backend}-debug`));
+  ready.push(...variants.flatMap((variant) => ready.map((backend) => `${backend}-${variant}`)));
   const cc = env.CC || 'cc';
   const binary = path.join(work, 'replay-glibc');
   const build = spawnSync(cc, ['-O2', '-o', binary, path.join(ROOT, 'bench', 'glibc', 'replay.c')], { encoding: 'utf8' });
@@ -118,14 +120,15 @@ function progress(io: Io, total: number) {
   };
 }
 
-export function runBench({ mode, rounds: repeats, workloads: names, debugHooks = false }: BenchSettings, io: Io, { env = process.env, thingModule = '@thi.ng/malloc' }: BenchOptions = {}): BenchResults {
+export function runBench({ mode, rounds: repeats, workloads: names, debugHooks = false, tracemalloc = false }: BenchSettings, io: Io, { env = process.env, thingModule = '@thi.ng/malloc' }: BenchOptions = {}): BenchResults {
   const { scale, slowEvents } = MODES[mode];
   const work = mkdtempSync(path.join(os.tmpdir(), 'pymem-bench-'));
   try {
-    const found = contenders(work, env, thingModule, debugHooks);
+    const variants = [...(debugHooks ? ['debug'] : []), ...(tracemalloc ? ['tm1', 'tm25'] : [])];
+    const found = contenders(work, env, thingModule, variants);
     for (const line of found.missing) io.stderr.write(`${line}\n`);
     const bar = progress(io, names.length * repeats * found.ready.length);
-    const results: BenchResults = { mode, scale, repeats, slowEvents, debugHooks, contenders: found.ready, missing: found.missing, compiler: found.compiler, workloads: [] };
+    const results: BenchResults = { mode, scale, repeats, slowEvents, debugHooks, tracemalloc, contenders: found.ready, missing: found.missing, compiler: found.compiler, workloads: [] };
     for (const name of names) {
       const program = loadWorkload(name, scale)!;
       const files = { all: path.join(work, `${name}.prog`), slow: path.join(work, `${name}-slow.prog`) };
@@ -186,6 +189,7 @@ Options:
   --markdown                       print the tables as Markdown, with the machine and the command
   --workload NAME                  only this workload (repeatable)
   --debug-hooks                    also measure each backend with debug hooks (pymalloc_debug)
+  --tracemalloc                    also measure each backend while tracemalloc traces 1 and 25 frames
   --rounds N                       rounds instead of the mode's 5 or 7
   -h, --help                       this text`,
   options: {
@@ -195,6 +199,7 @@ Options:
     markdown: { type: 'boolean', default: false },
     workload: { type: 'string', multiple: true },
     'debug-hooks': { type: 'boolean', default: false },
+    tracemalloc: { type: 'boolean', default: false },
     rounds: { type: 'string' },
   },
   run(values, positionals, io) {

@@ -7,12 +7,14 @@ import { benchCommand } from './bench';
 import { mapCommand } from './map';
 import { replayCommand } from './replay';
 import { statsCommand } from './stats';
+import { topCommand } from './top';
 
 const COMMANDS: Record<string, Command> = {
   bench: benchCommand,
   replay: replayCommand,
   stats: statsCommand,
   map: mapCommand,
+  top: topCommand,
 };
 
 function usage(): string {
