@@ -201,6 +201,10 @@ t.test('frames: file: URLs become paths, source maps apply when Node has them, a
   process.setSourceMapsEnabled(true);
   const frame = heap.tracemalloc.getObjectTraceback(r)!.at(0);
   t.ok(frame.filename === __filename && frame.lineno > 0, 'without source maps: the file and the line V8 runs (the loader\'s output, here)');
+  // The hooks called directly (taken with getAllocator()): no domain method on the stack.
+  const [direct, directLine] = [heap.getAllocator('obj').malloc(56), here()];
+  t.equal(String(heap.tracemalloc.getObjectTraceback(direct)), `${__filename}:${directLine}`);
+  heap.obj.free(direct);
   // No frame outside pymem: CPython's ("<unknown>", 0).
   const { Tracemalloc } = t.mockRequire('../lib/tracemalloc/tracer', {
     '../lib/tracemalloc/stack': { ...require('../lib/tracemalloc/stack'), captureFrames: () => ({ frames: [], total: 0 }) },

@@ -13,13 +13,17 @@
  * The tables are JS Maps, outside the region, as CPython keeps its tables outside pymalloc.
  */
 import { invalidArgType, outOfRange } from '../errors';
-import { DOMAIN_NAMES, type Allocator, type Domain, type DomainName } from '../domains';
+import { DOMAIN_NAMES, Domain, type Allocator, type DomainName } from '../domains';
 import { captureFrames, UNKNOWN_FRAMES } from './stack';
 import { Snapshot, Traceback, type RawFrame, type RawTrace } from './snapshot';
 import { NO_TRACEBACK } from '../debug-report';
 
 /** MAX_NFRAME: tracebacks store their frame count in 16 bits. */
 export const MAX_NFRAME = 65535;
+/** Where a traceback starts: below the domain method the caller called (see lib/tracemalloc/stack.ts). */
+const MALLOC = Domain.prototype.malloc;
+const CALLOC = Domain.prototype.calloc;
+const REALLOC = Domain.prototype.realloc;
 /** The domain of the heap's own blocks (CPython's DEFAULT_DOMAIN). */
 const DEFAULT_DOMAIN = 0;
 
@@ -148,7 +152,7 @@ export class Tracemalloc {
     checkInteger(ptr, 'ptr', Number.MAX_SAFE_INTEGER);
     checkInteger(size, 'size', Number.MAX_SAFE_INTEGER);
     if (!this.tracing) return -2;
-    this.add(domain, ptr, size);
+    this.add(domain, ptr, size, Tracemalloc.prototype.track);
     return 0;
   }
 
@@ -171,10 +175,10 @@ export class Tracemalloc {
   }
 
   /** tracemalloc_add_trace: records (or replaces) the trace of ptr, with the caller's traceback. */
-  private add(domain: number, ptr: number, size: number): void {
+  private add(domain: number, ptr: number, size: number, boundary: (...args: never[]) => unknown): void {
     let table = this.traces.get(domain);
     if (table === undefined) this.traces.set(domain, (table = new Map()));
-    const traceback = this.traceback();
+    const traceback = this.traceback(boundary);
     const old = table.get(ptr);
     if (old === undefined) {
       table.set(ptr, { size, traceback });
@@ -196,8 +200,8 @@ export class Tracemalloc {
   }
 
   /** The caller's traceback, interned: equal tracebacks are one object, their file names one string. */
-  private traceback(): TracebackEntry {
-    const { frames, total } = captureFrames(this.limit);
+  private traceback(boundary: (...args: never[]) => unknown): TracebackEntry {
+    const { frames, total } = captureFrames(this.limit, boundary);
     let key = `${total}`;
     for (const [file, line] of frames) key += `\n${file}\n${line}`;
     let entry = this.tracebacks.get(key);
@@ -224,7 +228,7 @@ export class Tracemalloc {
         this.reentrant = true;
         try {
           const p = malloc(n);
-          if (p !== 0) this.add(DEFAULT_DOMAIN, p, n);
+          if (p !== 0) this.add(DEFAULT_DOMAIN, p, n, MALLOC);
           return p;
         } finally {
           this.reentrant = false;
@@ -235,7 +239,7 @@ export class Tracemalloc {
         this.reentrant = true;
         try {
           const p = calloc(nelem, elsize);
-          if (p !== 0) this.add(DEFAULT_DOMAIN, p, nelem * elsize);
+          if (p !== 0) this.add(DEFAULT_DOMAIN, p, nelem * elsize, CALLOC);
           return p;
         } finally {
           this.reentrant = false;
@@ -254,7 +258,7 @@ export class Tracemalloc {
           const q = realloc(p, n);
           if (q === 0) return 0;
           if (p !== 0 && q !== p) this.remove(DEFAULT_DOMAIN, p);
-          this.add(DEFAULT_DOMAIN, q, n);
+          this.add(DEFAULT_DOMAIN, q, n, REALLOC);
           return q;
         } finally {
           this.reentrant = false;
