@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
-import { Snapshot, Filter, DomainFilter, Traceback, Frame, Trace, type RawTrace, type BaseFilter, type KeyType } from '../lib/tracemalloc/index';
+import { Snapshot, Filter, DomainFilter, Traceback, Frame, Trace, Statistic, type RawTrace, type BaseFilter, type KeyType } from '../lib/tracemalloc/index';
 import { formatSize, pyFixed } from '../lib/tracemalloc/format';
 
 interface Texts {
@@ -23,6 +23,7 @@ const CPYTHON = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'tra
   format: [number | null, boolean, string[]][];
   sizes: [number, string, string][];
   reprs: Record<string, string>;
+  ties: { raw: RawTrace[]; statistics: Texts; compare: Texts };
 };
 const texts = (items: object[]): Texts => ({ str: items.map(String), repr: items.map((x) => inspect(x)) });
 const snapshots = () => [new Snapshot(CPYTHON.raw1, 2), new Snapshot(CPYTHON.raw2, 2)] as const;
@@ -40,6 +41,12 @@ t.test('statistics by traceback, file and line, cumulative or not: the same list
   t.throws(() => snap1.statistics('function' as KeyType), { code: 'ERR_INVALID_ARG_VALUE', message: "unknown key_type: 'function'" });
   t.throws(() => snap1.statistics(3 as unknown as KeyType), { message: 'unknown key_type: 3' });
   t.throws(() => snap1.statistics('traceback', true), { code: 'ERR_INVALID_ARG_VALUE', message: "cumulative mode cannot by used with key type 'traceback'" });
+});
+
+t.test('ties: equal sizes and counts ordered by traceback, a prefix first', async (t) => {
+  const ties = new Snapshot(CPYTHON.ties.raw, 2);
+  t.same(texts(ties.statistics('traceback')), CPYTHON.ties.statistics);
+  t.same(texts(ties.compareTo(ties, 'traceback')), CPYTHON.ties.compare);
 });
 
 t.test('filterTraces: inclusive, exclusive, all frames, domains', async (t) => {
@@ -90,6 +97,8 @@ t.test('Traceback.format with limits and order; reprs and strs', async (t) => {
   t.equal(inspect(snap1.traces), r.traces);
   t.equal(String(snap1.traces), r.traces);
   t.equal(String(tb), r.traceback_str);
+  t.equal(String(new Statistic(new Traceback([['a.py', 1]]), 0, 0)), r.statistic_no_count, 'no average without blocks');
+  t.equal(inspect(new Frame(['a\\b\n\t\r\x01\'".py', 1])), r.frame_escapes, 'repr escapes as Python does');
 });
 
 t.test('source lines: a frame in a readable file shows its line, stripped', async (t) => {

@@ -24,12 +24,13 @@ const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
 /** tracemalloc._format_size: 'B', 'KiB', ... with 3 or 4 significant digits; 'TiB' takes any size. */
 export function formatSize(size: number, sign: boolean): string {
-  for (let i = 0; ; i++) {
-    const unit = UNITS[i];
+  for (const unit of UNITS) {
     if (Math.abs(size) < 100 && unit !== 'B') return `${pyFixed(size, 1, sign)} ${unit}`;
-    if (Math.abs(size) < 10 * 1024 || unit === 'TiB') return `${pyFixed(size, 0, sign)} ${unit}`;
+    if (Math.abs(size) < 10 * 1024) return `${pyFixed(size, 0, sign)} ${unit}`;
     size /= 1024;
   }
+  // Past the loop the size is in TiB and at least 10,240 of them: the last unit takes any size.
+  return `${pyFixed(size * 1024, 0, sign)} TiB`;
 }
 
 /** repr() of a str: single quotes unless the text holds one and no double quote. */
