@@ -21,6 +21,7 @@ import { PTR_MISALIGNED, PTR_OUTSIDE } from './raw/layout';
 import { heapClosed, type MemoryCorruptionCode, type MemoryCorruptionError } from './errors';
 import {
   SST, DEBUG_SIZE, DEBUG_API, DEBUG_LEADING_PAD, DEBUG_HEADER, DEBUG_EXTRA, CLEANBYTE, DEADBYTE, FORBIDDENBYTE, API_IDS,
+  allBytes,
 } from './debug-layout';
 import { apiChar, corruptionError } from './debug-report';
 
@@ -78,11 +79,6 @@ function idWord(api: number): number {
 function fail(ctx: DebugContext, code: MemoryCorruptionCode, domain: DomainName, op: 'free' | 'realloc', p: number, fault: string): never {
   const cpython = op === 'free' ? '_PyMem_DebugRawFree' : '_PyMem_DebugRawRealloc';
   ctx.fault(corruptionError(code, `heap.${domain}.${op}`, cpython, fault, ctx.u8, p, ctx.traceback(p)));
-}
-
-function allBytes(u8: Uint8Array, from: number, count: number, value: number): boolean {
-  for (let i = 0; i < count; i++) if (u8[from + i] !== value) return false;
-  return true;
 }
 
 /** Copies n bytes (at most 128 here) without making a view: realloc's save and restore. */

@@ -39,6 +39,12 @@ export function requestedSize(u8: Uint8Array, base: number): number {
   return u8[base + 4] * 2 ** 24 + ((u8[base + 5] << 16) | (u8[base + 6] << 8) | u8[base + 7]);
 }
 
+/** Whether the `count` bytes from `from` all hold `value`. */
+export function allBytes(u8: Uint8Array, from: number, count: number, value: number): boolean {
+  for (let i = 0; i < count; i++) if (u8[from + i] !== value) return false;
+  return true;
+}
+
 /**
  * _PyMem_IsPtrFreed for a pointer of pymem's (32 bits): NULL, or the pattern a debug hook fills with
  * (clean, dead or forbidden bytes), read as a pointer.

@@ -9,7 +9,7 @@
  */
 import { writeSync } from 'node:fs';
 import { MemoryCorruptionError, hex, type MemoryCorruptionCode } from './errors';
-import { SST, DEBUG_HEADER, FORBIDDENBYTE, API_DOMAINS, requestedSize } from './debug-layout';
+import { SST, DEBUG_HEADER, FORBIDDENBYTE, API_DOMAINS, requestedSize, allBytes } from './debug-layout';
 
 /** _PyMem_DumpTraceback's text when tracemalloc is not tracing the block. */
 export const NO_TRACEBACK = 'Enable tracemalloc to get the memory block allocation traceback\n\n';
@@ -39,8 +39,9 @@ export function dumpAddress(u8: Uint8Array, p: number): string {
   const nbytes = storedSize(u8, p - DEBUG_HEADER);
   out.push(`    ${nbytes} bytes originally requested`);
 
-  out.push(`    The ${SST - 1} pad bytes at p-${SST - 1} are ${padsHold(u8, p - (SST - 1), SST - 1) ? 'FORBIDDENBYTE, as expected.' : `not all FORBIDDENBYTE (${byte(FORBIDDENBYTE)}):`}`);
-  if (!padsHold(u8, p - (SST - 1), SST - 1)) {
+  const leadingIntact = allBytes(u8, p - (SST - 1), SST - 1, FORBIDDENBYTE);
+  out.push(`    The ${SST - 1} pad bytes at p-${SST - 1} are ${leadingIntact ? 'FORBIDDENBYTE, as expected.' : `not all FORBIDDENBYTE (${byte(FORBIDDENBYTE)}):`}`);
+  if (!leadingIntact) {
     for (let i = SST - 1; i >= 1; i--) out.push(`        at p-${i}: ${byte(u8[p - i])}${u8[p - i] !== FORBIDDENBYTE ? ' *** OUCH' : ''}`);
     out.push('    Because memory is corrupted at the start, the count of bytes requested');
     out.push('       may be bogus, and checking the trailing pad bytes may segfault.');
@@ -52,7 +53,7 @@ export function dumpAddress(u8: Uint8Array, p: number): string {
   const at = `    The ${SST} pad bytes at tail=0x${tail.toString(16)} are`;
   if (!readable) {
     out.push(`${at} outside the heap's region, so they were not read.`);
-  } else if (padsHold(u8, Number(tail), SST)) {
+  } else if (allBytes(u8, Number(tail), SST, FORBIDDENBYTE)) {
     out.push(`${at} FORBIDDENBYTE, as expected.`);
   } else {
     out.push(`${at} not all FORBIDDENBYTE (${byte(FORBIDDENBYTE)}):`);
@@ -71,11 +72,6 @@ export function dumpAddress(u8: Uint8Array, p: number): string {
   }
   out.push('', '');
   return out.join('\n');
-}
-
-function padsHold(u8: Uint8Array, from: number, count: number): boolean {
-  for (let i = 0; i < count; i++) if (u8[from + i] !== FORBIDDENBYTE) return false;
-  return true;
 }
 
 const EXPLAIN: Record<MemoryCorruptionCode, (n: number, stored: number) => string> = {
