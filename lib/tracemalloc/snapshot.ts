@@ -43,16 +43,36 @@ function tupleRepr(items: readonly unknown[]): string {
   return parts.length === 1 ? `(${parts[0]},)` : `(${parts.join(', ')})`;
 }
 
-/** Python's slice of a sequence with step 1 (negative bounds count from the end), as Array.slice. */
-function pySlice<T>(items: readonly T[], start?: number, end?: number): T[] {
-  return items.slice(start, end);
-}
+/**
+ * A Python sequence (Traceback is a tuple, Snapshot.traces a list) over raw items, each seen through
+ * wrap(): length, indexes (negative from the end; IndexError as a RangeError), slices with step 1
+ * (as Array.slice), iteration.
+ */
+abstract class PySequence<R, T> implements Iterable<T> {
+  constructor(
+    protected readonly items: readonly R[],
+    private readonly kind: 'tuple' | 'list',
+  ) {}
 
-/** Python's index (negative counts from the end); IndexError as a RangeError. */
-function pyIndex<T>(items: readonly T[], index: number, what: string): T {
-  const i = index < 0 ? items.length + index : index;
-  if (!Number.isInteger(i) || i < 0 || i >= items.length) throw new RangeError(`${what} index out of range`);
-  return items[i];
+  protected abstract wrap(item: R): T;
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  at(index: number): T {
+    const i = index < 0 ? this.items.length + index : index;
+    if (!Number.isInteger(i) || i < 0 || i >= this.items.length) throw new RangeError(`${this.kind} index out of range`);
+    return this.wrap(this.items[i]);
+  }
+
+  slice(start?: number, end?: number): T[] {
+    return this.items.slice(start, end).map((item) => this.wrap(item));
+  }
+
+  *[Symbol.iterator](): Iterator<T> {
+    for (const item of this.items) yield this.wrap(item);
+  }
 }
 
 /** One frame of a traceback: a file name and a line number. */
@@ -100,9 +120,7 @@ function sourceLine(filename: string, lineno: number): string {
  * A sequence of Frames, oldest first (CPython reverses the most-recent-first frames it is given, since
  * 3.7). totalNframe is how many frames the stack had before it was cut to the traceback limit.
  */
-export class Traceback implements Iterable<Frame> {
-  /** Oldest first. */
-  private readonly frames: readonly RawFrame[];
+export class Traceback extends PySequence<RawFrame, Frame> {
   /** @internal the grouping key */
   readonly key: string;
 
@@ -110,30 +128,17 @@ export class Traceback implements Iterable<Frame> {
     frames: readonly RawFrame[],
     readonly totalNframe: number | null = null,
   ) {
-    this.frames = [...frames].reverse();
-    this.key = framesKey(this.frames);
+    // Stored oldest first: traceback[0] is the oldest frame, traceback[-1] the most recent.
+    super([...frames].reverse(), 'tuple');
+    this.key = framesKey(this.items);
   }
 
-  get length(): number {
-    return this.frames.length;
-  }
-
-  /** traceback[index]: a Frame, oldest first; negative indexes count from the most recent. */
-  at(index: number): Frame {
-    return new Frame(pyIndex(this.frames, index, 'tuple'));
-  }
-
-  /** traceback[start:end]. */
-  slice(start?: number, end?: number): Frame[] {
-    return pySlice(this.frames, start, end).map((f) => new Frame(f));
-  }
-
-  *[Symbol.iterator](): Iterator<Frame> {
-    for (const f of this.frames) yield new Frame(f);
+  protected override wrap(frame: RawFrame): Frame {
+    return new Frame(frame);
   }
 
   includes(frame: Frame): boolean {
-    return this.frames.some((f) => compareFrames(f, frame.raw) === 0);
+    return this.items.some((f) => compareFrames(f, frame.raw) === 0);
   }
 
   equals(other: Traceback): boolean {
@@ -142,11 +147,11 @@ export class Traceback implements Iterable<Frame> {
 
   /** Python's ordering of tracebacks: their oldest-first frame tuples. */
   compare(other: Traceback): number {
-    return compareFrameLists(this.frames, other.frames);
+    return compareFrameLists(this.items, other.items);
   }
 
   /** str(): the oldest frame. */
-  toString(): string {
+  override toString(): string {
     return String(this.at(0));
   }
 
@@ -161,7 +166,7 @@ export class Traceback implements Iterable<Frame> {
    * frames, limit < 0 drops the |limit| most recent.
    */
   format(limit: number | null = null, mostRecentFirst = false): string[] {
-    let frames = limit === null ? [...this.frames] : limit > 0 ? pySlice(this.frames, -limit) : pySlice(this.frames, 0, limit);
+    let frames = limit === null ? [...this.items] : limit > 0 ? this.items.slice(-limit) : this.items.slice(0, limit);
     if (mostRecentFirst) frames = frames.reverse();
     const lines: string[] = [];
     for (const [filename, lineno] of frames) {
@@ -203,31 +208,26 @@ export class Trace {
 }
 
 /** Snapshot.traces: the raw traces seen as a sequence of Trace. */
-export class Traces implements Iterable<Trace> {
+export class Traces extends PySequence<RawTrace, Trace> {
   /** @internal */
-  constructor(readonly raw: readonly RawTrace[]) {}
-
-  get length(): number {
-    return this.raw.length;
+  constructor(raw: readonly RawTrace[]) {
+    super(raw, 'list');
   }
 
-  at(index: number): Trace {
-    return new Trace(pyIndex(this.raw, index, 'list'));
+  /** The raw traces, as _get_traces() returns them. */
+  get raw(): readonly RawTrace[] {
+    return this.items;
   }
 
-  slice(start?: number, end?: number): Trace[] {
-    return pySlice(this.raw, start, end).map((t) => new Trace(t));
-  }
-
-  *[Symbol.iterator](): Iterator<Trace> {
-    for (const t of this.raw) yield new Trace(t);
+  protected override wrap(trace: RawTrace): Trace {
+    return new Trace(trace);
   }
 
   includes(trace: Trace): boolean {
-    return this.raw.some((t) => new Trace(t).equals(trace));
+    return this.items.some((t) => new Trace(t).equals(trace));
   }
 
-  toString(): string {
+  override toString(): string {
     return `<Traces len=${this.length}>`;
   }
 
