@@ -16,7 +16,12 @@ export type ErrorCode =
   | 'ERR_PYMEM_NATIVE_UNAVAILABLE'
   | 'ERR_PYMEM_RESERVE_FAILED'
   | 'ERR_PYMEM_NO_EXTERNAL_BUFFERS'
+  | 'ERR_PYMEM_NO_MEMORY'
+  | ObjectErrorCode
   | MemoryCorruptionCode;
+
+/** What the objects layer (lib/objects/) found wrong with an object argument. */
+export type ObjectErrorCode = 'ERR_PYMEM_NOT_AN_OBJECT' | 'ERR_PYMEM_OBJECT_FREED' | 'ERR_PYMEM_NEGATIVE_REFCOUNT' | 'ERR_PYMEM_WRONG_TYPE';
 
 /** What the debug hooks found wrong with a block (lib/debug-hooks.ts). */
 export type MemoryCorruptionCode = 'ERR_PYMEM_BAD_ID' | 'ERR_PYMEM_BAD_LEADING_PAD' | 'ERR_PYMEM_BAD_TRAILING_PAD' | 'ERR_PYMEM_DOUBLE_FREE';
@@ -136,4 +141,31 @@ export class MemoryCorruptionError extends Error {
     super(message);
     this.name = 'MemoryCorruptionError';
   }
+}
+
+/**
+ * Python's MemoryError: the heap could not serve an object's memory. Raised by the layers above the
+ * allocators (objects), where CPython raises MemoryError; nothing was allocated, nothing changed.
+ */
+export class MemoryError extends Error {
+  readonly code = 'ERR_PYMEM_NO_MEMORY' as const;
+
+  constructor(
+    /** The bytes that could not be allocated. */
+    readonly requested: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MemoryError';
+  }
+}
+
+/**
+ * An object argument that is not what the operation needs: not an object of this heap
+ * (ERR_PYMEM_NOT_AN_OBJECT), an object already deallocated (ERR_PYMEM_OBJECT_FREED), a decref below
+ * zero (ERR_PYMEM_NEGATIVE_REFCOUNT), or an object of another type (ERR_PYMEM_WRONG_TYPE, a TypeError
+ * as in Python). Thrown before anything changes.
+ */
+export function objectError(code: ObjectErrorCode, message: string): Error {
+  return withCode(code === 'ERR_PYMEM_WRONG_TYPE' || code === 'ERR_PYMEM_NOT_AN_OBJECT' ? new TypeError(message) : new Error(message), code);
 }

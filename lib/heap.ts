@@ -19,6 +19,11 @@ import { abortWith } from './debug-report';
 import { NoMemoryHooks } from './fault-injection';
 import { Tracemalloc, MAX_NFRAME } from './tracemalloc/tracer';
 import { Pymalloc, type ArenaAllocator } from './obmalloc';
+import { Objects } from './objects/objects';
+import { ObjectMemory } from './objects/memory';
+import { checkObjects } from './objects/check';
+import { freeListStats } from './objects/stats';
+import { OBJ_MAGIC, OBJ_MAGIC_VALUE, OB_TYPE } from './objects/layout';
 import { readPymallocStats, formatDebugMallocStats } from './obmalloc-stats';
 import { checkPymalloc } from './obmalloc-check';
 import { SystemAllocator } from './system';
@@ -55,8 +60,8 @@ const TRACEMALLOC_METHODS = [
   'start', 'stop', 'isTracing', 'clearTraces', 'getTracebackLimit', 'getTracedMemory', 'resetPeak', 'getTracemallocMemory',
   'getObjectTraceback', 'getTraces', 'takeSnapshot', 'track', 'untrack',
 ] as const;
-/** Where an object keeps its type pointer: after its 8-byte refcount, as PyObject's ob_type. */
-const OB_TYPE = 8;
+
+const OBJECTS_METHODS = Object.getOwnPropertyNames(Objects.prototype).filter((name) => name !== 'constructor');
 
 /**
  * Makes each named method of `target` throw ERR_PYMEM_HEAP_CLOSED, by own properties that shadow the
@@ -104,6 +109,7 @@ export class Heap {
   private readonly debugContext: DebugContext;
   private readonly noMemory: NoMemoryHooks;
   private isClosed = false;
+  private objectsLayer: Objects | undefined;
 
   /** @internal use createHeap() */
   constructor(impl: RawBackend, reason: string, allocator: AllocatorChoice = { base: 'pymalloc', debug: false }, debugAbort = false) {
@@ -145,6 +151,16 @@ export class Heap {
     if (allocator.debug) this.setupDebugHooks();
     // PYTHONMALLOCSTATS's counterpart: the statistics on stderr at every new arena (and at close).
     if (process.env.PYMEM_MALLOCSTATS) this.pymalloc.onNewArena = () => this.printMallocStats();
+  }
+
+  /**
+   * Layer +3: CPython's objects in the heap (see lib/objects/objects.ts). Created on first use, when it
+   * writes the static objects (None, the small ints, ...) into the region: a heap that never uses
+   * objects pays nothing for them.
+   */
+  get objects(): Objects {
+    this.assertOpen('heap.objects');
+    return (this.objectsLayer ??= new Objects(new ObjectMemory(this.impl.buffer, this.obj, this.mem, this.tracemalloc), this.maxBytes));
   }
 
   /** Whether close() has been called. */
@@ -295,11 +311,19 @@ export class Heap {
   }
 
   /**
-   * sys._debugmallocstats()'s pymalloc section, as text in CPython's layout; '' when the OBJ domain is
-   * not served by pymalloc (CPython prints nothing then, under tracemalloc's hooks too).
+   * sys._debugmallocstats(), as text in CPython's layout: pymalloc's section when the OBJ domain is
+   * served by pymalloc (debug hooks around it too; CPython prints none otherwise), then the free-list
+   * lines of the object types (_PyObject_DebugTypeStats).
    */
   debugMallocStats(): string {
     this.assertOpen('heap.debugMallocStats');
+    const pymalloc = this.pymallocStats();
+    const freeLists = freeListStats(this.u32);
+    return pymalloc === '' ? freeLists : `${pymalloc}\n${freeLists}`;
+  }
+
+  /** _PyObject_DebugMallocStats: pymalloc's section, or '' when the OBJ domain is not pymalloc. */
+  private pymallocStats(): string {
     // _PyMem_PymallocEnabled: OBJ is pymalloc, or debug hooks around pymalloc.
     const obj = this.obj.allocator;
     if (obj.malloc !== this.sets.pymalloc.obj.malloc && this.debugWrapped(obj)?.malloc !== this.sets.pymalloc.obj.malloc) return '';
@@ -325,6 +349,7 @@ export class Heap {
     }
     checkRegion(this.u32, this.maxBytes / SEGMENT_SIZE);
     checkPymalloc(this.u32, this.maxBytes);
+    if (this.u32[OBJ_MAGIC >>> 2] === OBJ_MAGIC_VALUE) checkObjects(this.u32, this.maxBytes);
   }
 
   /**
@@ -340,6 +365,7 @@ export class Heap {
     closeMethods(this.pymalloc, ALLOCATOR_FUNCTIONS, 'pymalloc');
     closeMethods(this.system, ['malloc', 'free'], 'heap.system');
     closeMethods(this.tracemalloc, TRACEMALLOC_METHODS, 'heap.tracemalloc');
+    if (this.objectsLayer !== undefined) closeMethods(this.objectsLayer, OBJECTS_METHODS, 'heap.objects');
     closeMethods(this.impl, [...ALLOCATOR_FUNCTIONS, 'arenaAlloc', 'arenaFree'], 'raw allocator');
     for (const name of VIEW_NAMES) {
       Object.defineProperty(this, name, {
@@ -352,7 +378,7 @@ export class Heap {
   }
 
   private printMallocStats(): void {
-    const text = this.debugMallocStats();
+    const text = this.pymallocStats();
     if (text !== '') writeSync(2, text);
   }
 

@@ -124,9 +124,12 @@ export interface RegionFigures {
   segments: SegmentCounts;
 }
 
+/** How the pymalloc section starts: a reader tells from it whether the section is there. */
+export const PYMALLOC_STATS_HEADING = 'Small block threshold';
+
 /** sys._debugmallocstats()'s pymalloc section: CPython's layout, with the region where the radix tree was. */
 export function formatDebugMallocStats(s: PymallocStats, region: RegionFigures): string {
-  let out = `Small block threshold = ${SMALL_REQUEST_THRESHOLD}, in ${NB_SMALL_SIZE_CLASSES} size classes.\n\n`;
+  let out = `${PYMALLOC_STATS_HEADING} = ${SMALL_REQUEST_THRESHOLD}, in ${NB_SMALL_SIZE_CLASSES} size classes.\n\n`;
   out += 'class   size   num pools   blocks in use  avail blocks\n';
   out += '-----   ----   ---------   -------------  ------------\n';
   for (const c of s.classes) {

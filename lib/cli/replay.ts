@@ -1,6 +1,7 @@
 /**
  * pymem replay: a trace (a file, or a built-in workload) replayed on fresh heaps, timed per event.
  */
+import { PYMALLOC_STATS_HEADING } from '../obmalloc-stats';
 import { freeLive, replay } from '../trace/replay';
 import { HEAP_OPTIONS, HEAP_USAGE, UsageError, heapChoice, openHeap, scale, workload, type Command } from './args';
 import { count, mib } from './numbers';
@@ -47,7 +48,10 @@ ${HEAP_USAGE}
       failed = replay(heap[choice.domain], program, pointers).failed;
       if (r >= 0) samples.push(Number(process.hrtime.bigint() - t0) / Math.max(1, program.length));
       committed = heap.stats().committedBytes;
-      if (values.stats && r === repeat - 1) stats = heap.debugMallocStats() || `(no pymalloc statistics: the OBJ domain is served by '${choice.allocator}')\n`;
+      if (values.stats && r === repeat - 1) {
+        stats = heap.debugMallocStats();
+        if (!stats.startsWith(PYMALLOC_STATS_HEADING)) stats = `(no pymalloc statistics: the OBJ domain is served by '${choice.allocator}')\n${stats}`;
+      }
       freeLive(heap[choice.domain], pointers);
       heap.check();
       heap.close();

@@ -2,6 +2,7 @@
  * pymem stats: the statistics CPython's sys._debugmallocstats() prints, for a heap a workload left.
  */
 import { replay } from '../trace/replay';
+import { PYMALLOC_STATS_HEADING } from '../obmalloc-stats';
 import { HEAP_OPTIONS, HEAP_USAGE, UsageError, heapChoice, openHeap, scale, workload, type Command } from './args';
 
 export const statsCommand: Command = {
@@ -25,7 +26,8 @@ ${HEAP_USAGE}
     const heap = openHeap(choice);
     replay(heap[choice.domain], program);
     const text = heap.debugMallocStats();
-    io.stdout.write(text || `(no pymalloc statistics: with --allocator ${choice.allocator}, pymalloc serves nothing)\n`);
+    const note = text.startsWith(PYMALLOC_STATS_HEADING) ? '' : `(no pymalloc statistics: with --allocator ${choice.allocator}, pymalloc serves nothing)\n`;
+    io.stdout.write(note + text);
     heap.close();
     return 0;
   },

@@ -165,6 +165,16 @@ export class Tracemalloc {
     return 0;
   }
 
+  /**
+   * @internal _PyTraceMalloc_NewReference: an object taken from a freelist is re-dated, its block's
+   * trace given the caller's traceback, as CPython does when _Py_NewReference reuses memory.
+   */
+  newReference(ptr: number): void {
+    if (!this.tracing) return;
+    const entry = this.traces.get(DEFAULT_DOMAIN)?.get(ptr);
+    if (entry !== undefined) entry.traceback = this.traceback(Tracemalloc.prototype.newReference);
+  }
+
   /** @internal _PyMem_DumpTraceback's text for the debug hooks' report of block p. */
   debugTraceback(p: number): string {
     if (!this.tracing) return NO_TRACEBACK;

@@ -1,0 +1,102 @@
+/**
+ * heap.check() for the objects layer: the type records, every static object, the float freelist and
+ * the interned table, read from the region without writing a byte. Throws HeapCorruptionError naming
+ * the first invariant broken. Linear in the statics, the freelist and the table; for tests and debugging.
+ */
+import { HeapCorruptionError, hex } from '../errors';
+import {
+  IMMORTAL, OB_REFCNT, OB_TYPE, TYPE_INFO, TP_BASICSIZE, TP_ITEMSIZE, TP_NAME, NONE, FALSE, TRUE, NSMALLNEGINTS,
+  NSMALLPOSINTS, EMPTY_STR, EMPTY_BYTES, STR_HASH, STR_STATE, STATE_INTERNED_MASK, STATE_STATIC, OBJ_FLOAT_FREE,
+  OBJ_FLOAT_NUMFREE, BYTES_DATA, OBJ_INTERNED_TABLE, OBJ_INTERNED_MASK, OBJ_INTERNED_USED, T_NONE, T_BOOL, T_INT, T_STR, T_BYTES,
+  typeRecord, smallInt, latin1Str, byteChar,
+} from './layout';
+import { typeOf } from './header';
+import { digitCount, intToSafeNumber } from './int';
+import { strData, strLength, strState } from './str';
+import { bytesLength } from './bytes';
+import { FLOAT_MAXFREELIST } from './float';
+
+function fail(invariant: string, detail: string): never {
+  throw new HeapCorruptionError(`objects.${invariant}`, detail);
+}
+
+export function checkObjects(u32: Uint32Array, limit: number): void {
+  const u8 = new Uint8Array(u32.buffer);
+  const at = (offset: number): number => u32[offset >>> 2];
+
+  TYPE_INFO.forEach(([name, basicsize, itemsize], type) => {
+    const record = typeRecord(type);
+    let stored = '';
+    for (let i = record + TP_NAME; u8[i] !== 0; i++) stored += String.fromCharCode(u8[i]);
+    if (stored !== name || at(record + TP_BASICSIZE) !== basicsize || at(record + TP_ITEMSIZE) !== itemsize) {
+      fail('type.record', `the type record at ${hex(record)} reads '${stored}' (${at(record + TP_BASICSIZE)}, ${at(record + TP_ITEMSIZE)}), not '${name}'`);
+    }
+  });
+
+  const expectStatic = (p: number, type: number, what: string): void => {
+    if (typeOf(u32, p) !== type || at(p + OB_REFCNT) !== IMMORTAL || at(p + OB_REFCNT + 4) !== 0) {
+      fail('static', `${what} at ${hex(p)} is no longer an immortal ${TYPE_INFO[type][0]}`);
+    }
+  };
+  expectStatic(NONE, T_NONE, 'None');
+  expectStatic(FALSE, T_BOOL, 'False');
+  expectStatic(TRUE, T_BOOL, 'True');
+  if (intToSafeNumber(u32, FALSE) !== 0 || intToSafeNumber(u32, TRUE) !== 1) fail('static', 'False or True holds another value');
+  for (let v = -NSMALLNEGINTS; v < NSMALLPOSINTS; v++) {
+    const p = smallInt(v);
+    expectStatic(p, T_INT, `the small int ${v}`);
+    if (intToSafeNumber(u32, p) !== v || digitCount(u32, p) !== (v === 0 ? 0 : 1)) fail('static', `the small int at ${hex(p)} does not hold ${v}`);
+  }
+  const expectStr = (p: number, length: number, c: number): void => {
+    expectStatic(p, T_STR, `the static string ${JSON.stringify(String.fromCharCode(c).slice(0, length))}`);
+    const state = at(p + STR_STATE) & ~STATE_INTERNED_MASK;
+    const data = strData(u32, p);
+    if (state !== (strState(c) | STATE_STATIC) || strLength(u32, p) !== length || (length === 1 && u8[data] !== c) || u8[data + length] !== 0) {
+      fail('static', `the static string at ${hex(p)} does not hold ${length} character ${hex(c)}`);
+    }
+  };
+  expectStr(EMPTY_STR, 0, 0);
+  for (let c = 0; c < 256; c++) expectStr(latin1Str(c), 1, c);
+  const expectBytes = (p: number, data: number[]): void => {
+    expectStatic(p, T_BYTES, 'a static bytes object');
+    if (bytesLength(u32, p) !== data.length || data.some((byte, i) => u8[p + BYTES_DATA + i] !== byte) || u8[p + BYTES_DATA + data.length] !== 0) {
+      fail('static', `the static bytes object at ${hex(p)} does not hold ${JSON.stringify(data)}`);
+    }
+  };
+  expectBytes(EMPTY_BYTES, []);
+  for (let c = 0; c < 256; c++) expectBytes(byteChar(c), [c]);
+
+  // The float freelist: numfree parked floats, refcount 0, linked through ob_type, ending in NULL.
+  const numfree = at(OBJ_FLOAT_NUMFREE);
+  if (numfree > FLOAT_MAXFREELIST) fail('float.numfree', `${numfree} floats parked, more than ${FLOAT_MAXFREELIST}`);
+  let p = at(OBJ_FLOAT_FREE);
+  for (let n = 0; n < numfree; n++, p = at(p + OB_TYPE)) {
+    if (p === 0 || p % 16 !== 0 || p + 24 > limit) fail('float.link', `link ${n} of the float freelist is ${hex(p)}, with ${numfree} floats parked`);
+    if (at(p + OB_REFCNT) !== 0 || at(p + OB_TYPE + 4) !== 0) fail('float.parked', `the parked float at ${hex(p)} has a reference count or a type`);
+  }
+  if (p !== 0) fail('float.link', `the float freelist goes on past its ${numfree} floats, to ${hex(p)}`);
+
+  // The interned table: a power of two of slots, at most two thirds used, every string in it
+  // interned, immortal and found by probing from its hash.
+  const table = at(OBJ_INTERNED_TABLE);
+  const mask = at(OBJ_INTERNED_MASK);
+  const used = at(OBJ_INTERNED_USED);
+  if (table === 0) {
+    if (mask !== 0 || used !== 0) fail('interned.table', `no table, but mask ${mask} and ${used} strings`);
+    return;
+  }
+  if ((mask & (mask + 1)) !== 0 || used * 3 > (mask + 1) * 2) fail('interned.table', `${used} strings in ${mask + 1} slots`);
+  let count = 0;
+  for (let i = 0; i <= mask; i++) {
+    const q = at(table + 4 * i);
+    if (q === 0) continue;
+    count++;
+    if (q % 16 !== 0 || q + 16 > limit || typeOf(u32, q) !== T_STR || (at(q + STR_STATE) & STATE_INTERNED_MASK) === 0 || at(q + OB_REFCNT) !== IMMORTAL) {
+      fail('interned.entry', `slot ${i} holds ${hex(q)}, not an interned immortal str`);
+    }
+    let j = at(q + STR_HASH) & mask;
+    while (at(table + 4 * j) !== q && at(table + 4 * j) !== 0) j = (j + 1) & mask;
+    if (j !== i) fail('interned.probe', `the str at ${hex(q)} in slot ${i} is not found by probing from its hash`);
+  }
+  if (count !== used) fail('interned.used', `${count} strings in the table, ${used} counted`);
+}

@@ -1,0 +1,189 @@
+/**
+ * Layer +3's byte layout: CPython 3.12's object structs on 64-bit Linux, the type records objects point
+ * at, and the objects layer's state and static objects in segment 0. The layouts are CPython's to the
+ * byte (test/objects-layout.ts compares them with bytes read out of CPython 3.12 itself), so
+ * heap.objects.sizeof() equals sys.getsizeof(); only pointers differ, being u32 region offsets held in
+ * CPython's 8-byte fields (high word 0).
+ *
+ * Every object starts with PyObject's header:
+ *
+ *   +0  ob_refcnt   8 bytes; the count is the low u32 (3.12's ob_refcnt_split), the high u32 is 0.
+ *                   0xFFFFFFFF is _Py_IMMORTAL_REFCNT: incref and decref leave the object alone.
+ *   +8  ob_type     8 bytes; the offset of the object's type record (below), high u32 0.
+ *
+ * Segment 0, after pymalloc's state (OBM_END):
+ *
+ *   0x42000 state       magic, the float freelist, the interned table             (16 x u32)
+ *   0x42100 types       one 64-byte record per type                                (16 x 64 B)
+ *   0x43000 statics     None, False, True, the small ints, the empty and one-character strings and
+ *                       bytes: CPython 3.12 allocates them statically, outside pymalloc, and so do we
+ */
+import { SEGMENT_SIZE } from '../config';
+import { OBM_END } from '../obmalloc-layout';
+
+/** _Py_IMMORTAL_REFCNT on 64-bit: UINT_MAX in the low word (PEP 683). */
+export const IMMORTAL = 0xffffffff;
+
+// PyObject
+export const OB_REFCNT = 0;
+export const OB_TYPE = 8;
+/** sizeof(PyObject): None's whole size. */
+export const PYOBJECT_SIZE = 16;
+
+/**
+ * PyLongObject (3.12): the header, then lv_tag, then 30-bit digits in u32s, least significant first.
+ * lv_tag = ndigits << 3 | sign, sign 0 positive, 1 zero, 2 negative (_PyLong_SetSignAndDigitCount).
+ * A zero keeps one digit of 0: _PyLong_New allocates max(ndigits, 1) digits.
+ *
+ *   [ob_refcnt:8][ob_type:8][lv_tag:8][digit 0:4][digit 1:4]...
+ */
+export const LONG_TAG = 16;
+export const LONG_DIGITS = 24;
+export const LONG_SHIFT = 30;
+export const LONG_MASK = (1 << LONG_SHIFT) - 1;
+export const LONG_BASE = 2 ** LONG_SHIFT;
+export const NON_SIZE_BITS = 3;
+export const SIGN_POSITIVE = 0;
+export const SIGN_ZERO = 1;
+export const SIGN_NEGATIVE = 2;
+export const SIGN_MASK = 3;
+
+/** PyFloatObject: [ob_refcnt:8][ob_type:8][ob_fval:f64], 24 bytes. Freelisted floats link through ob_type. */
+export const FLOAT_VALUE = 16;
+export const FLOAT_SIZE = 24;
+
+/**
+ * PEP 393 compact strings, one block each. PyASCIIObject (40 bytes) when every character is below 128,
+ * the characters right after it; PyCompactUnicodeObject (56 bytes) otherwise, with the UTF-8 cache
+ * fields (0 unless a static singleton carries its UTF-8 form, as CPython 3.12's latin-1 ones do):
+ *
+ *   [ob_refcnt:8][ob_type:8][length:8][hash:8][state:4][pad:4] [data: (length + 1) x kind]
+ *   [ob_refcnt:8][ob_type:8][length:8][hash:8][state:4][pad:4][utf8_length:8][utf8:8] [data ...]
+ *
+ * hash is -1 (all ones) until first computed, then cached. The data ends with a NUL character.
+ */
+export const STR_LENGTH = 16;
+export const STR_HASH = 24;
+export const STR_STATE = 32;
+export const ASCII_DATA = 40;
+export const STR_UTF8_LENGTH = 40;
+export const STR_UTF8 = 48;
+export const COMPACT_DATA = 56;
+/** state's bit fields, as GCC lays them out on x86-64 (interned:2, kind:3, compact:1, ascii:1, statically_allocated:1). */
+export const STATE_INTERNED_MASK = 0x3;
+export const STATE_KIND_SHIFT = 2;
+export const STATE_KIND_MASK = 0x7 << STATE_KIND_SHIFT;
+export const STATE_COMPACT = 1 << 5;
+export const STATE_ASCII = 1 << 6;
+export const STATE_STATIC = 1 << 7;
+/** SSTATE_NOT_INTERNED, SSTATE_INTERNED_IMMORTAL, SSTATE_INTERNED_IMMORTAL_STATIC (3.12). */
+export const NOT_INTERNED = 0;
+export const INTERNED_IMMORTAL = 2;
+export const INTERNED_IMMORTAL_STATIC = 3;
+
+/** PyBytesObject: [ob_refcnt:8][ob_type:8][ob_size:8][ob_shash:8][ob_sval: n + 1], 33 + n bytes. */
+export const BYTES_SIZE = 16;
+export const BYTES_HASH = 24;
+export const BYTES_DATA = 32;
+
+/** The objects layer's state, a page after pymalloc's. */
+export const OBJ_STATE = 0x42000;
+/** 'pyob': the objects layer has written its types and statics (heap.objects was first used). */
+export const OBJ_MAGIC_VALUE = 0x626f7970;
+export const OBJ_MAGIC = OBJ_STATE;
+/** PyFloat's free_list head and numfree (CPython keeps them in the interpreter state). */
+export const OBJ_FLOAT_FREE = OBJ_STATE + 4;
+export const OBJ_FLOAT_NUMFREE = OBJ_STATE + 8;
+/** The interned strings' table: its block (MEM domain), its slot count - 1, the strings in it. */
+export const OBJ_INTERNED_TABLE = OBJ_STATE + 12;
+export const OBJ_INTERNED_MASK = OBJ_STATE + 16;
+export const OBJ_INTERNED_USED = OBJ_STATE + 20;
+
+/**
+ * Type records, the counterpart of CPython's static PyTypeObjects: an object's ob_type holds one's
+ * offset, so a reader of the region can name every object's type, and a type field that is not one
+ * of these offsets marks memory that holds no live object.
+ *
+ *   +0 tp_basicsize:4  +4 tp_itemsize:4  +8 tp_name: NUL-terminated ASCII (up to 56 bytes)
+ */
+export const TYPES = 0x42100;
+export const TYPE_RECORD = 64;
+export const TYPE_RECORD_SHIFT = 6;
+export const TP_BASICSIZE = 0;
+export const TP_ITEMSIZE = 4;
+export const TP_NAME = 8;
+export const MAX_TYPES = 16;
+
+/** Type numbers: a type record's index. The dispatch of every per-type operation switches on it. */
+export const T_NONE = 0;
+export const T_BOOL = 1;
+export const T_INT = 2;
+export const T_FLOAT = 3;
+export const T_STR = 4;
+export const T_BYTES = 5;
+export const TYPE_COUNT = 6;
+
+/** tp_name, tp_basicsize, tp_itemsize of each type, as CPython 3.12 declares them. */
+export const TYPE_INFO: readonly (readonly [name: string, basicsize: number, itemsize: number])[] = [
+  ['NoneType', PYOBJECT_SIZE, 0],
+  ['bool', LONG_DIGITS, 4],
+  ['int', LONG_DIGITS, 4],
+  ['float', FLOAT_SIZE, 0],
+  ['str', 56, 0],
+  ['bytes', 33, 1],
+];
+
+export function typeRecord(type: number): number {
+  return TYPES + (type << TYPE_RECORD_SHIFT);
+}
+
+/**
+ * Static objects. Each starts on a 16-byte boundary, as every heap block does, so that a pointer test
+ * need not tell statics from blocks.
+ */
+export const STATICS = 0x43000;
+export const NONE = STATICS;
+export const FALSE = NONE + 16;
+/** The bools are ints: 28 bytes, one digit, in 32-byte slots. */
+export const TRUE = FALSE + 32;
+/** _PY_NSMALLNEGINTS and _PY_NSMALLPOSINTS: -5..256 are preallocated (32-byte slots of 28-byte ints). */
+export const NSMALLNEGINTS = 5;
+export const NSMALLPOSINTS = 257;
+export const SMALL_INT_SLOT = 32;
+export const SMALL_INTS = TRUE + 32;
+/** The empty string (41 bytes). */
+export const EMPTY_STR = SMALL_INTS + (NSMALLNEGINTS + NSMALLPOSINTS) * SMALL_INT_SLOT;
+/**
+ * The 256 one-character latin-1 strings: 42 bytes below 128; above, 58 plus the 3-byte UTF-8 form
+ * that CPython 3.12's static ones carry (61, what sys.getsizeof('\xe9') answers). 64-byte slots.
+ */
+export const LATIN1_STRS = EMPTY_STR + 48;
+export const LATIN1_SLOT = 64;
+/** b'' and the 256 one-byte bytes objects (33 and 34 bytes), in 48-byte slots. */
+export const EMPTY_BYTES = LATIN1_STRS + 256 * LATIN1_SLOT;
+export const BYTE_CHARS = EMPTY_BYTES + 48;
+export const BYTE_SLOT = 48;
+export const STATICS_END = BYTE_CHARS + 256 * BYTE_SLOT;
+
+/** The static int for -5 <= v <= 256. */
+export function smallInt(v: number): number {
+  return SMALL_INTS + (v + NSMALLNEGINTS) * SMALL_INT_SLOT;
+}
+
+export function latin1Str(c: number): number {
+  return LATIN1_STRS + c * LATIN1_SLOT;
+}
+
+export function byteChar(c: number): number {
+  return BYTE_CHARS + c * BYTE_SLOT;
+}
+
+function assert(ok: boolean, what: string): void {
+  /* c8 ignore next -- fires only when an edit makes the layout inconsistent; it then fails every test */
+  if (!ok) throw new Error(`pymem objects layout: ${what}`);
+}
+assert(OBJ_STATE >= OBM_END, "the objects' state starts after pymalloc's");
+assert(OBJ_INTERNED_USED + 4 <= TYPES && TYPES + MAX_TYPES * TYPE_RECORD <= STATICS, 'state, types and statics do not overlap');
+assert(TYPE_COUNT <= MAX_TYPES && TYPE_INFO.length === TYPE_COUNT, 'every type has a record');
+assert(TYPE_RECORD === 1 << TYPE_RECORD_SHIFT && TYPES % TYPE_RECORD === 0, 'type records are aligned to their size');
+assert(STATICS % 16 === 0 && STATICS_END <= SEGMENT_SIZE, 'the statics fit segment 0');

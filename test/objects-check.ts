@@ -1,0 +1,72 @@
+// heap.check() for the objects layer: each invariant broken on purpose is named, on both backends.
+import t from 'tap';
+import { BACKENDS, heapOn } from './helpers/backends';
+import { HeapCorruptionError, type Heap } from '../lib/index';
+import {
+  NONE, TRUE, TYPES, TP_NAME, OB_REFCNT, LONG_DIGITS, OBJ_FLOAT_FREE, OBJ_FLOAT_NUMFREE, OBJ_INTERNED_TABLE,
+  OBJ_INTERNED_MASK, OBJ_INTERNED_USED, ASCII_DATA, BYTES_DATA, smallInt, latin1Str, byteChar,
+} from '../lib/objects/layout';
+
+/** A heap with two parked floats and three interned strings, and the corruption `corrupt` makes. */
+type Corruption = [invariant: string, corrupt: (heap: Heap, word: (offset: number, value?: number) => number) => void];
+
+const CORRUPTIONS: Corruption[] = [
+  ['type.record', (h) => (h.u8[TYPES + TP_NAME] = 0x6e)],
+  ['static', (_, w) => w(NONE + OB_REFCNT, 5)],
+  ['static', (_, w) => w(TRUE + LONG_DIGITS, 2)],
+  ['static', (_, w) => w(smallInt(7) + LONG_DIGITS, 8)],
+  ['static', (h) => (h.u8[latin1Str(65) + ASCII_DATA] = 66)],
+  ['static', (h) => (h.u8[byteChar(3) + BYTES_DATA] = 4)],
+  ['float.numfree', (_, w) => w(OBJ_FLOAT_NUMFREE, 101)],
+  ['float.link', (_, w) => w(OBJ_FLOAT_NUMFREE, 3)],
+  ['float.link', (_, w) => w(OBJ_FLOAT_NUMFREE, 1)],
+  ['float.parked', (_, w) => w(w(OBJ_FLOAT_FREE) + OB_REFCNT, 1)],
+  ['interned.table', (_, w) => w(OBJ_INTERNED_MASK, 62)],
+  ['interned.table', (_, w) => w(OBJ_INTERNED_USED, 60)],
+  ['interned.used', (_, w) => w(OBJ_INTERNED_USED, 4)],
+  ['interned.entry', (h, w) => w(firstUsedSlot(h, w), h.objects.int(1000))],
+  ['interned.probe', (h, w) => {
+    const slot = firstUsedSlot(h, w);
+    const free = freeSlotAfter(h, w, slot);
+    w(free, w(slot));
+    w(slot, 0);
+  }],
+  ['interned.table', (_, w) => w(OBJ_INTERNED_TABLE, 0)],
+];
+
+function firstUsedSlot(_: Heap, w: (offset: number, value?: number) => number): number {
+  let slot = w(OBJ_INTERNED_TABLE);
+  while (w(slot) === 0) slot += 4;
+  return slot;
+}
+
+/** A free slot far from `slot`'s probe run: the string moved there is not found from its hash. */
+function freeSlotAfter(_: Heap, w: (offset: number, value?: number) => number, slot: number): number {
+  let at = slot + 4 * 8;
+  while (w(at) !== 0) at += 4;
+  return at;
+}
+
+for (const backend of BACKENDS) {
+  t.test(backend, async (t) => {
+    for (const [invariant, corrupt] of CORRUPTIONS) {
+      const heap = heapOn(backend);
+      const o = heap.objects;
+      for (const p of [o.float(1.5), o.float(2.5)]) o.decref(p);
+      for (const s of ['alpha', 'beta', 'gamma']) o.intern(o.str(s));
+      heap.check();
+      const word = (offset: number, value?: number): number => {
+        if (value !== undefined) heap.u32[offset >>> 2] = value;
+        return heap.u32[offset >>> 2];
+      };
+      corrupt(heap, word);
+      let caught: unknown;
+      try {
+        heap.check();
+      } catch (error) {
+        caught = error;
+      }
+      t.ok(caught instanceof HeapCorruptionError && caught.invariant === `objects.${invariant}`, `objects.${invariant} is caught: ${String(caught)}`);
+    }
+  });
+}
