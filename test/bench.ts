@@ -10,6 +10,8 @@ import { capture, pymem } from './helpers/cli';
 import { MODES, benchSettings, runBench } from '../lib/cli/bench';
 import { formatResults, verdict, type BenchResults } from '../lib/cli/bench-report';
 import { measure, peakRss } from '../lib/cli/bench-child';
+import { OBJECT_COUNTS, objectsSummary, runObjects } from '../lib/cli/bench-objects';
+import { measureObjects } from '../lib/cli/bench-objects-child';
 import { decodeProgram, encodeProgram } from '../lib/trace/binary';
 import { loadWorkload } from '../lib/trace/workloads';
 import { parseTrace } from '../lib/trace/format';
@@ -115,6 +117,36 @@ t.test('--tracemalloc: each backend again while tracing 1 and 25 frames, and wha
   t.match(formatResults(r, 'markdown'), /^## `pymem bench --quick --tracemalloc --markdown`\n[^]*\n### tracemalloc against none\n/);
 });
 
+t.test('--objects: ints, floats and strings as heap objects and as JS values, each form in a child', async (t) => {
+  const r = runBench({ mode: 'quick', workloads: ['sweep'], rounds: 1, objects: true }, capture(), { env: { ...process.env, CC: 'false' }, thingModule: 'no-such-allocator' });
+  const objects = r.objects!;
+  t.equal(objects.count, OBJECT_COUNTS.quick);
+  t.same(Object.keys(objects.forms), ['native', 'fallback', 'js']);
+  const { native, fallback, js } = objects.forms;
+  t.equal(native.checksum, js.checksum, 'every form read the same values back');
+  // An int of one digit and a float take a 32-byte block each, 'name-12345' a 64-byte one (PyASCIIObject 40 + 11).
+  t.ok(native.heapBytes >= 3 * objects.count * 32 && native.heapBytes === fallback.heapBytes, 'the values are in the heap, the same bytes on both backends');
+  t.equal(native.handleBytes, 3 * objects.count * 4, 'their pointers in a Uint32Array');
+  t.ok(js.v8HeapGrowth > 3 * objects.count * 8, "JS values are in V8's heap");
+  t.ok(native.v8HeapGrowth < js.v8HeapGrowth / 10, "heap objects are not");
+  t.equal(js.heapBytes + js.handleBytes + js.committedGrowth, 0);
+  t.match(formatResults(r, 'text'), /\nobjects against JS values\n {2}form +build ms +read ms +full V8 GC ms +bytes\/value in the heap +V8 heap growth +x JS memory\n {2}heap objects, native +\d+ +\d+ +[\d.]+ +[\d.]+ \(\+4 pointer\) /);
+  t.match(formatResults(r, 'markdown'), /^## `pymem bench --quick --objects --markdown`\n[^]*\n### Objects against JS values\n\n\| form \|[^]*\n750,000 values \(250,000 each of ints, floats and strings\), medians of 1 rounds: in the heap they take [\d.]+ MiB/);
+  const fallbackOnly = { ...objects, forms: { fallback, js } };
+  t.match(objectsSummary(fallbackOnly), new RegExp(`a full V8 GC with them alive takes ${fallback.gcMs.toFixed(1)} ms`), 'without native, the fallback speaks for the heap');
+});
+
+t.test('--objects: a child that fails, forms that disagree, a child without --expose-gc', async (t) => {
+  t.throws(() => runObjects(['bogus'], 10, 1, () => {}), { message: /^objects, bogus, failed \(status 1\): [^]*no form 'bogus' \(forms: js, native, fallback\)/ });
+  let n = 0;
+  const m = { buildMs: 1, readMs: 1, gcMs: 1, v8HeapGrowth: 0, handleBytes: 0, heapBytes: 0, committedGrowth: 0 };
+  const { runObjects: mocked } = t.mockRequire('../lib/cli/bench-objects', {
+    'node:child_process': { spawnSync: () => ({ status: 0, stdout: JSON.stringify({ ...m, checksum: n++ }) }) },
+  }) as typeof import('../lib/cli/bench-objects');
+  t.throws(() => mocked(['js', 'fallback'], 10, 1, () => {}), { message: 'objects: the forms read different values back (checksums 0, 1)' });
+  t.throws(() => measureObjects('js', 10), { message: 'bench-objects-child needs node --expose-gc' });
+});
+
 t.test('a contender that fails is an error naming it', async (t) => {
   const cc = path.join(scratch, 'broken-cc');
   writeFileSync(cc, '#!/bin/sh\n# a "compiler" whose program exits 3\nwhile [ "$1" != "-o" ]; do shift; done\nprintf "#!/bin/sh\\nexit 3\\n" > "$2"; chmod +x "$2"\n');
@@ -153,6 +185,7 @@ t.test('the settings the options ask for', async (t) => {
   t.same(benchSettings({ quick: true, rounds: '2' }).rounds, 2);
   t.equal(benchSettings({ 'debug-hooks': true }).debugHooks, true);
   t.equal(benchSettings({ tracemalloc: true }).tracemalloc, true);
+  t.equal(benchSettings({ objects: true }).objects, true);
   t.throws(() => benchSettings({ rounds: '2.5' }), { message: "--rounds must be a whole number from 1; got '2.5'" });
 });
 

@@ -6,6 +6,7 @@
  */
 import * as os from 'node:os';
 import { count, mib } from './numbers';
+import { objectsSummary, objectsTable, type ObjectsResults } from './bench-objects';
 
 export interface Cell {
   /** Nanoseconds per event: the median of the rounds, and the fastest and slowest round. */
@@ -32,6 +33,8 @@ export interface BenchResults {
   missing: string[];
   compiler?: string;
   workloads: { name: string; events: number; peakBytes: number; cells: Record<string, Cell> }[];
+  /** With --objects: the objects against JS values (lib/cli/bench-objects.ts). */
+  objects?: ObjectsResults;
 }
 
 export const LABELS: Record<string, string> = {
@@ -99,7 +102,7 @@ function machine(r: BenchResults): string {
 }
 
 export function formatResults(r: BenchResults, format: 'text' | 'markdown'): string {
-  const command = `pymem bench --${r.mode}${r.debugHooks ? ' --debug-hooks' : ''}${r.tracemalloc ? ' --tracemalloc' : ''}${format === 'markdown' ? ' --markdown' : ''}`;
+  const command = `pymem bench --${r.mode}${r.debugHooks ? ' --debug-hooks' : ''}${r.tracemalloc ? ' --tracemalloc' : ''}${r.objects ? ' --objects' : ''}${format === 'markdown' ? ' --markdown' : ''}`;
   const settings = `synthetic workloads at scale ${r.scale}, ${r.repeats} rounds; @thi.ng/malloc and ArrayBuffer timed on the first ${count(r.slowEvents)} events`;
   const comparison = [['workload', 'native ns/event', 'fallback ns/event', 'native / fallback']].concat(
     r.workloads.filter((w) => w.cells.native).map((w) => [w.name, ns(w.cells.native.median), ns(w.cells.fallback.median), ratio(w.cells.native.median, w.cells.fallback.median)]),
@@ -121,12 +124,14 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
     out.push('', '### Native against the fallback', '', markdownTable(comparison), '', verdict(r), '');
     if (r.debugHooks) out.push('### Debug hooks against none', '', markdownTable(hooks), '');
     if (r.tracemalloc) out.push('### tracemalloc against none', '', markdownTable(tracing), '');
+    if (r.objects) out.push('### Objects against JS values', '', markdownTable(objectsTable(r.objects)), '', objectsSummary(r.objects), '');
   } else {
     out.push(`${command}: ${settings}.`);
     for (const w of r.workloads) out.push('', `${w.name}: ${count(w.events)} events, ${mib(w.peakBytes)} requested at the peak`, textTable([HEAD, ...rows(w)]));
     out.push('', 'native against the fallback', textTable(comparison), '', verdict(r), '');
     if (r.debugHooks) out.push('debug hooks against none', textTable(hooks), '');
     if (r.tracemalloc) out.push('tracemalloc against none', textTable(tracing), '');
+    if (r.objects) out.push('objects against JS values', textTable(objectsTable(r.objects)), '', objectsSummary(r.objects), '');
   }
   return `${out.join('\n')}\n`;
 }

@@ -16,6 +16,7 @@ import { UsageError, type Command, type Io } from './args';
 import type { Measurement } from './bench-child';
 import { LABELS, formatResults, type BenchResults, type Cell } from './bench-report';
 import { count } from './numbers';
+import { OBJECT_COUNTS, runObjects } from './bench-objects';
 
 /** What --quick (the default, and `npm start`) and --full measure. */
 export const MODES = {
@@ -46,6 +47,8 @@ export interface BenchSettings {
   debugHooks?: boolean;
   /** Also measure each backend while tracemalloc traces, with 1 frame and with 25. */
   tracemalloc?: boolean;
+  /** Also build ints, floats and short strings as heap objects against JS values (lib/cli/bench-objects.ts). */
+  objects?: boolean;
 }
 
 export interface BenchOptions {
@@ -65,7 +68,7 @@ export function benchSettings(values: Record<string, unknown>): BenchSettings {
   }
   const rounds = values.rounds === undefined ? MODES[mode].repeats : Number(values.rounds);
   if (!(Number.isInteger(rounds) && rounds >= 1)) throw new UsageError(`--rounds must be a whole number from 1; got '${values.rounds}'`);
-  return { mode, rounds, workloads, ...(values['debug-hooks'] ? { debugHooks: true } : {}), ...(values.tracemalloc ? { tracemalloc: true } : {}) };
+  return { mode, rounds, workloads, ...(values['debug-hooks'] ? { debugHooks: true } : {}), ...(values.tracemalloc ? { tracemalloc: true } : {}), ...(values.objects ? { objects: true } : {}) };
 }
 
 /** The contenders that can run here, and one line for each that cannot. */
@@ -120,14 +123,15 @@ function progress(io: Io, total: number) {
   };
 }
 
-export function runBench({ mode, rounds: repeats, workloads: names, debugHooks = false, tracemalloc = false }: BenchSettings, io: Io, { env = process.env, thingModule = '@thi.ng/malloc' }: BenchOptions = {}): BenchResults {
+export function runBench({ mode, rounds: repeats, workloads: names, debugHooks = false, tracemalloc = false, objects = false }: BenchSettings, io: Io, { env = process.env, thingModule = '@thi.ng/malloc' }: BenchOptions = {}): BenchResults {
   const { scale, slowEvents } = MODES[mode];
   const work = mkdtempSync(path.join(os.tmpdir(), 'pymem-bench-'));
   try {
     const variants = [...(debugHooks ? ['debug'] : []), ...(tracemalloc ? ['tm1', 'tm25'] : [])];
     const found = contenders(work, env, thingModule, variants);
     for (const line of found.missing) io.stderr.write(`${line}\n`);
-    const bar = progress(io, names.length * repeats * found.ready.length);
+    const forms = objects ? [...found.ready.filter((c) => c === 'native' || c === 'fallback'), 'js'] : [];
+    const bar = progress(io, names.length * repeats * found.ready.length + forms.length * repeats);
     const results: BenchResults = { mode, scale, repeats, slowEvents, debugHooks, tracemalloc, contenders: found.ready, missing: found.missing, compiler: found.compiler, workloads: [] };
     for (const name of names) {
       const program = loadWorkload(name, scale)!;
@@ -164,6 +168,10 @@ export function runBench({ mode, rounds: repeats, workloads: names, debugHooks =
       results.workloads.push({ name, events: program.length, peakBytes: program.peakBytes, cells });
       bar.line(`${name}: measured (${count(program.length)} events)`);
     }
+    if (objects) {
+      results.objects = runObjects(forms, OBJECT_COUNTS[mode], repeats, bar.step);
+      bar.line(`objects: measured (${count(3 * OBJECT_COUNTS[mode])} values)`);
+    }
     return results;
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -190,6 +198,8 @@ Options:
   --workload NAME                  only this workload (repeatable)
   --debug-hooks                    also measure each backend with debug hooks (pymalloc_debug)
   --tracemalloc                    also measure each backend while tracemalloc traces 1 and 25 frames
+  --objects                        also build ints, floats and short strings (1/4 million each, a
+                                   million with --full) as heap objects and as JS values in an array
   --rounds N                       rounds instead of the mode's 5 or 7
   -h, --help                       this text`,
   options: {
@@ -200,6 +210,7 @@ Options:
     workload: { type: 'string', multiple: true },
     'debug-hooks': { type: 'boolean', default: false },
     tracemalloc: { type: 'boolean', default: false },
+    objects: { type: 'boolean', default: false },
     rounds: { type: 'string' },
   },
   run(values, positionals, io) {

@@ -1,0 +1,129 @@
+/**
+ * One measurement of `pymem bench --objects`, in a process of its own started with --expose-gc, so
+ * that V8's heap holds nothing but what the form builds:
+ *
+ *   node --expose-gc dist/cli/bench-objects-child.js FORM COUNT
+ *
+ * FORM: native or fallback (COUNT ints, floats and short strings as objects of heap.objects on that
+ * backend, their pointers in a Uint32Array), or js (the same values as JS values in an array). A warm-up
+ * of WARM_VALUES of each runs first, then the timed build, a full V8 GC (timed, the values alive), the
+ * timed read of every value back into JS, and the figures. Prints one JSON line (ObjectsMeasurement).
+ */
+import { createHeap } from '../heap';
+
+export interface ObjectsMeasurement {
+  /** Milliseconds to build the values. */
+  buildMs: number;
+  /** Milliseconds to read every value back as a JS value (toJS for the heap forms). */
+  readMs: number;
+  /** Milliseconds of a full V8 garbage collection with the values alive. */
+  gcMs: number;
+  /** V8's heap after a full GC with the values alive, less before the build. */
+  v8HeapGrowth: number;
+  /** Bytes of the pointers held in JS (a Uint32Array, outside V8's heap); 0 for js. */
+  handleBytes: number;
+  /** Bytes of the heap's blocks in use (pymalloc's allocated blocks, whole blocks); 0 for js. */
+  heapBytes: number;
+  /** The heap's committed bytes after the build, less before; 0 for js. */
+  committedGrowth: number;
+  /** The sum of what was read: the same for every form, or one of them read wrong. */
+  checksum: number;
+}
+
+const WARM_VALUES = 20_000;
+
+/** The values: ints spread over +-10^6 (one digit, outside the small-int cache), floats, 5-11 character strings. */
+function intValue(i: number): number {
+  return ((i * 7919) % 2_000_003) - 1_000_001;
+}
+function floatValue(i: number): number {
+  return i + 0.25;
+}
+function strValue(i: number): string {
+  return `name-${i}`;
+}
+
+function gc(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect === undefined) throw new Error('bench-objects-child needs node --expose-gc');
+  collect();
+}
+
+function ms(t0: bigint): number {
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+type Form = (count: number) => { build: () => void; read: () => number; handleBytes: number; heapBytes: () => number; committed: () => number };
+
+const js: Form = (count) => {
+  let values: (number | string)[] = [];
+  return {
+    build() {
+      values = [];
+      for (let i = 0; i < count; i++) values.push(intValue(i), floatValue(i), strValue(i));
+    },
+    read() {
+      let sum = 0;
+      for (let k = 0; k < values.length; k += 3) sum += (values[k] as number) + (values[k + 1] as number) + (values[k + 2] as string).length;
+      return sum;
+    },
+    handleBytes: 0,
+    heapBytes: () => 0,
+    committed: () => 0,
+  };
+};
+
+function heapForm(backend: 'native' | 'fallback'): Form {
+  return (count) => {
+    const heap = createHeap({ backend });
+    const o = heap.objects;
+    const handles = new Uint32Array(3 * count);
+    return {
+      build() {
+        for (let i = 0, k = 0; i < count; i++, k += 3) {
+          handles[k] = o.int(intValue(i));
+          handles[k + 1] = o.float(floatValue(i));
+          handles[k + 2] = o.str(strValue(i));
+        }
+      },
+      read() {
+        let sum = 0;
+        for (let k = 0; k < handles.length; k += 3) sum += (o.toJS(handles[k]) as number) + (o.toJS(handles[k + 1]) as number) + (o.toJS(handles[k + 2]) as string).length;
+        return sum;
+      },
+      handleBytes: handles.byteLength,
+      heapBytes: () => heap.stats().pymalloc.allocatedBytes,
+      committed: () => heap.stats().committedBytes,
+    };
+  };
+}
+
+const FORMS: Record<string, Form> = { js, native: heapForm('native'), fallback: heapForm('fallback') };
+
+export function measureObjects(form: string, count: number): ObjectsMeasurement {
+  const make = FORMS[form];
+  if (make === undefined) throw new Error(`no form '${form}' (forms: ${Object.keys(FORMS).join(', ')})`);
+  const warm = make(WARM_VALUES);
+  warm.build();
+  warm.read();
+  const run = make(count);
+  gc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const committedBefore = run.committed();
+  let t0 = process.hrtime.bigint();
+  run.build();
+  const buildMs = ms(t0);
+  t0 = process.hrtime.bigint();
+  gc();
+  const gcMs = ms(t0);
+  const v8HeapGrowth = process.memoryUsage().heapUsed - heapBefore;
+  t0 = process.hrtime.bigint();
+  const checksum = run.read();
+  const readMs = ms(t0);
+  return { buildMs, readMs, gcMs, v8HeapGrowth, handleBytes: run.handleBytes, heapBytes: run.heapBytes(), committedGrowth: run.committed() - committedBefore, checksum };
+}
+
+if (require.main === module) {
+  const [form, count] = process.argv.slice(2);
+  process.stdout.write(`${JSON.stringify(measureObjects(form, Number(count)))}\n`);
+}

@@ -1,0 +1,100 @@
+/**
+ * `pymem bench --objects`: ints, floats and short strings as objects in the heap (each backend) against
+ * the same values as JS values in an array. Each round runs each form in a process of its own
+ * (lib/cli/bench-objects-child.ts); the report gives the medians of build time, read time, the
+ * duration of a full V8 GC with the values alive, the bytes the values take in the heap, and V8's
+ * heap growth.
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import type { ObjectsMeasurement } from './bench-objects-child';
+import { count, mib } from './numbers';
+
+/** Values of each type per mode: a million at full scale, as the benchmark is stated. */
+export const OBJECT_COUNTS = { quick: 250_000, full: 1_000_000 } as const;
+
+const CHILD = path.join(__dirname, `bench-objects-child${path.extname(__filename)}`);
+const CHILD_NODE_OPTIONS = process.execArgv.filter((option) => !option.startsWith('--inspect'));
+
+export const FORM_LABELS: Record<string, string> = {
+  native: 'heap objects, native',
+  fallback: 'heap objects, fallback',
+  js: 'JS values in an array',
+};
+
+export interface ObjectsResults {
+  /** Values of each type (ints, floats, strings): 3 x count values in all. */
+  count: number;
+  rounds: number;
+  /** Per form, the median of each figure over the rounds. */
+  forms: Record<string, ObjectsMeasurement>;
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
+}
+
+/** Measures each form `rounds` times, rounds interleaved; `step` is told before each measurement. */
+export function runObjects(forms: string[], valueCount: number, rounds: number, step: (label: string) => void): ObjectsResults {
+  const samples: Record<string, ObjectsMeasurement[]> = Object.fromEntries(forms.map((form) => [form, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const form of forms) {
+      step(`objects: ${FORM_LABELS[form]}, round ${r + 1} of ${rounds}`);
+      const run = spawnSync(process.execPath, [...CHILD_NODE_OPTIONS, '--expose-gc', CHILD, form, String(valueCount)], { encoding: 'utf8' });
+      if (run.status !== 0) throw new Error(`objects, ${form}, failed (status ${run.status}): ${run.stderr}`);
+      samples[form].push(JSON.parse(run.stdout) as ObjectsMeasurement);
+    }
+  }
+  const checksums = new Set(forms.flatMap((form) => samples[form].map((m) => m.checksum)));
+  if (checksums.size !== 1) throw new Error(`objects: the forms read different values back (checksums ${[...checksums].join(', ')})`);
+  const result: Record<string, ObjectsMeasurement> = {};
+  for (const form of forms) {
+    const ms = samples[form];
+    const pick = (key: keyof ObjectsMeasurement) => median(ms.map((m) => m[key]));
+    result[form] = {
+      buildMs: pick('buildMs'),
+      readMs: pick('readMs'),
+      gcMs: pick('gcMs'),
+      v8HeapGrowth: pick('v8HeapGrowth'),
+      handleBytes: pick('handleBytes'),
+      heapBytes: pick('heapBytes'),
+      committedGrowth: pick('committedGrowth'),
+      checksum: pick('checksum'),
+    };
+  }
+  return { count: valueCount, rounds, forms: result };
+}
+
+/** The objects table: one row per form; the bytes each takes, where they are, and the times. */
+export function objectsTable(r: ObjectsResults): string[][] {
+  const js = r.forms.js;
+  const values = 3 * r.count;
+  const head = ['form', 'build ms', 'read ms', 'full V8 GC ms', 'bytes/value in the heap', 'V8 heap growth', 'x JS memory'];
+  return [head].concat(
+    Object.entries(r.forms).map(([form, m]) => {
+      const held = m.heapBytes + m.handleBytes + Math.max(0, m.v8HeapGrowth);
+      return [
+        FORM_LABELS[form],
+        m.buildMs.toFixed(0),
+        m.readMs.toFixed(0),
+        m.gcMs.toFixed(1),
+        form === 'js' ? '-' : `${(m.heapBytes / values).toFixed(1)} (+${(m.handleBytes / values).toFixed(0)} pointer)`,
+        mib(m.v8HeapGrowth),
+        `${(held / Math.max(1, js.v8HeapGrowth)).toFixed(2)}x`,
+      ];
+    }),
+  );
+}
+
+/** The sentence under the table: what the heap form saves in memory and GC time, from the figures. */
+export function objectsSummary(r: ObjectsResults): string {
+  const js = r.forms.js;
+  const heap = r.forms.native ?? r.forms.fallback;
+  const held = heap.heapBytes + heap.handleBytes + Math.max(0, heap.v8HeapGrowth);
+  return (
+    `${count(3 * r.count)} values (${count(r.count)} each of ints, floats and strings), medians of ${r.rounds} rounds: ` +
+    `in the heap they take ${mib(held)} (blocks and pointers) where JS values grow V8's heap by ${mib(js.v8HeapGrowth)}, ` +
+    `and a full V8 GC with them alive takes ${heap.gcMs.toFixed(1)} ms instead of ${js.gcMs.toFixed(1)} ms.`
+  );
+}
