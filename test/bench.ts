@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { capture, pymem } from './helpers/cli';
-import { MODES, benchSettings, runBench } from '../lib/cli/bench';
+import { MODES, benchOptions, benchSettings, runBench } from '../lib/cli/bench';
 import { formatResults, verdict, type BenchResults } from '../lib/cli/bench-report';
 import { measure, peakRss } from '../lib/cli/bench-child';
 import { OBJECT_COUNTS, objectsSummary, runObjects } from '../lib/cli/bench-objects';
@@ -73,11 +73,11 @@ t.test('a run: every contender, the median and range of each, ratios, memory', a
   t.ok(w.cells.native.peakCommitted! >= 96 << 20, 'the sweep holds 96 MiB at its peak');
   t.equal(io.err, 'sweep: measured (456 events)\n', 'one line per workload when stderr is not a terminal');
   const text = formatResults(r, 'text');
-  t.match(text, /^pymem bench --quick: synthetic workloads at scale 0\.25, 2 rounds; @thi\.ng\/malloc and ArrayBuffer timed on the first 3,000 events\.\n\nsweep: 456 events, 96\.0 MiB requested at the peak\n {2}contender +ns\/event +range +x glibc +x fallback +peak committed +RSS growth\n {2}pymem native /);
+  t.match(text, /^pymem bench --quick --workload sweep --rounds 2: synthetic workloads at scale 0\.25, 2 rounds; @thi\.ng\/malloc and ArrayBuffer timed on the first 3,000 events\.\n\nsweep: 456 events, 96\.0 MiB requested at the peak\n {2}contender +ns\/event +range +x glibc +x fallback +peak committed +RSS growth\n {2}pymem native /);
   t.match(text, /\n {2}glibc malloc \(C\) +[\d.,]+ +[\d.,]+-[\d.,]+ +1\.00x +[\d.]+x +- +[\d.]+ MiB\n/);
   t.match(text, /\nnative against the fallback\n {2}workload +native ns\/event +fallback ns\/event +native \/ fallback\n {2}sweep /);
   const md = formatResults(r, 'markdown');
-  t.match(md, /^## `pymem bench --quick --markdown`\n\nMachine: .+, \d+ cores, .+, Node v\d+\.\d+\.\d+, .+\. Date: \d{4}-\d\d-\d\d\.\n/);
+  t.match(md, /^## `pymem bench --quick --workload sweep --rounds 2 --markdown`\n\nMachine: .+, \d+ cores, .+, Node v\d+\.\d+\.\d+, .+\. Date: \d{4}-\d\d-\d\d\.\n/);
   t.match(md, '| contender | ns/event | range | x glibc | x fallback | peak committed | RSS growth |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n| pymem native |');
   t.match(md, /\n### Native against the fallback\n\n\| workload \| native ns\/event \| fallback ns\/event \| native \/ fallback \|\n/);
 });
@@ -103,7 +103,7 @@ t.test('--debug-hooks: each backend again with debug hooks, and what they cost i
   t.match(formatResults(r, 'text'), /\n {2}pymem native, debug hooks +[\d.,]+ /);
   t.match(formatResults(r, 'text'), /\ndebug hooks against none\n {2}workload +native with \/ without +fallback with \/ without\n {2}large +[\d.]+x +[\d.]+x\n/);
   const md = formatResults(r, 'markdown');
-  t.match(md, /^## `pymem bench --quick --debug-hooks --markdown`\n/);
+  t.match(md, /^## `pymem bench --quick --debug-hooks --workload large --rounds 1 --markdown`\n/, 'the heading names the options that make the same run');
   t.match(md, /\n### Debug hooks against none\n\n\| workload \| native with \/ without \| fallback with \/ without \|\n/);
 });
 
@@ -114,7 +114,7 @@ t.test('--tracemalloc: each backend again while tracing 1 and 25 frames, and wha
   const text = formatResults(r, 'text');
   t.match(text, /\n {2}pymem fallback, tracemalloc 25 frames +[\d.,]+ /);
   t.match(text, /\ntracemalloc against none\n {2}workload +native, 1 frame +native, 25 frames +fallback, 1 frame +fallback, 25 frames\n {2}sweep( +[\d.]+x){4}\n/);
-  t.match(formatResults(r, 'markdown'), /^## `pymem bench --quick --tracemalloc --markdown`\n[^]*\n### tracemalloc against none\n/);
+  t.match(formatResults(r, 'markdown'), /^## `pymem bench --quick --tracemalloc --workload sweep --rounds 1 --markdown`\n[^]*\n### tracemalloc against none\n/);
 });
 
 t.test('--objects: ints, floats and strings as heap objects and as JS values, each form in a child', async (t) => {
@@ -131,7 +131,7 @@ t.test('--objects: ints, floats and strings as heap objects and as JS values, ea
   t.ok(native.v8HeapGrowth < js.v8HeapGrowth / 10, "heap objects are not");
   t.equal(js.heapBytes + js.handleBytes + js.committedGrowth, 0);
   t.match(formatResults(r, 'text'), /\nobjects against JS values\n {2}form +build ms +read ms +full V8 GC ms +bytes\/value in the heap +V8 heap growth +x JS memory\n {2}heap objects, native +\d+ +\d+ +[\d.]+ +[\d.]+ \(\+4 pointer\) /);
-  t.match(formatResults(r, 'markdown'), /^## `pymem bench --quick --objects --markdown`\n[^]*\n### Objects against JS values\n\n\| form \|[^]*\n750,000 values \(250,000 each of ints, floats and strings\), medians of 1 rounds: in the heap they take [\d.]+ MiB/);
+  t.match(formatResults(r, 'markdown'), /^## `pymem bench --quick --objects --workload sweep --rounds 1 --markdown`\n[^]*\n### Objects against JS values\n\n\| form \|[^]*\n750,000 values \(250,000 each of ints, floats and strings\), medians of 1 rounds: in the heap they take [\d.]+ MiB/);
   const fallbackOnly = { ...objects, forms: { fallback, js } };
   t.match(objectsSummary(fallbackOnly), new RegExp(`a full V8 GC with them alive takes ${fallback.gcMs.toFixed(1)} ms`), 'without native, the fallback speaks for the heap');
 });
@@ -165,7 +165,7 @@ t.test('a compiler that fails, and a workload longer than the slow contenders ar
 
 t.test('the verdict: where native is worth it', async (t) => {
   const cell = (median: number) => ({ median, min: median, max: median, events: 1, rssGrowth: 0, failed: 0 });
-  const base: BenchResults = { mode: 'quick', scale: 1, repeats: 1, slowEvents: 1, debugHooks: false, tracemalloc: false, contenders: ['native', 'fallback'], missing: [], workloads: [] };
+  const base: BenchResults = { mode: 'quick', options: '--quick', scale: 1, repeats: 1, slowEvents: 1, debugHooks: false, tracemalloc: false, contenders: ['native', 'fallback'], missing: [], workloads: [] };
   const w = (name: string, native: number, fallback: number) => ({ name, events: 1, peakBytes: 0, cells: { native: cell(native), fallback: cell(fallback) } });
   t.equal(verdict({ ...base, workloads: [w('a', 1, 1), w('b', 1.05, 1)] }), "Native took no less than 0.9x the fallback's time on any workload, and within 10% on the other 2.");
   t.equal(verdict({ ...base, workloads: [w('a', 1, 2), w('b', 3, 1)] }), "Native took less than 0.9x the fallback's time on a (0.50x), more than 1.1x on b (3.00x).");
@@ -186,6 +186,8 @@ t.test('the settings the options ask for', async (t) => {
   t.equal(benchSettings({ 'debug-hooks': true }).debugHooks, true);
   t.equal(benchSettings({ tracemalloc: true }).tracemalloc, true);
   t.equal(benchSettings({ objects: true }).objects, true);
+  t.equal(benchOptions(benchSettings({})), '--quick', "npm start's run is named by its mode alone");
+  t.equal(benchOptions(benchSettings({ full: true, objects: true, 'debug-hooks': true, tracemalloc: true, workload: ['large', 'small'], rounds: '3' })), '--full --debug-hooks --tracemalloc --objects --workload large --workload small --rounds 3');
   t.throws(() => benchSettings({ rounds: '2.5' }), { message: "--rounds must be a whole number from 1; got '2.5'" });
 });
 
@@ -197,7 +199,7 @@ t.test('the command: options, JSON, Markdown, and a missing addon said in one li
   const json = path.join(scratch, 'bench.json');
   const md = pymem('bench', '--full', '--workload', 'large', '--rounds', '1', '--markdown', '--json', json);
   t.equal(md.status, 0);
-  t.match(md.stdout, /^## `pymem bench --full --markdown`\n/);
+  t.match(md.stdout, /^## `pymem bench --full --workload large --rounds 1 --markdown`\n/);
   const saved = JSON.parse(readFileSync(json, 'utf8')) as BenchResults;
   t.same([saved.mode, saved.scale, saved.repeats, saved.workloads.map((w) => [w.name, w.events])], ['full', MODES.full.scale, 1, [['large', 784]]]);
   // Where the addon cannot load, the bench says so and measures the rest.

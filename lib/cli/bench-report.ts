@@ -22,6 +22,8 @@ export interface Cell {
 
 export interface BenchResults {
   mode: string;
+  /** The options that make the same run: the command's heading names them. */
+  options: string;
   scale: number;
   repeats: number;
   slowEvents: number;
@@ -102,7 +104,7 @@ function machine(r: BenchResults): string {
 }
 
 export function formatResults(r: BenchResults, format: 'text' | 'markdown'): string {
-  const command = `pymem bench --${r.mode}${r.debugHooks ? ' --debug-hooks' : ''}${r.tracemalloc ? ' --tracemalloc' : ''}${r.objects ? ' --objects' : ''}${format === 'markdown' ? ' --markdown' : ''}`;
+  const command = `pymem bench ${r.options}${format === 'markdown' ? ' --markdown' : ''}`;
   const settings = `synthetic workloads at scale ${r.scale}, ${r.repeats} rounds; @thi.ng/malloc and ArrayBuffer timed on the first ${count(r.slowEvents)} events`;
   const comparison = [['workload', 'native ns/event', 'fallback ns/event', 'native / fallback']].concat(
     r.workloads.filter((w) => w.cells.native).map((w) => [w.name, ns(w.cells.native.median), ns(w.cells.fallback.median), ratio(w.cells.native.median, w.cells.fallback.median)]),

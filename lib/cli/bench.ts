@@ -71,6 +71,18 @@ export function benchSettings(values: Record<string, unknown>): BenchSettings {
   return { mode, rounds, workloads, ...(values['debug-hooks'] ? { debugHooks: true } : {}), ...(values.tracemalloc ? { tracemalloc: true } : {}), ...(values.objects ? { objects: true } : {}) };
 }
 
+/** The options of `pymem bench` that ask for these settings, shortest form: the reports' headings show them. */
+export function benchOptions({ mode, rounds, workloads, debugHooks, tracemalloc, objects }: BenchSettings): string {
+  return [
+    `--${mode}`,
+    ...(debugHooks ? ['--debug-hooks'] : []),
+    ...(tracemalloc ? ['--tracemalloc'] : []),
+    ...(objects ? ['--objects'] : []),
+    ...(workloads.join() === workloadNames().join() ? [] : workloads.map((name) => `--workload ${name}`)),
+    ...(rounds === MODES[mode].repeats ? [] : [`--rounds ${rounds}`]),
+  ].join(' ');
+}
+
 /** The contenders that can run here, and one line for each that cannot. */
 function contenders(work: string, env: NodeJS.ProcessEnv, thingModule: string, variants: string[]): { ready: string[]; missing: string[]; glibc?: string; compiler?: string } {
   const ready: string[] = [];
@@ -132,7 +144,8 @@ export function runBench({ mode, rounds: repeats, workloads: names, debugHooks =
     for (const line of found.missing) io.stderr.write(`${line}\n`);
     const forms = objects ? [...found.ready.filter((c) => c === 'native' || c === 'fallback'), 'js'] : [];
     const bar = progress(io, names.length * repeats * found.ready.length + forms.length * repeats);
-    const results: BenchResults = { mode, scale, repeats, slowEvents, debugHooks, tracemalloc, contenders: found.ready, missing: found.missing, compiler: found.compiler, workloads: [] };
+    const options = benchOptions({ mode, rounds: repeats, workloads: names, debugHooks, tracemalloc, objects });
+    const results: BenchResults = { mode, options, scale, repeats, slowEvents, debugHooks, tracemalloc, contenders: found.ready, missing: found.missing, compiler: found.compiler, workloads: [] };
     for (const name of names) {
       const program = loadWorkload(name, scale)!;
       const files = { all: path.join(work, `${name}.prog`), slow: path.join(work, `${name}-slow.prog`) };
