@@ -100,3 +100,42 @@ export const _PyObject_IsFreed = (op: number): boolean => defaultHeap().isFreed(
 export const PyTraceMalloc_Track = (domain: number, ptr: number, size: number): number => defaultHeap().tracemalloc.track(domain, ptr, size);
 /** PyTraceMalloc_Untrack(domain, ptr): 0, or -2 when not tracing. */
 export const PyTraceMalloc_Untrack = (domain: number, ptr: number): number => defaultHeap().tracemalloc.untrack(domain, ptr);
+
+// Objects (layer +3, heap.objects of the default heap). Where CPython returns NULL with MemoryError
+// set, these throw MemoryError; Py_None, Py_True and Py_False are functions, the default heap being
+// made on first use.
+export const Py_None = (): number => defaultHeap().objects.None;
+export const Py_True = (): number => defaultHeap().objects.True;
+export const Py_False = (): number => defaultHeap().objects.False;
+/** Py_INCREF(op), Py_DECREF(op): immortal objects are left alone; at zero the object is deallocated. */
+export const Py_INCREF = (op: number): void => defaultHeap().objects.incref(op);
+export const Py_DECREF = (op: number): void => defaultHeap().objects.decref(op);
+/** Py_XINCREF(op), Py_XDECREF(op): as Py_INCREF and Py_DECREF, and nothing for NULL (0). */
+export const Py_XINCREF = (op: number): void => {
+  if (op !== 0) Py_INCREF(op);
+};
+export const Py_XDECREF = (op: number): void => {
+  if (op !== 0) Py_DECREF(op);
+};
+/** Py_NewRef(op): a new reference to op (Py_INCREF, then op). */
+export const Py_NewRef = (op: number): number => {
+  Py_INCREF(op);
+  return op;
+};
+/** Py_REFCNT(op): the reference count; 4294967295 for an immortal object. */
+export const Py_REFCNT = (op: number): number => defaultHeap().objects.refcount(op);
+/** PyLong_FromLongLong(v): an int (the cached one for -5..256). */
+export const PyLong_FromLongLong = (v: number | bigint): number => defaultHeap().objects.int(v);
+/** PyFloat_FromDouble(v): a float (from the freelist when it has one). */
+export const PyFloat_FromDouble = (v: number): number => defaultHeap().objects.float(v);
+/** PyUnicode_FromString(s): a str (JS strings are UTF-16, where CPython's argument is UTF-8). */
+export const PyUnicode_FromString = (s: string): number => defaultHeap().objects.str(s);
+/** PyUnicode_InternFromString(s): the interned str equal to s. */
+export const PyUnicode_InternFromString = (s: string): number => {
+  const objects = defaultHeap().objects;
+  return objects.intern(objects.str(s));
+};
+/** PyBytes_FromStringAndSize(data): a bytes object copying data. */
+export const PyBytes_FromStringAndSize = (data: Uint8Array): number => defaultHeap().objects.bytes(data);
+/** PyObject_Hash(op): hash(op), a bigint. */
+export const PyObject_Hash = (op: number): bigint => defaultHeap().objects.hash(op);

@@ -91,3 +91,35 @@ t.test('PyTraceMalloc_Track and PyTraceMalloc_Untrack on the default heap', asyn
   defaultHeap().tracemalloc.stop();
   t.equal(capi.PyTraceMalloc_Untrack(5, 4096), -2);
 });
+
+t.test('objects by their C names: references, constructors, interning, hashing', async (t) => {
+  const heap = defaultHeap();
+  const o = heap.objects;
+  t.same([capi.Py_None(), capi.Py_True(), capi.Py_False()], [o.None, o.True, o.False]);
+  const blocks = heap.allocatedBlocks();
+  const n = capi.PyLong_FromLongLong(10n ** 20n);
+  t.equal(capi.Py_REFCNT(n), 1);
+  t.equal(capi.Py_NewRef(n), n);
+  capi.Py_XINCREF(n);
+  t.equal(capi.Py_REFCNT(n), 3);
+  capi.Py_DECREF(n);
+  capi.Py_XDECREF(n);
+  capi.Py_XINCREF(0);
+  capi.Py_XDECREF(0);
+  t.equal(o.toJS(n), 10n ** 20n);
+  capi.Py_DECREF(n);
+  t.equal(heap.allocatedBlocks(), blocks, 'the last Py_DECREF deallocated it');
+  t.equal(capi.PyLong_FromLongLong(7), o.int(7), 'the small-int cache');
+  const f = capi.PyFloat_FromDouble(0.5);
+  t.equal(o.toJS(f), 0.5);
+  capi.Py_DECREF(f);
+  t.equal(capi.PyFloat_FromDouble(1.5), f, 'the float freelist');
+  const s = capi.PyUnicode_FromString('caf\xe9');
+  t.equal(o.sizeof(s), 61);
+  const interned = capi.PyUnicode_InternFromString('capi name');
+  t.equal(capi.PyUnicode_InternFromString('capi name'), interned);
+  t.equal(capi.Py_REFCNT(interned), 4294967295);
+  t.equal(capi.PyObject_Hash(capi.PyBytes_FromStringAndSize(Buffer.from('abc'))), -4594863902769663758n, "hash(b'abc') with PYTHONHASHSEED=0");
+  t.throws(() => capi.Py_INCREF(0), { code: 'ERR_PYMEM_NOT_AN_OBJECT' }, 'Py_INCREF(NULL) is an error, Py_XINCREF(NULL) is not');
+  heap.check();
+});
