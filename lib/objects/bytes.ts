@@ -4,7 +4,7 @@
  * function as str's over the same bytes (hash(b'abc') == hash('abc')), cached in ob_shash.
  */
 import { BYTES_SIZE, BYTES_HASH, BYTES_DATA, EMPTY_BYTES, T_BYTES, typeRecord, byteChar } from './layout';
-import { initObject } from './header';
+import { initSizedObject, hashPending } from './header';
 import { hashBytesInto, readHash } from './hash';
 import type { ObjectMemory } from './memory';
 
@@ -14,12 +14,7 @@ export const BYTES_OBJECT_SIZE = BYTES_DATA + 1;
 
 /** Every field after ob_refcnt and ob_type, and the terminating NUL; the caller writes the data. */
 export function writeBytesHeader(m: ObjectMemory, p: number, type: number, n: number): void {
-  const u32 = m.u32;
-  initObject(u32, p, type);
-  u32[(p + BYTES_SIZE) >>> 2] = n;
-  u32[(p + BYTES_SIZE + 4) >>> 2] = 0;
-  u32[(p + BYTES_HASH) >>> 2] = 0xffffffff;
-  u32[(p + BYTES_HASH + 4) >>> 2] = 0xffffffff;
+  initSizedObject(m.u32, p, type, n);
   m.u8[p + BYTES_DATA + n] = 0;
 }
 
@@ -49,8 +44,7 @@ export function bytesSizeof(u32: Uint32Array, p: number): number {
 /** bytes_hash: cached in ob_shash after the first call. */
 export function bytesHash(m: ObjectMemory, p: number): bigint {
   const u32 = m.u32;
-  const at = (p + BYTES_HASH) >>> 2;
-  if (u32[at] === 0xffffffff && u32[at + 1] === 0xffffffff) hashBytesInto(m.u8, u32, p + BYTES_DATA, bytesLength(u32, p), p + BYTES_HASH);
+  if (hashPending(u32, p)) hashBytesInto(m.u8, u32, p + BYTES_DATA, bytesLength(u32, p), p + BYTES_HASH);
   return readHash(u32, p + BYTES_HASH);
 }
 

@@ -4,7 +4,7 @@
  * as one, a float parked in the freelist (linked through ob_type), or an object deallocated (the
  * deallocators clear ob_type, and the debug hooks fill freed blocks with 0xDD).
  */
-import { OB_REFCNT, OB_TYPE, TYPES, TYPE_RECORD, TYPE_RECORD_SHIFT, TYPE_COUNT } from './layout';
+import { OB_REFCNT, OB_TYPE, SIZED_SIZE, SIZED_HASH, TYPES, TYPE_RECORD, TYPE_RECORD_SHIFT, TYPE_COUNT } from './layout';
 
 /** _PyObject_Init: refcount 1, ob_type the type record; both 8-byte fields with a zero high word. */
 export function initObject(u32: Uint32Array, p: number, type: number): void {
@@ -12,6 +12,20 @@ export function initObject(u32: Uint32Array, p: number, type: number): void {
   u32[(p + OB_REFCNT + 4) >>> 2] = 0;
   u32[(p + OB_TYPE) >>> 2] = type;
   u32[(p + OB_TYPE + 4) >>> 2] = 0;
+}
+
+/** The header of a str or bytes object: _PyObject_Init, its size, and its hash cache empty (-1). */
+export function initSizedObject(u32: Uint32Array, p: number, type: number, size: number): void {
+  initObject(u32, p, type);
+  u32[(p + SIZED_SIZE) >>> 2] = size;
+  u32[(p + SIZED_SIZE + 4) >>> 2] = 0;
+  u32[(p + SIZED_HASH) >>> 2] = 0xffffffff;
+  u32[(p + SIZED_HASH + 4) >>> 2] = 0xffffffff;
+}
+
+/** Whether a str or bytes object's hash is still to be computed (the cache holds -1). */
+export function hashPending(u32: Uint32Array, p: number): boolean {
+  return u32[(p + SIZED_HASH) >>> 2] === 0xffffffff && u32[(p + SIZED_HASH + 4) >>> 2] === 0xffffffff;
 }
 
 /** The type number of the object at p (16-byte aligned, inside the region), or -1 when it holds none. */

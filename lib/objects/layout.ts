@@ -48,6 +48,13 @@ export const SIGN_ZERO = 1;
 export const SIGN_NEGATIVE = 2;
 export const SIGN_MASK = 3;
 
+/**
+ * str and bytes both follow the header with an 8-byte size (a str's length in characters) and an
+ * 8-byte hash cache, -1 (all ones) until the hash is first computed.
+ */
+export const SIZED_SIZE = 16;
+export const SIZED_HASH = 24;
+
 /** PyFloatObject: [ob_refcnt:8][ob_type:8][ob_fval:f64], 24 bytes. Freelisted floats link through ob_type. */
 export const FLOAT_VALUE = 16;
 export const FLOAT_SIZE = 24;
@@ -62,8 +69,8 @@ export const FLOAT_SIZE = 24;
  *
  * hash is -1 (all ones) until first computed, then cached. The data ends with a NUL character.
  */
-export const STR_LENGTH = 16;
-export const STR_HASH = 24;
+export const STR_LENGTH = SIZED_SIZE;
+export const STR_HASH = SIZED_HASH;
 export const STR_STATE = 32;
 export const ASCII_DATA = 40;
 export const STR_UTF8_LENGTH = 40;
@@ -82,8 +89,8 @@ export const INTERNED_IMMORTAL = 2;
 export const INTERNED_IMMORTAL_STATIC = 3;
 
 /** PyBytesObject: [ob_refcnt:8][ob_type:8][ob_size:8][ob_shash:8][ob_sval: n + 1], 33 + n bytes. */
-export const BYTES_SIZE = 16;
-export const BYTES_HASH = 24;
+export const BYTES_SIZE = SIZED_SIZE;
+export const BYTES_HASH = SIZED_HASH;
 export const BYTES_DATA = 32;
 
 /** The objects layer's state, a page after pymalloc's. */

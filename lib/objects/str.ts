@@ -17,7 +17,7 @@ import {
   INTERNED_IMMORTAL_STATIC, IMMORTAL, OB_REFCNT, OBJ_INTERNED_TABLE, OBJ_INTERNED_MASK, OBJ_INTERNED_USED, EMPTY_STR,
   T_STR, typeRecord, latin1Str,
 } from './layout';
-import { initObject } from './header';
+import { initSizedObject, hashPending } from './header';
 import { hashBytesInto, readHash } from './hash';
 import { noMemory, type ObjectMemory } from './memory';
 
@@ -66,11 +66,7 @@ export function allocStr(m: ObjectMemory, length: number, max: number): number {
 /** Every header field after ob_refcnt and ob_type, and the terminating NUL. */
 export function writeStrHeader(m: ObjectMemory, p: number, type: number, length: number, state: number): void {
   const u32 = m.u32;
-  initObject(u32, p, type);
-  u32[(p + STR_LENGTH) >>> 2] = length;
-  u32[(p + STR_LENGTH + 4) >>> 2] = 0;
-  u32[(p + STR_HASH) >>> 2] = 0xffffffff;
-  u32[(p + STR_HASH + 4) >>> 2] = 0xffffffff;
+  initSizedObject(u32, p, type, length);
   u32[(p + STR_STATE) >>> 2] = state;
   u32[(p + STR_STATE + 4) >>> 2] = 0;
   if ((state & STATE_ASCII) === 0) {
@@ -161,11 +157,8 @@ export function strSizeof(u32: Uint32Array, p: number): number {
 /** unicode_hash: the cached hash, computed and stored on first use. Returns the low word. */
 export function strHashLow(m: ObjectMemory, p: number): number {
   const u32 = m.u32;
-  const at = (p + STR_HASH) >>> 2;
-  if (u32[at] === 0xffffffff && u32[at + 1] === 0xffffffff) {
-    hashBytesInto(m.u8, u32, strData(u32, p), strLength(u32, p) * kindOf(u32, p), p + STR_HASH);
-  }
-  return u32[at];
+  if (hashPending(u32, p)) hashBytesInto(m.u8, u32, strData(u32, p), strLength(u32, p) * kindOf(u32, p), p + STR_HASH);
+  return u32[(p + STR_HASH) >>> 2];
 }
 
 export function strHash(m: ObjectMemory, p: number): bigint {
