@@ -80,7 +80,8 @@ export function objectsTable(r: ObjectsResults): string[][] {
         m.readMs.toFixed(0),
         m.gcMs.toFixed(1),
         form === 'js' ? '-' : `${(m.heapBytes / values).toFixed(1)} (+${(m.handleBytes / values).toFixed(0)} pointer)`,
-        mib(m.v8HeapGrowth),
+        // A heap form's growth is noise around 0 (the GC may free a little of what was there before): not shown as -0.0.
+        mib(Math.max(0, m.v8HeapGrowth)),
         `${(held / Math.max(1, js.v8HeapGrowth)).toFixed(2)}x`,
       ];
     }),
