@@ -21,7 +21,13 @@ export type ErrorCode =
   | MemoryCorruptionCode;
 
 /** What the objects layer (lib/objects/) found wrong with an object argument. */
-export type ObjectErrorCode = 'ERR_PYMEM_NOT_AN_OBJECT' | 'ERR_PYMEM_OBJECT_FREED' | 'ERR_PYMEM_NEGATIVE_REFCOUNT' | 'ERR_PYMEM_WRONG_TYPE';
+export type ObjectErrorCode =
+  | 'ERR_PYMEM_NOT_AN_OBJECT'
+  | 'ERR_PYMEM_OBJECT_FREED'
+  | 'ERR_PYMEM_NEGATIVE_REFCOUNT'
+  | 'ERR_PYMEM_WRONG_TYPE'
+  | 'ERR_PYMEM_INDEX_ERROR'
+  | 'ERR_PYMEM_KEY_ERROR';
 
 /** What the debug hooks found wrong with a block (lib/debug-hooks.ts). */
 export type MemoryCorruptionCode = 'ERR_PYMEM_BAD_ID' | 'ERR_PYMEM_BAD_LEADING_PAD' | 'ERR_PYMEM_BAD_TRAILING_PAD' | 'ERR_PYMEM_DOUBLE_FREE';
@@ -163,9 +169,12 @@ export class MemoryError extends Error {
 /**
  * An object argument that is not what the operation needs: not an object of this heap
  * (ERR_PYMEM_NOT_AN_OBJECT), an object already deallocated (ERR_PYMEM_OBJECT_FREED), a decref below
- * zero (ERR_PYMEM_NEGATIVE_REFCOUNT), or an object of another type (ERR_PYMEM_WRONG_TYPE, a TypeError
- * as in Python). Thrown before anything changes.
+ * zero (ERR_PYMEM_NEGATIVE_REFCOUNT), an object of another type or an unhashable key
+ * (ERR_PYMEM_WRONG_TYPE, a TypeError as in Python), an index out of range (ERR_PYMEM_INDEX_ERROR, a
+ * RangeError: Python's IndexError), a missing key (ERR_PYMEM_KEY_ERROR: KeyError). Thrown before
+ * anything changes.
  */
 export function objectError(code: ObjectErrorCode, message: string): Error {
-  return withCode(code === 'ERR_PYMEM_WRONG_TYPE' || code === 'ERR_PYMEM_NOT_AN_OBJECT' ? new TypeError(message) : new Error(message), code);
+  if (code === 'ERR_PYMEM_WRONG_TYPE' || code === 'ERR_PYMEM_NOT_AN_OBJECT') return withCode(new TypeError(message), code);
+  return withCode(code === 'ERR_PYMEM_INDEX_ERROR' ? new RangeError(message) : new Error(message), code);
 }

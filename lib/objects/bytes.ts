@@ -5,7 +5,7 @@
  */
 import { BYTES_SIZE, BYTES_HASH, BYTES_DATA, EMPTY_BYTES, T_BYTES, typeRecord, byteChar } from './layout';
 import { initSizedObject, hashPending } from './header';
-import { hashBytesInto, readHash } from './hash';
+import { hashBytesInto } from './hash';
 import type { ObjectMemory } from './memory';
 
 const BYTES_TYPE = typeRecord(T_BYTES);
@@ -41,11 +41,9 @@ export function bytesSizeof(u32: Uint32Array, p: number): number {
   return BYTES_OBJECT_SIZE + bytesLength(u32, p);
 }
 
-/** bytes_hash: cached in ob_shash after the first call. */
-export function bytesHash(m: ObjectMemory, p: number): bigint {
-  const u32 = m.u32;
-  if (hashPending(u32, p)) hashBytesInto(m.u8, u32, p + BYTES_DATA, bytesLength(u32, p), p + BYTES_HASH);
-  return readHash(u32, p + BYTES_HASH);
+/** bytes_hash: computed into ob_shash on first use. */
+export function ensureBytesHash(m: ObjectMemory, p: number): void {
+  if (hashPending(m.u32, p)) hashBytesInto(m.u8, m.u32, p + BYTES_DATA, bytesLength(m.u32, p), p + BYTES_HASH);
 }
 
 export function bytesEquals(m: ObjectMemory, a: number, b: number): boolean {

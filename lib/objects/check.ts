@@ -15,6 +15,12 @@ import { digitCount, intToSafeNumber } from './int';
 import { strData, strLength, strState } from './str';
 import { bytesLength } from './bytes';
 import { FLOAT_MAXFREELIST } from './float';
+import { tupleNumFree, tupleItem, tupleSize } from './tuple';
+import {
+  EMPTY_TUPLE, EMPTY_KEYS, DK_REFCNT, DK_LOG2_SIZE, DK_USABLE, DK_KIND, DK_INDICES, DICT_LOG_MINSIZE, DICT_KEYS_UNICODE,
+  TUPLE_MAXSAVESIZE, TUPLE_MAXFREELIST, OBJ_TUPLE_FREE, OBJ_LIST_NUMFREE, OBJ_LIST_FREE, LIST_MAXFREELIST, OBJ_DICT_NUMFREE,
+  OBJ_DICT_FREE, DICT_MAXFREELIST, OBJ_KEYS_NUMFREE, OBJ_KEYS_FREE, T_TUPLE, T_LIST, T_DICT,
+} from './layout';
 
 function fail(invariant: string, detail: string): never {
   throw new HeapCorruptionError(`objects.${invariant}`, detail);
@@ -76,6 +82,8 @@ export function checkObjects(u32: Uint32Array, limit: number): void {
   }
   if (p !== 0) fail('float.link', `the float freelist goes on past its ${numfree} floats, to ${hex(p)}`);
 
+  checkContainerFreeLists(u32, u8, limit);
+
   // The interned table: a power of two of slots, at most two thirds used, every string in it
   // interned, immortal and found by probing from its hash.
   const table = at(OBJ_INTERNED_TABLE);
@@ -99,4 +107,37 @@ export function checkObjects(u32: Uint32Array, limit: number): void {
     if (j !== i) fail('interned.probe', `the str at ${hex(q)} in slot ${i} is not found by probing from its hash`);
   }
   if (count !== used) fail('interned.used', `${count} strings in the table, ${used} counted`);
+}
+
+/** The statics of the containers, and the tuple, list, dict and keys freelists. */
+function checkContainerFreeLists(u32: Uint32Array, u8: Uint8Array, limit: number): void {
+  const at = (offset: number): number => u32[offset >>> 2];
+  if (typeOf(u32, EMPTY_TUPLE) !== T_TUPLE || at(EMPTY_TUPLE + OB_REFCNT) !== IMMORTAL || tupleSize(u32, EMPTY_TUPLE) !== 0) fail('static', 'the empty tuple is no longer an immortal ()');
+  if (at(EMPTY_KEYS + DK_REFCNT) !== IMMORTAL || u8[EMPTY_KEYS + DK_LOG2_SIZE] !== DICT_LOG_MINSIZE || at(EMPTY_KEYS + DK_USABLE) !== 0) fail('static', 'Py_EMPTY_KEYS was changed');
+  // A parked container keeps its type, with a refcount of 0, and lies in the region.
+  const parked = (p: number, type: number, what: string): void => {
+    if (p === 0 || p % 16 !== 0 || p + 16 > limit || typeOf(u32, p) !== type || at(p + OB_REFCNT) !== 0) fail('parked', `${what} holds ${hex(p)}, not a parked ${TYPE_INFO[type][0]}`);
+  };
+  for (let n = 1; n <= TUPLE_MAXSAVESIZE; n++) {
+    const numfree = tupleNumFree(u32, n);
+    if (numfree > TUPLE_MAXFREELIST) fail('tuple.numfree', `${numfree} tuples of length ${n} parked, more than ${TUPLE_MAXFREELIST}`);
+    let p = at(OBJ_TUPLE_FREE + 4 * (n - 1));
+    for (let i = 0; i < numfree; i++, p = tupleItem(u32, p, 0)) {
+      parked(p, T_TUPLE, `link ${i} of the ${n}-tuple freelist`);
+      if (tupleSize(u32, p) !== n) fail('tuple.length', `a tuple of length ${tupleSize(u32, p)} is parked among those of length ${n}`);
+    }
+    if (p !== 0) fail('tuple.link', `the ${n}-tuple freelist goes on past its ${numfree} tuples`);
+  }
+  const stack = (count: number, base: number, max: number, type: number, what: string): void => {
+    const n = at(count);
+    if (n > max) fail(`${what}.numfree`, `${n} parked, more than ${max}`);
+    for (let i = 0; i < n; i++) {
+      const p = at(base + 4 * i);
+      if (type >= 0) parked(p, type, `slot ${i} of the ${what} freelist`);
+      else if (p === 0 || p % 16 !== 0 || p + DK_INDICES > limit || u8[p + DK_LOG2_SIZE] !== DICT_LOG_MINSIZE || u8[p + DK_KIND] !== DICT_KEYS_UNICODE) fail('parked', `slot ${i} of the keys freelist holds ${hex(p)}, not minimum-size str keys`);
+    }
+  };
+  stack(OBJ_LIST_NUMFREE, OBJ_LIST_FREE, LIST_MAXFREELIST, T_LIST, 'list');
+  stack(OBJ_DICT_NUMFREE, OBJ_DICT_FREE, DICT_MAXFREELIST, T_DICT, 'dict');
+  stack(OBJ_KEYS_NUMFREE, OBJ_KEYS_FREE, DICT_MAXFREELIST, -1, 'keys');
 }

@@ -13,8 +13,8 @@
  *
  * Segment 0, after pymalloc's state (OBM_END):
  *
- *   0x42000 state       magic, the float freelist, the interned table             (16 x u32)
- *   0x42100 types       one 64-byte record per type                                (16 x 64 B)
+ *   0x42000 state       magic, the freelists (float, tuple, list, dict, dict keys), the interned table
+ *   0x42800 types       one 64-byte record per type                                (16 x 64 B)
  *   0x43000 statics     None, False, True, the small ints, the empty and one-character strings and
  *                       bytes: CPython 3.12 allocates them statically, outside pymalloc, and so do we
  */
@@ -93,6 +93,58 @@ export const BYTES_SIZE = SIZED_SIZE;
 export const BYTES_HASH = SIZED_HASH;
 export const BYTES_DATA = 32;
 
+/**
+ * Containers (tuple, list, dict) are preceded by PyGC_Head: the block starts 16 bytes before the
+ * object, and sys.getsizeof counts those bytes. Both words are 0 while the collector does not track
+ * the object.
+ *
+ *   [_gc_next:8][_gc_prev:8] [ob_refcnt:8][ob_type:8][...]
+ *   ^ block                  ^ object pointer
+ */
+export const GC_HEAD = 16;
+export const GC_NEXT = -16;
+export const GC_PREV = -8;
+
+/** PyTupleObject: [header][ob_size:8][ob_item: 8 x n]; a parked tuple links through ob_item[0]. */
+export const TUPLE_SIZE = 16;
+export const TUPLE_ITEMS = 24;
+/** PyListObject: [header][ob_size:8][ob_item:8][allocated:8]; the item array is a MEM-domain block. */
+export const LIST_SIZE = 16;
+export const LIST_ITEMS = 24;
+export const LIST_ALLOCATED = 32;
+export const LIST_BASICSIZE = 40;
+/** PyDictObject: [header][ma_used:8][ma_version_tag:8][ma_keys:8][ma_values:8]. */
+export const DICT_USED = 16;
+export const DICT_VERSION = 24;
+export const DICT_KEYS = 32;
+export const DICT_VALUES = 40;
+export const DICT_BASICSIZE = 48;
+/**
+ * PyDictKeysObject (3.12), an OBJ-domain block: a 32-byte header, the index table of 2^log2_size
+ * entries of 1, 2, 4 or 8 bytes (-1 empty, -2 deleted, else an entry's number), then the entries in
+ * insertion order: [me_hash:8][me_key:8][me_value:8] (general) or [me_key:8][me_value:8] (str keys only).
+ *
+ *   +0 dk_refcnt:8  +8 dk_log2_size:1  +9 dk_log2_index_bytes:1  +10 dk_kind:1  +12 dk_version:4
+ *   +16 dk_usable:8  +24 dk_nentries:8  +32 dk_indices[]
+ */
+export const DK_REFCNT = 0;
+export const DK_LOG2_SIZE = 8;
+export const DK_LOG2_INDEX_BYTES = 9;
+export const DK_KIND = 10;
+export const DK_VERSION = 12;
+export const DK_USABLE = 16;
+export const DK_NENTRIES = 24;
+export const DK_INDICES = 32;
+export const DICT_KEYS_GENERAL = 0;
+export const DICT_KEYS_UNICODE = 1;
+export const GENERAL_ENTRY = 24;
+export const UNICODE_ENTRY = 16;
+/** DKIX_EMPTY and DKIX_DUMMY. */
+export const DKIX_EMPTY = -1;
+export const DKIX_DUMMY = -2;
+/** PyDict_LOG_MINSIZE: 8 slots. */
+export const DICT_LOG_MINSIZE = 3;
+
 /** The objects layer's state, a page after pymalloc's. */
 export const OBJ_STATE = 0x42000;
 /** 'pyob': the objects layer has written its types and statics (heap.objects was first used). */
@@ -105,6 +157,24 @@ export const OBJ_FLOAT_NUMFREE = OBJ_STATE + 8;
 export const OBJ_INTERNED_TABLE = OBJ_STATE + 12;
 export const OBJ_INTERNED_MASK = OBJ_STATE + 16;
 export const OBJ_INTERNED_USED = OBJ_STATE + 20;
+/**
+ * The tuple freelists (3.11+: index = length - 1, lengths 1..20): a head per length, the parked
+ * tuples linked through ob_item[0], and a count per length.
+ */
+export const TUPLE_MAXSAVESIZE = 20;
+export const TUPLE_MAXFREELIST = 2000;
+export const OBJ_TUPLE_FREE = OBJ_STATE + 0x20;
+export const OBJ_TUPLE_NUMFREE = OBJ_TUPLE_FREE + 4 * TUPLE_MAXSAVESIZE;
+/** PyList_MAXFREELIST and PyDict_MAXFREELIST: CPython keeps those freelists as stacks (arrays and a count). */
+export const LIST_MAXFREELIST = 80;
+export const DICT_MAXFREELIST = 80;
+export const OBJ_LIST_NUMFREE = OBJ_TUPLE_NUMFREE + 4 * TUPLE_MAXSAVESIZE;
+export const OBJ_LIST_FREE = OBJ_LIST_NUMFREE + 4;
+export const OBJ_DICT_NUMFREE = OBJ_LIST_FREE + 4 * LIST_MAXFREELIST;
+export const OBJ_DICT_FREE = OBJ_DICT_NUMFREE + 4;
+export const OBJ_KEYS_NUMFREE = OBJ_DICT_FREE + 4 * DICT_MAXFREELIST;
+export const OBJ_KEYS_FREE = OBJ_KEYS_NUMFREE + 4;
+export const OBJ_STATE_END = OBJ_KEYS_FREE + 4 * DICT_MAXFREELIST;
 
 /**
  * Type records, the counterpart of CPython's static PyTypeObjects: an object's ob_type holds one's
@@ -113,7 +183,7 @@ export const OBJ_INTERNED_USED = OBJ_STATE + 20;
  *
  *   +0 tp_basicsize:4  +4 tp_itemsize:4  +8 tp_name: NUL-terminated ASCII (up to 56 bytes)
  */
-export const TYPES = 0x42100;
+export const TYPES = 0x42800;
 export const TYPE_RECORD = 64;
 export const TYPE_RECORD_SHIFT = 6;
 export const TP_BASICSIZE = 0;
@@ -128,7 +198,10 @@ export const T_INT = 2;
 export const T_FLOAT = 3;
 export const T_STR = 4;
 export const T_BYTES = 5;
-export const TYPE_COUNT = 6;
+export const T_TUPLE = 6;
+export const T_LIST = 7;
+export const T_DICT = 8;
+export const TYPE_COUNT = 9;
 
 /** tp_name, tp_basicsize, tp_itemsize of each type, as CPython 3.12 declares them. */
 export const TYPE_INFO: readonly (readonly [name: string, basicsize: number, itemsize: number])[] = [
@@ -138,6 +211,9 @@ export const TYPE_INFO: readonly (readonly [name: string, basicsize: number, ite
   ['float', FLOAT_SIZE, 0],
   ['str', 56, 0],
   ['bytes', 33, 1],
+  ['tuple', TUPLE_ITEMS, 8],
+  ['list', LIST_BASICSIZE, 0],
+  ['dict', DICT_BASICSIZE, 0],
 ];
 
 export function typeRecord(type: number): number {
@@ -170,7 +246,10 @@ export const LATIN1_SLOT = 64;
 export const EMPTY_BYTES = LATIN1_STRS + 256 * LATIN1_SLOT;
 export const BYTE_CHARS = EMPTY_BYTES + 48;
 export const BYTE_SLOT = 48;
-export const STATICS_END = BYTE_CHARS + 256 * BYTE_SLOT;
+/** The empty tuple, after its (unused) GC head, and Py_EMPTY_KEYS, the keys every empty dict shares. */
+export const EMPTY_TUPLE = BYTE_CHARS + 256 * BYTE_SLOT + GC_HEAD;
+export const EMPTY_KEYS = EMPTY_TUPLE + 48;
+export const STATICS_END = EMPTY_KEYS + 48;
 
 /** The static int for -5 <= v <= 256. */
 export function smallInt(v: number): number {
@@ -190,7 +269,7 @@ function assert(ok: boolean, what: string): void {
   if (!ok) throw new Error(`pymem objects layout: ${what}`);
 }
 assert(OBJ_STATE >= OBM_END, "the objects' state starts after pymalloc's");
-assert(OBJ_INTERNED_USED + 4 <= TYPES && TYPES + MAX_TYPES * TYPE_RECORD <= STATICS, 'state, types and statics do not overlap');
+assert(OBJ_STATE_END <= TYPES && TYPES + MAX_TYPES * TYPE_RECORD <= STATICS, 'state, types and statics do not overlap');
 assert(TYPE_COUNT <= MAX_TYPES && TYPE_INFO.length === TYPE_COUNT, 'every type has a record');
 assert(TYPE_RECORD === 1 << TYPE_RECORD_SHIFT && TYPES % TYPE_RECORD === 0, 'type records are aligned to their size');
 assert(STATICS % 16 === 0 && STATICS_END <= SEGMENT_SIZE, 'the statics fit segment 0');

@@ -1,46 +1,44 @@
 /**
  * heap.objects: layer +3, CPython 3.12's objects in the heap. An object is a pointer (a region offset)
  * to a PyObject laid out as CPython lays it out (lib/objects/layout.ts); each type allocates with its
- * own policy (int.ts, float.ts, str.ts, bytes.ts) through the OBJ domain.
+ * own policy (int.ts, float.ts, str.ts, bytes.ts, tuple.ts, list.ts, dict.ts) through the OBJ domain.
  *
  * References: every function that returns an object returns a new reference, which the caller gives
- * back with decref() (Py_DECREF); at zero the object is deallocated by its type's policy. Immortal
- * objects (None, True, False, the small ints, the one-character strings and bytes, interned strings)
- * ignore incref and decref, as in 3.12 (PEP 683).
+ * back with decref() (Py_DECREF), except the getters of items (tupleGet, listGet, dictGet, dictKeys,
+ * dictItems), which return borrowed ones, as PyTuple_GET_ITEM and PyDict_GetItem do: incref to keep
+ * one. Containers own references to their items: storing increfs, replacing and removing decref. At
+ * zero an object is deallocated by its type's policy. Immortal objects (None, True, False, the small
+ * ints, the one-character strings and bytes, (), interned strings) ignore incref and decref (PEP 683).
  *
- * Every object argument is checked before anything changes: a pointer that holds no object, an object
- * already deallocated, a decref below zero, or an object of the wrong type is an error with a code.
+ * Every argument is checked before anything changes: a pointer that holds no object, an object already
+ * deallocated, a decref below zero, an object of the wrong type, an index out of range, a missing or
+ * unhashable key is an error with a code.
  */
 import { invalidArgType, objectError, outOfRange, hex, type ObjectErrorCode } from '../errors';
 import { isU32 } from '../domains';
 import {
-  IMMORTAL, OB_REFCNT, OB_TYPE, NONE, TRUE, FALSE, TYPE_INFO, T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES,
-  PYOBJECT_SIZE, FLOAT_SIZE,
+  IMMORTAL, OB_REFCNT, OB_TYPE, NONE, TRUE, FALSE, TYPE_INFO, T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE,
+  T_LIST, T_DICT, PYOBJECT_SIZE, FLOAT_SIZE, GC_HEAD, TUPLE_ITEMS, LIST_SIZE, LIST_ITEMS, LIST_BASICSIZE,
 } from './layout';
 import { typeOf } from './header';
-import { HASH_NONE, hashDouble } from './hash';
-import {
-  intFromNumber, intFromBigInt, intToSafeNumber, intToBigInt, intSizeof, intHash, intEquals, intEqualsDouble, intIsZero,
-} from './int';
-import { newFloat, floatValue, deallocFloat, clearFloatFreeList, inFloatFreeList } from './float';
-import { strFromJS, strToJS, strSizeof, strHash, strEquals, isInterned, findInterned, addInterned } from './str';
-import { bytesFromJS, bytesToJS, bytesSizeof, bytesHash, bytesEquals } from './bytes';
+import { intFromNumber, intFromBigInt, intSizeof } from './int';
+import { newFloat, clearFloatFreeList, inFloatFreeList } from './float';
+import { strFromJS, strSizeof, isInterned, findInterned, addInterned } from './str';
+import { bytesFromJS, bytesSizeof } from './bytes';
+import { tupleFromItems, tupleSize, tupleItem, clearTupleFreeLists } from './tuple';
+import { listFromItems, listSize, listAllocated, listSlot, listResize, setSlot, moveSlots, clearListFreeList } from './list';
+import { allocDict, dictSet, dictGet, dictDel, dictUsed, dictEntries, dictSizeof, clearDictFreeLists, writeEmptyKeys } from './dict';
+import { Engine } from './engine';
+import { fromJS, toJS, type PyJS, type ToJSOptions } from './convert';
 import { writeStatics } from './statics';
 import type { ObjectMemory } from './memory';
-
-/** What toJS() gives back: the JS value of a scalar object. */
-export type ScalarJS = null | boolean | number | bigint | string | Uint8Array;
-
-export interface ToJSOptions {
-  /** Ints as bigint always; otherwise (the default) a number when it is a safe integer, else a bigint. */
-  bigint?: boolean;
-}
 
 export class Objects {
   /** Py_None, Py_True, Py_False: immortal static objects. */
   readonly None = NONE;
   readonly True = TRUE;
   readonly False = FALSE;
+  private readonly engine: Engine;
 
   /** @internal the heap creates it on first use of heap.objects */
   constructor(
@@ -48,6 +46,10 @@ export class Objects {
     private readonly maxBytes: number,
   ) {
     writeStatics(m);
+    writeEmptyKeys(m);
+    this.engine = new Engine(m);
+    // tracemalloc traces blocks: a container's starts at its GC head (_PyType_PreHeaderSize).
+    m.tracer.blockOf = (p) => (this.isObject(p) && isContainer(typeOf(m.u32, p)) ? p - GC_HEAD : p);
   }
 
   /** An int: the cached object for -5..256, else a new one. A number must be an integer. */
@@ -55,7 +57,7 @@ export class Objects {
     if (typeof value === 'bigint') return intFromBigInt(this.m, value);
     if (typeof value !== 'number') throw invalidArgType('value', 'number or bigint', value);
     if (Number.isSafeInteger(value)) return intFromNumber(this.m, value);
-    if (!Number.isInteger(value)) throw outOfRange('value', 'an integer (Python\'s int() of a non-integral float truncates; round it first)', value);
+    if (!Number.isInteger(value)) throw outOfRange('value', "an integer (Python's int() of a non-integral float truncates; round it first)", value);
     return intFromBigInt(this.m, BigInt(value));
   }
 
@@ -77,72 +79,189 @@ export class Objects {
     return bytesFromJS(this.m, value);
   }
 
+  /** tuple(items): a tuple holding a reference to each item (PyTuple_Pack); () is a singleton. */
+  tuple(items: ArrayLike<number>): number {
+    this.checkItems(items, 'tuple');
+    return tupleFromItems(this.m, items, (q) => this.engine.incref(q));
+  }
+
+  /** PyTuple_GET_ITEM: item i (borrowed). */
+  tupleGet(t: number, i: number): number {
+    this.expect(t, T_TUPLE, 'tupleGet');
+    return tupleItem(this.m.u32, t, this.index(i, tupleSize(this.m.u32, t), 'tuple index out of range'));
+  }
+
+  tupleLen(t: number): number {
+    this.expect(t, T_TUPLE, 'tupleLen');
+    return tupleSize(this.m.u32, t);
+  }
+
+  /** list(items?): a list holding a reference to each item, its array sized to the items rounded up to even. */
+  list(items: ArrayLike<number> = []): number {
+    this.checkItems(items, 'list');
+    return listFromItems(this.m, items, (q) => this.engine.incref(q), (q) => this.engine.drop(q));
+  }
+
+  /** list.append(v) (PyList_Append): the list takes a reference to v; the array grows by list_resize. */
+  listAppend(l: number, v: number): void {
+    this.expect(l, T_LIST, 'listAppend');
+    this.objectType(v, 'listAppend');
+    const u32 = this.m.u32;
+    const n = listSize(u32, l);
+    if (listAllocated(u32, l) > n) u32[(l + LIST_SIZE) >>> 2] = n + 1;
+    else listResize(this.m, l, n + 1);
+    this.engine.incref(v);
+    setSlot(u32, l, n, v);
+  }
+
+  /** l[i] (PyList_GET_ITEM, borrowed); a negative i counts from the end. */
+  listGet(l: number, i: number): number {
+    this.expect(l, T_LIST, 'listGet');
+    const u32 = this.m.u32;
+    return u32[listSlot(u32, l, this.index(i, listSize(u32, l), 'list index out of range')) >>> 2];
+  }
+
+  /** l[i] = v: the list takes a reference to v and drops the one it held. */
+  listSet(l: number, i: number, v: number): void {
+    this.expect(l, T_LIST, 'listSet');
+    this.objectType(v, 'listSet');
+    const u32 = this.m.u32;
+    const at = this.index(i, listSize(u32, l), 'list assignment index out of range');
+    const old = u32[listSlot(u32, l, at) >>> 2];
+    this.engine.incref(v);
+    setSlot(u32, l, at, v);
+    this.engine.drop(old);
+  }
+
+  /** list.insert(i, v): i clamped to [0, len] after a negative i counts from the end, as in Python. */
+  listInsert(l: number, i: number, v: number): void {
+    this.expect(l, T_LIST, 'listInsert');
+    this.objectType(v, 'listInsert');
+    this.checkInteger(i, 'i');
+    const u32 = this.m.u32;
+    const n = listSize(u32, l);
+    let at = i < 0 ? Math.max(0, i + n) : Math.min(i, n);
+    listResize(this.m, l, n + 1);
+    moveSlots(u32, l, at, n, 1);
+    this.engine.incref(v);
+    setSlot(u32, l, at, v);
+  }
+
+  /** list.pop(i = -1): removes item i and returns it (the list's reference, now the caller's). */
+  listPop(l: number, i = -1): number {
+    this.expect(l, T_LIST, 'listPop');
+    const u32 = this.m.u32;
+    const n = listSize(u32, l);
+    if (n === 0) throw objectError('ERR_PYMEM_INDEX_ERROR', 'pop from empty list');
+    const at = this.index(i, n, 'pop index out of range');
+    const v = u32[listSlot(u32, l, at) >>> 2];
+    if (n === 1) {
+      // _list_clear: the array goes.
+      this.m.mem.free(u32[(l + LIST_ITEMS) >>> 2]);
+      u32.fill(0, (l + LIST_SIZE) >>> 2, (l + LIST_BASICSIZE) >>> 2);
+      return v;
+    }
+    moveSlots(u32, l, at + 1, n, -1);
+    listResize(this.m, l, n - 1);
+    return v;
+  }
+
+  listLen(l: number): number {
+    this.expect(l, T_LIST, 'listLen');
+    return listSize(this.m.u32, l);
+  }
+
+  /** The slots of the item array (list.allocated). */
+  listCapacity(l: number): number {
+    this.expect(l, T_LIST, 'listCapacity');
+    return listAllocated(this.m.u32, l);
+  }
+
+  /** dict(entries?): a dict of [key, value] pointer pairs, inserted in order (a later equal key replaces the value). */
+  dict(entries: Iterable<readonly [number, number]> = []): number {
+    const pairs = [...entries];
+    for (const pair of pairs) {
+      if (!Array.isArray(pair) || pair.length !== 2) throw invalidArgType('entries', 'an iterable of [key, value] pairs', pair);
+      this.objectType(pair[0], 'dict');
+      this.objectType(pair[1], 'dict');
+      this.engine.hash(pair[0]); // an unhashable key fails before anything is made
+    }
+    const d = allocDict(this.m);
+    try {
+      for (const [key, value] of pairs) dictSet(this.engine, d, key, value);
+    } catch (error) {
+      this.engine.drop(d);
+      throw error;
+    }
+    return d;
+  }
+
+  /** d[key] as PyDict_GetItem: the value (borrowed), or 0 when key is absent. */
+  dictGet(d: number, key: number): number {
+    this.expect(d, T_DICT, 'dictGet');
+    this.objectType(key, 'dictGet');
+    return dictGet(this.engine, d, key);
+  }
+
+  /** d[key] = value: the dict takes references to both; an equal key already there stays, its value replaced. */
+  dictSet(d: number, key: number, value: number): void {
+    this.expect(d, T_DICT, 'dictSet');
+    this.objectType(key, 'dictSet');
+    this.objectType(value, 'dictSet');
+    dictSet(this.engine, d, key, value);
+  }
+
+  /** del d[key]: KeyError (ERR_PYMEM_KEY_ERROR) when absent. */
+  dictDel(d: number, key: number): void {
+    this.expect(d, T_DICT, 'dictDel');
+    this.objectType(key, 'dictDel');
+    if (!dictDel(this.engine, d, key)) throw objectError('ERR_PYMEM_KEY_ERROR', `KeyError: ${this.describe(key)}`);
+  }
+
+  dictLen(d: number): number {
+    this.expect(d, T_DICT, 'dictLen');
+    return dictUsed(this.m.u32, d);
+  }
+
+  /** The keys in insertion order (borrowed). */
+  dictKeys(d: number): number[] {
+    this.expect(d, T_DICT, 'dictKeys');
+    return dictEntries(this.m, d).map(([key]) => key);
+  }
+
+  /** The [key, value] pairs in insertion order (borrowed). */
+  dictItems(d: number): [number, number][] {
+    this.expect(d, T_DICT, 'dictItems');
+    return dictEntries(this.m, d);
+  }
+
   /**
    * The object for a JS value: null and undefined are None, booleans True and False, an integral
    * number an int (but -0 a float, to keep its sign), any other number a float, a bigint an int, a
-   * string a str, a Uint8Array (a Buffer too) bytes. Anything else is a TypeError and allocates nothing.
+   * string a str, a Uint8Array (a Buffer too) bytes, an array a list, a plain object or a Map a dict,
+   * a Tuple a tuple. Anything else, or a cycle, is an error, and nothing stays allocated.
    */
   fromJS(value: unknown): number {
-    switch (typeof value) {
-      case 'undefined':
-        return NONE;
-      case 'boolean':
-        return value ? TRUE : FALSE;
-      case 'number':
-        if (Object.is(value, -0) || !Number.isInteger(value)) return newFloat(this.m, value);
-        return Number.isSafeInteger(value) ? intFromNumber(this.m, value) : intFromBigInt(this.m, BigInt(value));
-      case 'bigint':
-        return intFromBigInt(this.m, value);
-      case 'string':
-        return strFromJS(this.m, value);
-      default:
-        if (value === null) return NONE;
-        if (value instanceof Uint8Array) return bytesFromJS(this.m, value);
-        throw invalidArgType('value', 'null, undefined, boolean, number, bigint, string or Uint8Array', value);
-    }
+    return fromJS(this.engine, value);
   }
 
-  /** The JS value of an object: see fromJS. bytes come back as a copy. The reference is not consumed. */
-  toJS(p: number, options: ToJSOptions = {}): ScalarJS {
-    const type = this.objectType(p, 'toJS');
+  /** The JS value of an object (see fromJS; bytes come back as a copy). The reference is not consumed. */
+  toJS(p: number, options: ToJSOptions = {}): PyJS {
+    this.objectType(p, 'toJS');
     if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'object', options);
-    const u32 = this.m.u32;
-    switch (type) {
-      case T_NONE:
-        return null;
-      case T_BOOL:
-        return !intIsZero(u32, p);
-      case T_INT: {
-        if (options.bigint) return intToBigInt(u32, p);
-        return intToSafeNumber(u32, p) ?? intToBigInt(u32, p);
-      }
-      case T_FLOAT:
-        return floatValue(this.m, p);
-      case T_STR:
-        return strToJS(this.m, p);
-      default:
-        return bytesToJS(this.m, p);
-    }
+    return toJS(this.engine, p, options);
   }
 
   /** Py_INCREF: no effect on an immortal object. */
   incref(p: number): void {
     this.objectType(p, 'incref');
-    const at = (p + OB_REFCNT) >>> 2;
-    const rc = this.m.u32[at];
-    if (rc !== IMMORTAL) this.m.u32[at] = rc + 1;
+    this.engine.incref(p);
   }
 
   /** Py_DECREF: no effect on an immortal object; at zero, the object is deallocated by its type's policy. */
   decref(p: number): void {
-    const type = this.objectType(p, 'decref');
-    const u32 = this.m.u32;
-    const at = (p + OB_REFCNT) >>> 2;
-    const rc = u32[at];
-    if (rc === IMMORTAL) return;
-    if (rc === 0) throw this.objectFault('ERR_PYMEM_NEGATIVE_REFCOUNT', 'decref', p, 'its reference count is already 0: one decref too many');
-    u32[at] = rc - 1;
-    if (rc === 1) this.dealloc(p, type);
+    this.objectType(p, 'decref');
+    this.engine.drop(p);
   }
 
   /** The reference count (sys.getrefcount without its own temporary reference); 4294967295 when immortal. */
@@ -161,7 +280,7 @@ export class Objects {
     return TYPE_INFO[this.objectType(p, 'typeName')][0];
   }
 
-  /** sys.getsizeof() of the equal object in CPython 3.12 on 64-bit. */
+  /** sys.getsizeof() of the equal object in CPython 3.12 on 64-bit (a container's GC head included). */
   sizeof(p: number): number {
     const type = this.objectType(p, 'sizeof');
     const u32 = this.m.u32;
@@ -175,48 +294,36 @@ export class Objects {
         return FLOAT_SIZE;
       case T_STR:
         return strSizeof(u32, p);
-      default:
+      case T_BYTES:
         return bytesSizeof(u32, p);
+      case T_TUPLE:
+        return GC_HEAD + TUPLE_ITEMS + 8 * tupleSize(u32, p);
+      case T_LIST:
+        return GC_HEAD + LIST_BASICSIZE + 8 * listAllocated(u32, p);
+      default:
+        return GC_HEAD + dictSizeof(this.m, p);
     }
   }
 
   /**
    * PyObject_RichCompareBool(a, b, Py_EQ): the same object is equal to itself (a NaN float too, as in
    * `x in [x]`); numbers compare by value across bool, int and float, exactly (2**53 + 1 != 2.0**53);
-   * str with str and bytes with bytes by content; str never equals bytes.
+   * str with str and bytes with bytes by content (str never equals bytes); tuples and lists item by
+   * item, dicts by keys and values.
    */
   equals(a: number, b: number): boolean {
-    const ta = this.objectType(a, 'equals');
-    const tb = this.objectType(b, 'equals');
-    if (a === b) return true;
-    const m = this.m;
-    if (isNumeric(ta) && isNumeric(tb)) {
-      if (ta !== T_FLOAT && tb !== T_FLOAT) return intEquals(m.u32, a, b);
-      if (ta === T_FLOAT && tb === T_FLOAT) return floatValue(m, a) === floatValue(m, b);
-      return ta === T_FLOAT ? intEqualsDouble(m.u32, b, floatValue(m, a)) : intEqualsDouble(m.u32, a, floatValue(m, b));
-    }
-    if (ta !== tb) return false;
-    if (ta === T_STR) return strEquals(m, a, b);
-    return ta === T_BYTES && bytesEquals(m, a, b);
+    this.objectType(a, 'equals');
+    this.objectType(b, 'equals');
+    return this.engine.equals(a, b);
   }
 
-  /** hash(obj) as CPython 3.12 computes it with PYTHONHASHSEED=0 (see lib/objects/hash.ts): a Py_hash_t. */
+  /**
+   * hash(obj) as CPython 3.12 computes it with PYTHONHASHSEED=0 (see lib/objects/hash.ts): a Py_hash_t.
+   * Lists, dicts and tuples holding them are unhashable: a TypeError (ERR_PYMEM_WRONG_TYPE).
+   */
   hash(p: number): bigint {
-    const type = this.objectType(p, 'hash');
-    const m = this.m;
-    switch (type) {
-      case T_NONE:
-        return HASH_NONE;
-      case T_BOOL:
-      case T_INT:
-        return intHash(m.u32, p);
-      case T_FLOAT:
-        return hashDouble(floatValue(m, p), p);
-      case T_STR:
-        return strHash(m, p);
-      default:
-        return bytesHash(m, p);
-    }
+    this.objectType(p, 'hash');
+    return this.engine.hash(p);
   }
 
   /**
@@ -232,7 +339,7 @@ export class Objects {
     if (isInterned(m.u32, p)) return p;
     const earlier = findInterned(m, p);
     if (earlier !== 0) {
-      this.decref(p);
+      this.engine.drop(p);
       return earlier;
     }
     addInterned(m, p);
@@ -247,26 +354,54 @@ export class Objects {
 
   /** Gives every object parked in a freelist back to the allocator (_PyGC_ClearAllFreeLists). */
   clearFreeLists(): void {
+    clearTupleFreeLists(this.m);
     clearFloatFreeList(this.m);
+    clearListFreeList(this.m);
+    clearDictFreeLists(this.m);
   }
 
   /** Whether p is a live object of this heap. */
   isObject(p: number): boolean {
-    return isU32(p) && (p & 15) === 0 && p + PYOBJECT_SIZE <= this.maxBytes && typeOf(this.m.u32, p) >= 0;
+    return isU32(p) && p !== 0 && (p & 15) === 0 && p + PYOBJECT_SIZE <= this.maxBytes && typeOf(this.m.u32, p) >= 0 && this.m.u32[(p + OB_REFCNT) >>> 2] !== 0;
   }
 
-  /** tp_dealloc: ob_type cleared (so that a later use is caught), then the type's policy. */
-  private dealloc(p: number, type: number): void {
-    if (type === T_FLOAT) return deallocFloat(this.m, p);
-    this.m.u32[(p + OB_TYPE) >>> 2] = 0;
-    this.m.obj.free(p);
+  /** Checks that p is an object of `type`. */
+  private expect(p: number, type: number, fn: string): void {
+    const actual = this.objectType(p, fn);
+    if (actual !== type) throw this.objectFault('ERR_PYMEM_WRONG_TYPE', fn, p, `${fn}() argument must be ${TYPE_INFO[type][0]}, not ${TYPE_INFO[actual][0]}`);
+  }
+
+  private checkItems(items: ArrayLike<number>, fn: string): void {
+    if (typeof items !== 'object' || items === null || typeof items.length !== 'number') throw invalidArgType('items', 'an array of objects', items);
+    for (let i = 0; i < items.length; i++) this.objectType(items[i], fn);
+  }
+
+  private checkInteger(i: number, name: string): void {
+    if (typeof i !== 'number') throw invalidArgType(name, 'number', i);
+    if (!Number.isSafeInteger(i)) throw outOfRange(name, 'an integer', i);
+  }
+
+  /** An index into n items: a negative one counts from the end; out of range is IndexError with CPython's words. */
+  private index(i: number, n: number, message: string): number {
+    this.checkInteger(i, 'i');
+    const at = i < 0 ? i + n : i;
+    if (at < 0 || at >= n) throw objectError('ERR_PYMEM_INDEX_ERROR', message);
+    return at;
+  }
+
+  /** repr()-like text of a key, for KeyError. */
+  private describe(key: number): string {
+    const value = toJS(this.engine, key, {});
+    return typeof value === 'string' ? `'${value}'` : String(value);
   }
 
   /** The type number of the object p, or the error that says why p is not a live object. */
   private objectType(p: number, fn: string): number {
     if (isU32(p) && p !== 0 && (p & 15) === 0 && p + PYOBJECT_SIZE <= this.maxBytes) {
       const type = typeOf(this.m.u32, p);
-      if (type >= 0) return type;
+      if (type >= 0 && this.m.u32[(p + OB_REFCNT) >>> 2] !== 0) return type;
+      if (type >= 0 && fn === 'decref') throw this.objectFault('ERR_PYMEM_NEGATIVE_REFCOUNT', fn, p, 'its reference count is already 0: one decref too many');
+      if (type >= 0) throw this.objectFault('ERR_PYMEM_OBJECT_FREED', fn, p, 'its reference count is 0: it was deallocated (a tuple, list or dict parked in its freelist keeps its type)');
       const field = this.m.u32[(p + OB_TYPE) >>> 2];
       if (inFloatFreeList(this.m.u32, p)) throw this.objectFault('ERR_PYMEM_OBJECT_FREED', fn, p, 'it is a deallocated float, parked in the float freelist');
       const pattern = field === this.m.u32[(p + OB_TYPE + 4) >>> 2] ? FILLS.get(field) : undefined;
@@ -292,6 +427,6 @@ const FILLS = new Map<number, [ObjectErrorCode, string]>([
   [0xfdfdfdfd, ['ERR_PYMEM_NOT_AN_OBJECT', "its type field holds the debug hooks' forbidden bytes (0xFD): past the end of a block"]],
 ]);
 
-function isNumeric(type: number): boolean {
-  return type === T_BOOL || type === T_INT || type === T_FLOAT;
+function isContainer(type: number): boolean {
+  return type === T_TUPLE || type === T_LIST || type === T_DICT;
 }

@@ -1,7 +1,8 @@
 /**
  * The objects CPython 3.12 allocates statically (in _PyRuntime), written into segment 0 when a heap's
  * objects layer is first used: the type records, None, False and True, the small ints -5..256, the
- * empty string and the 256 one-character latin-1 strings, b'' and the 256 one-byte bytes. All are
+ * empty string and the 256 one-character latin-1 strings, b'' and the 256 one-byte bytes, () and (in
+ * lib/objects/dict.ts) Py_EMPTY_KEYS. All are
  * immortal (refcount 0xFFFFFFFF), outside pymalloc, and never freed: they do not count in
  * allocatedBlocks(), as they do not in sys.getallocatedblocks().
  */
@@ -9,7 +10,7 @@ import {
   IMMORTAL, OB_REFCNT, OBJ_MAGIC, OBJ_MAGIC_VALUE, TYPE_INFO, TP_BASICSIZE, TP_ITEMSIZE, TP_NAME, NONE, FALSE, TRUE,
   LONG_TAG, LONG_DIGITS, SIGN_POSITIVE, SIGN_ZERO, SIGN_NEGATIVE, NSMALLNEGINTS, NSMALLPOSINTS, EMPTY_STR,
   STR_UTF8_LENGTH, STR_UTF8, COMPACT_DATA, STATE_STATIC, EMPTY_BYTES, BYTES_DATA, T_NONE, T_BOOL, T_INT, T_STR,
-  T_BYTES, typeRecord, smallInt, latin1Str, byteChar,
+  T_BYTES, T_TUPLE, EMPTY_TUPLE, GC_NEXT, GC_PREV, TUPLE_SIZE, TUPLE_ITEMS, typeRecord, smallInt, latin1Str, byteChar,
 } from './layout';
 import { initObject } from './header';
 import { longTag } from './int';
@@ -70,5 +71,10 @@ export function writeStatics(m: ObjectMemory): void {
   for (let c = 0; c < 256; c++) staticStr(m, latin1Str(c), c, 1);
   staticBytes(m, EMPTY_BYTES, []);
   for (let c = 0; c < 256; c++) staticBytes(m, byteChar(c), [c]);
+  // (), behind a GC head that stays zero: the collector never tracks it.
+  initObject(u32, EMPTY_TUPLE, typeRecord(T_TUPLE));
+  immortal(u32, EMPTY_TUPLE);
+  u32.fill(0, (EMPTY_TUPLE + GC_NEXT) >>> 2, (EMPTY_TUPLE + GC_PREV + 8) >>> 2);
+  u32.fill(0, (EMPTY_TUPLE + TUPLE_SIZE) >>> 2, (EMPTY_TUPLE + TUPLE_ITEMS) >>> 2);
   u32[OBJ_MAGIC >>> 2] = OBJ_MAGIC_VALUE;
 }

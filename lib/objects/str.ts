@@ -18,7 +18,7 @@ import {
   T_STR, typeRecord, latin1Str,
 } from './layout';
 import { initSizedObject, hashPending } from './header';
-import { hashBytesInto, readHash } from './hash';
+import { hashBytesInto } from './hash';
 import { noMemory, type ObjectMemory } from './memory';
 
 const STR_TYPE = typeRecord(T_STR);
@@ -161,10 +161,6 @@ export function strHashLow(m: ObjectMemory, p: number): number {
   return u32[(p + STR_HASH) >>> 2];
 }
 
-export function strHash(m: ObjectMemory, p: number): bigint {
-  strHashLow(m, p);
-  return readHash(m.u32, p + STR_HASH);
-}
 
 /** str == str: a string's kind is a function of its characters, so equal strings have equal bytes. */
 export function strEquals(m: ObjectMemory, a: number, b: number): boolean {

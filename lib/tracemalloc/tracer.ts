@@ -123,9 +123,15 @@ export class Tracemalloc {
     return bytes;
   }
 
-  /** _get_object_traceback: where the block at ptr was allocated, or null when it is not traced. */
+  /**
+   * @internal The block an object pointer lies in: set by heap.objects, whose containers start 16 bytes
+   * earlier, at their GC head (CPython's _PyType_PreHeaderSize).
+   */
+  blockOf: (ptr: number) => number = (ptr) => ptr;
+
+  /** _get_object_traceback: where the block of the object (or block) at ptr was allocated, or null when it is not traced. */
   getObjectTraceback(ptr: number): Traceback | null {
-    const entry = this.traces.get(DEFAULT_DOMAIN)?.get(ptr);
+    const entry = this.traces.get(DEFAULT_DOMAIN)?.get(this.blockOf(ptr));
     return entry === undefined ? null : new Traceback(entry.traceback.frames, entry.traceback.total);
   }
 

@@ -1,0 +1,430 @@
+/**
+ * dict (Objects/dictobject.c, 3.12): the compact ordered table. A 48-byte object behind its GC head
+ * (from a freelist of 80) points at a keys object: an index table of 2^k slots, 1, 2, 4 or 8 bytes
+ * each by its size, holding the numbers of the entries, which follow in insertion order. While every
+ * key is a str the entries are 16 bytes (key, value: a str keeps its hash); the first other key turns
+ * the table general (24 bytes: hash, key, value). A table holds USABLE_FRACTION (2/3) of its slots;
+ * inserting into a full one resizes to the smallest power of two >= used x 3 (GROWTH_RATE), dropping
+ * deleted entries. Empty dicts share the static Py_EMPTY_KEYS. Minimum-size str-key tables are kept on
+ * a freelist of 80 too. Probing follows CPython's: i = 5 i + perturb + 1, perturb >>= 5, over the full
+ * 64-bit hash, so every table holds its entries where CPython's would.
+ */
+import {
+  GC_HEAD, GC_NEXT, GC_PREV, DICT_USED, DICT_KEYS, DICT_BASICSIZE, DK_REFCNT, DK_LOG2_SIZE,
+  DK_LOG2_INDEX_BYTES, DK_KIND, DK_VERSION, DK_USABLE, DK_NENTRIES, DK_INDICES, DICT_KEYS_GENERAL, DICT_KEYS_UNICODE,
+  GENERAL_ENTRY, UNICODE_ENTRY, DKIX_EMPTY, DKIX_DUMMY, DICT_LOG_MINSIZE, DICT_MAXFREELIST, OBJ_DICT_FREE,
+  OBJ_DICT_NUMFREE, OBJ_KEYS_FREE, OBJ_KEYS_NUMFREE, EMPTY_KEYS, OB_TYPE, T_DICT, T_STR, STR_HASH, IMMORTAL, typeRecord,
+} from './layout';
+import { initObject, typeOf } from './header';
+import { noMemory, type ObjectMemory } from './memory';
+
+const DICT_TYPE = typeRecord(T_DICT);
+const PERTURB_SHIFT = 5;
+
+/** What the table needs from the object layer: hashes (into `hash`, low and high word), equality, references. */
+export interface DictOps {
+  readonly m: ObjectMemory;
+  /** The key's hash, written to hash[HASH_LO] and hash[HASH_HI]; a TypeError for an unhashable key. */
+  hashInto(key: number, hash: Uint32Array): void;
+  equals(a: number, b: number): boolean;
+  incref(p: number): void;
+  /** Py_DECREF of a reference the table held. */
+  drop(p: number): void;
+}
+
+export const HASH_LO = 0;
+export const HASH_HI = 1;
+
+export function dictUsed(u32: Uint32Array, d: number): number {
+  return u32[(d + DICT_USED) >>> 2];
+}
+
+export function dictKeysObject(u32: Uint32Array, d: number): number {
+  return u32[(d + DICT_KEYS) >>> 2];
+}
+
+function log2Size(u8: Uint8Array, k: number): number {
+  return u8[k + DK_LOG2_SIZE];
+}
+
+function isUnicode(u8: Uint8Array, k: number): boolean {
+  return u8[k + DK_KIND] === DICT_KEYS_UNICODE;
+}
+
+/** USABLE_FRACTION: 2/3 of the slots. */
+export function usableFraction(size: number): number {
+  return Math.floor((size << 1) / 3);
+}
+
+/** The first entry of keys object k: after its index table. */
+export function entries(u8: Uint8Array, k: number): number {
+  return k + DK_INDICES + 2 ** u8[k + DK_LOG2_INDEX_BYTES];
+}
+
+export function entrySize(u8: Uint8Array, k: number): number {
+  return isUnicode(u8, k) ? UNICODE_ENTRY : GENERAL_ENTRY;
+}
+
+/** Entry ix's key, value and (general tables) hash fields. */
+export function entryKey(m: ObjectMemory, k: number, ix: number): number {
+  const e = entries(m.u8, k) + ix * entrySize(m.u8, k);
+  return m.u32[(e + (isUnicode(m.u8, k) ? 0 : 8)) >>> 2];
+}
+export function entryValue(m: ObjectMemory, k: number, ix: number): number {
+  const e = entries(m.u8, k) + ix * entrySize(m.u8, k);
+  return m.u32[(e + (isUnicode(m.u8, k) ? 8 : 16)) >>> 2];
+}
+
+function setEntry(m: ObjectMemory, k: number, ix: number, hash: Uint32Array, key: number, value: number): void {
+  const u32 = m.u32;
+  const e = entries(m.u8, k) + ix * entrySize(m.u8, k);
+  if (isUnicode(m.u8, k)) {
+    u32[e >>> 2] = key;
+    u32[(e + 8) >>> 2] = value;
+  } else {
+    u32[e >>> 2] = hash[HASH_LO];
+    u32[(e + 4) >>> 2] = hash[HASH_HI];
+    u32[(e + 8) >>> 2] = key;
+    u32[(e + 16) >>> 2] = value;
+  }
+}
+
+function setValue(m: ObjectMemory, k: number, ix: number, value: number): void {
+  const e = entries(m.u8, k) + ix * entrySize(m.u8, k);
+  m.u32[(e + (isUnicode(m.u8, k) ? 8 : 16)) >>> 2] = value;
+}
+
+/** The stored hash of entry ix: the entry's own, or its str key's cached one. */
+function entryHash(m: ObjectMemory, k: number, ix: number, out: Uint32Array): void {
+  const u32 = m.u32;
+  const e = entries(m.u8, k) + ix * entrySize(m.u8, k);
+  const at = isUnicode(m.u8, k) ? u32[e >>> 2] + STR_HASH : e;
+  out[HASH_LO] = u32[at >>> 2];
+  out[HASH_HI] = u32[(at + 4) >>> 2];
+}
+
+/**
+ * dictkeys_get_index: slot i of the index table, signed (-1 empty, -2 deleted). Slots are 1 byte
+ * below 2^8 slots, 2 below 2^16, else 4 (CPython's 8-byte slots start at 2^32 slots, more than a
+ * region of at most 4 GiB can hold).
+ */
+function getIndex(m: ObjectMemory, k: number, i: number): number {
+  const width = m.u8[k + DK_LOG2_INDEX_BYTES] - m.u8[k + DK_LOG2_SIZE];
+  const at = k + DK_INDICES;
+  if (width === 0) return (m.u8[at + i] << 24) >> 24;
+  if (width === 1) return (m.u16[(at >>> 1) + i] << 16) >> 16;
+  return m.u32[(at >>> 2) + i] | 0;
+}
+
+function setIndex(m: ObjectMemory, k: number, i: number, ix: number): void {
+  const width = m.u8[k + DK_LOG2_INDEX_BYTES] - m.u8[k + DK_LOG2_SIZE];
+  const at = k + DK_INDICES;
+  if (width === 0) m.u8[at + i] = ix & 0xff;
+  else if (width === 1) m.u16[(at >>> 1) + i] = ix & 0xffff;
+  else m.u32[(at >>> 2) + i] = ix >>> 0;
+}
+
+// The probe's state: perturb (64-bit, unsigned) as two words, and the slot.
+let perturbLo = 0;
+let perturbHi = 0;
+
+function probeStart(hash: Uint32Array, mask: number): number {
+  perturbLo = hash[HASH_LO];
+  perturbHi = hash[HASH_HI];
+  return perturbLo & mask;
+}
+
+function probeNext(i: number, mask: number): number {
+  perturbLo = ((perturbLo >>> PERTURB_SHIFT) | (perturbHi << (32 - PERTURB_SHIFT))) >>> 0;
+  perturbHi >>>= PERTURB_SHIFT;
+  return (i * 5 + perturbLo + 1) & mask;
+}
+
+/** find_empty_slot: the first slot of the probe sequence that is empty or deleted. */
+function findEmptySlot(m: ObjectMemory, k: number, hash: Uint32Array): number {
+  const mask = 2 ** log2Size(m.u8, k) - 1;
+  let i = probeStart(hash, mask);
+  while (getIndex(m, k, i) >= 0) i = probeNext(i, mask);
+  return i;
+}
+
+const FOUND_HASH = new Uint32Array(2);
+
+/**
+ * _Py_dict_lookup: the entry number of key in k, or DKIX_EMPTY. `slot` receives the index slot that
+ * holds it (lookdict_index's answer, for deletion).
+ */
+function lookup(ops: DictOps, k: number, key: number, hash: Uint32Array, slot?: { at: number }): number {
+  const m = ops.m;
+  const mask = 2 ** log2Size(m.u8, k) - 1;
+  let i = probeStart(hash, mask);
+  for (let ix = getIndex(m, k, i); ix !== DKIX_EMPTY; ix = getIndex(m, k, i)) {
+    if (ix >= 0) {
+      const other = entryKey(m, k, ix);
+      if (other === key) return found(slot, i, ix);
+      entryHash(m, k, ix, FOUND_HASH);
+      if (FOUND_HASH[HASH_LO] === hash[HASH_LO] && FOUND_HASH[HASH_HI] === hash[HASH_HI] && ops.equals(other, key)) return found(slot, i, ix);
+    }
+    i = probeNext(i, mask);
+  }
+  return DKIX_EMPTY;
+}
+
+function found(slot: { at: number } | undefined, i: number, ix: number): number {
+  if (slot !== undefined) slot.at = i;
+  return ix;
+}
+
+/** new_keys_object: a keys object of 2^log2 slots, all empty; from the freelist for the minimum str-key size. */
+function newKeys(m: ObjectMemory, log2: number, unicode: boolean): number {
+  const u32 = m.u32;
+  const u8 = m.u8;
+  const log2Bytes = log2 < 8 ? log2 : log2 < 16 ? log2 + 1 : log2 + 2; // 1, 2 or 4 bytes a slot
+  const usable = usableFraction(2 ** log2);
+  const entry = unicode ? UNICODE_ENTRY : GENERAL_ENTRY;
+  const numfree = u32[OBJ_KEYS_NUMFREE >>> 2];
+  let k: number;
+  if (log2 === DICT_LOG_MINSIZE && unicode && numfree > 0) {
+    k = u32[(OBJ_KEYS_FREE >>> 2) + numfree - 1];
+    u32[OBJ_KEYS_NUMFREE >>> 2] = numfree - 1;
+  } else {
+    const size = DK_INDICES + 2 ** log2Bytes + entry * usable;
+    k = m.obj.malloc(size);
+    if (k === 0) throw noMemory(size, "a dict's keys");
+  }
+  u32[(k + DK_REFCNT) >>> 2] = 1;
+  u32[(k + DK_REFCNT + 4) >>> 2] = 0;
+  u8[k + DK_LOG2_SIZE] = log2;
+  u8[k + DK_LOG2_INDEX_BYTES] = log2Bytes;
+  u8[k + DK_KIND] = unicode ? DICT_KEYS_UNICODE : DICT_KEYS_GENERAL;
+  u8[k + DK_KIND + 1] = 0;
+  u32[(k + DK_VERSION) >>> 2] = 0;
+  u32[(k + DK_USABLE) >>> 2] = usable;
+  u32[(k + DK_USABLE + 4) >>> 2] = 0;
+  u32[(k + DK_NENTRIES) >>> 2] = 0;
+  u32[(k + DK_NENTRIES + 4) >>> 2] = 0;
+  u8.fill(0xff, k + DK_INDICES, k + DK_INDICES + 2 ** log2Bytes);
+  const first = k + DK_INDICES + 2 ** log2Bytes;
+  u8.fill(0, first, first + entry * usable);
+  return k;
+}
+
+/** free_keys_object's memory part: onto the keys freelist (minimum-size str keys) or PyObject_Free. */
+function freeKeys(m: ObjectMemory, k: number): void {
+  const u32 = m.u32;
+  const numfree = u32[OBJ_KEYS_NUMFREE >>> 2];
+  if (log2Size(m.u8, k) === DICT_LOG_MINSIZE && isUnicode(m.u8, k) && numfree < DICT_MAXFREELIST) {
+    u32[(OBJ_KEYS_FREE >>> 2) + numfree] = k;
+    u32[OBJ_KEYS_NUMFREE >>> 2] = numfree + 1;
+    return;
+  }
+  m.obj.free(k);
+}
+
+/** PyDict_New: from the freelist when it has one, with Py_EMPTY_KEYS. */
+export function allocDict(m: ObjectMemory): number {
+  const u32 = m.u32;
+  const numfree = u32[OBJ_DICT_NUMFREE >>> 2];
+  let d: number;
+  if (numfree > 0) {
+    u32[OBJ_DICT_NUMFREE >>> 2] = numfree - 1;
+    d = u32[(OBJ_DICT_FREE >>> 2) + numfree - 1];
+    m.tracer.newReference(d - GC_HEAD);
+  } else {
+    d = m.alloc(GC_HEAD + DICT_BASICSIZE, 'a dict') + GC_HEAD;
+    u32.fill(0, (d + GC_NEXT) >>> 2, (d + GC_PREV + 8) >>> 2);
+  }
+  initObject(u32, d, DICT_TYPE);
+  u32.fill(0, (d + DICT_USED) >>> 2, (d + DICT_BASICSIZE) >>> 2);
+  u32[(d + DICT_KEYS) >>> 2] = EMPTY_KEYS;
+  return d;
+}
+
+/** GROWTH_RATE then calculate_log2_keysize: the smallest power of two >= used x 3, at least 8. */
+function growthLog2(used: number): number {
+  const minsize = ((used * 3) | 8) - 1;
+  return 32 - Math.clz32(minsize | 7);
+}
+
+/**
+ * dictresize: a new keys object of 2^log2 slots holding the live entries in order; str-only stays
+ * str-only unless `unicode` is false. The old keys go to the freelist or back to the allocator.
+ * MemoryError with the dict unchanged when the new keys cannot be had.
+ */
+function resize(ops: DictOps, d: number, log2: number, unicode: boolean): void {
+  const m = ops.m;
+  const u32 = m.u32;
+  const old = dictKeysObject(u32, d);
+  const keepUnicode = unicode && isUnicode(m.u8, old);
+  const k = newKeys(m, log2, keepUnicode);
+  const n = u32[(old + DK_NENTRIES) >>> 2];
+  const hash = RESIZE_HASH;
+  let count = 0;
+  for (let ix = 0; ix < n; ix++) {
+    const value = entryValue(m, old, ix);
+    if (value === 0) continue;
+    entryHash(m, old, ix, hash);
+    setEntry(m, k, count, hash, entryKey(m, old, ix), value);
+    // build_indices: each entry into the first empty slot of its probe sequence.
+    const mask = 2 ** log2 - 1;
+    let i = probeStart(hash, mask);
+    while (getIndex(m, k, i) !== DKIX_EMPTY) i = probeNext(i, mask);
+    setIndex(m, k, i, count);
+    count++;
+  }
+  u32[(d + DICT_KEYS) >>> 2] = k;
+  if (old !== EMPTY_KEYS) freeKeys(m, old);
+  u32[(k + DK_USABLE) >>> 2] -= count;
+  u32[(k + DK_NENTRIES) >>> 2] = count;
+}
+
+// Scratch words: the key's hash, an entry's while resizing, and the slot lookup found.
+const HASH = new Uint32Array(2);
+const RESIZE_HASH = new Uint32Array(2);
+const SLOT = { at: 0 };
+
+/** The value for key (a borrowed reference), or 0 when absent. A TypeError for an unhashable key. */
+export function dictGet(ops: DictOps, d: number, key: number): number {
+  ops.hashInto(key, HASH);
+  const k = dictKeysObject(ops.m.u32, d);
+  const ix = lookup(ops, k, key, HASH);
+  return ix < 0 ? 0 : entryValue(ops.m, k, ix);
+}
+
+/**
+ * PyDict_SetItem: d[key] = value. The dict takes references to both (an existing equal key stays).
+ * Unhashable keys and MemoryError change nothing.
+ */
+export function dictSet(ops: DictOps, d: number, key: number, value: number): void {
+  const m = ops.m;
+  const u32 = m.u32;
+  ops.hashInto(key, HASH);
+  const isStr = typeOf(u32, key) === T_STR;
+  let k = dictKeysObject(u32, d);
+  if (k === EMPTY_KEYS) {
+    // insert_to_emptydict: a minimum-size table, str-only if the key is a str.
+    k = newKeys(m, DICT_LOG_MINSIZE, isStr);
+    u32[(d + DICT_KEYS) >>> 2] = k;
+    setIndex(m, k, HASH[HASH_LO] & (2 ** DICT_LOG_MINSIZE - 1), 0);
+    return addEntry(ops, d, k, key, value);
+  }
+  if (isUnicode(m.u8, k) && !isStr) {
+    resize(ops, d, growthLog2(dictUsed(u32, d)), false);
+    k = dictKeysObject(u32, d);
+  }
+  const ix = lookup(ops, k, key, HASH);
+  if (ix === DKIX_EMPTY) {
+    if (u32[(k + DK_USABLE) >>> 2] === 0) {
+      resize(ops, d, growthLog2(dictUsed(u32, d)), true);
+      k = dictKeysObject(u32, d);
+    }
+    setIndex(m, k, findEmptySlot(m, k, HASH), u32[(k + DK_NENTRIES) >>> 2]);
+    return addEntry(ops, d, k, key, value);
+  }
+  const old = entryValue(m, k, ix);
+  if (old === value) return;
+  ops.incref(value);
+  setValue(m, k, ix, value);
+  ops.drop(old);
+}
+
+/** Appends the entry whose index slot the caller set; the counts follow. */
+function addEntry(ops: DictOps, d: number, k: number, key: number, value: number): void {
+  const u32 = ops.m.u32;
+  const n = u32[(k + DK_NENTRIES) >>> 2];
+  ops.incref(key);
+  ops.incref(value);
+  setEntry(ops.m, k, n, HASH, key, value);
+  u32[(d + DICT_USED) >>> 2]++;
+  u32[(k + DK_USABLE) >>> 2]--;
+  u32[(k + DK_NENTRIES) >>> 2] = n + 1;
+}
+
+/** PyDict_DelItem: removes key; false when it is absent (the caller raises KeyError). */
+export function dictDel(ops: DictOps, d: number, key: number): boolean {
+  const m = ops.m;
+  const u32 = m.u32;
+  ops.hashInto(key, HASH);
+  const k = dictKeysObject(u32, d);
+  const ix = lookup(ops, k, key, HASH, SLOT);
+  if (ix < 0) return false;
+  const oldKey = entryKey(m, k, ix);
+  const oldValue = entryValue(m, k, ix);
+  u32[(d + DICT_USED) >>> 2]--;
+  setIndex(m, k, SLOT.at, DKIX_DUMMY);
+  const e = entries(m.u8, k) + ix * entrySize(m.u8, k);
+  u32.fill(0, e >>> 2, (e + entrySize(m.u8, k)) >>> 2);
+  ops.drop(oldKey);
+  ops.drop(oldValue);
+  return true;
+}
+
+/** The live entries in insertion order, as [key, value] pointers (borrowed). */
+export function dictEntries(m: ObjectMemory, d: number): [number, number][] {
+  const k = dictKeysObject(m.u32, d);
+  const out: [number, number][] = [];
+  const n = m.u32[(k + DK_NENTRIES) >>> 2];
+  for (let ix = 0; ix < n; ix++) {
+    const value = entryValue(m, k, ix);
+    if (value !== 0) out.push([entryKey(m, k, ix), value]);
+  }
+  return out;
+}
+
+/** dict_dealloc after the trashcan: every key and value dropped, in order; the keys and the dict freed or parked. */
+export function deallocDict(ops: DictOps, d: number): void {
+  const m = ops.m;
+  const u32 = m.u32;
+  const k = dictKeysObject(u32, d);
+  if (k !== EMPTY_KEYS) {
+    const n = u32[(k + DK_NENTRIES) >>> 2];
+    for (let ix = 0; ix < n; ix++) {
+      const key = entryKey(m, k, ix);
+      const value = entryValue(m, k, ix);
+      if (key !== 0) ops.drop(key);
+      if (value !== 0) ops.drop(value);
+    }
+    freeKeys(m, k);
+  }
+  const numfree = u32[OBJ_DICT_NUMFREE >>> 2];
+  if (numfree < DICT_MAXFREELIST) {
+    u32[(OBJ_DICT_FREE >>> 2) + numfree] = d;
+    u32[OBJ_DICT_NUMFREE >>> 2] = numfree + 1;
+    return;
+  }
+  u32[(d + OB_TYPE) >>> 2] = 0;
+  m.obj.free(d - GC_HEAD);
+}
+
+/** _PyDict_ClearFreeList: parked dicts and keys back to the allocator. */
+export function clearDictFreeLists(m: ObjectMemory): void {
+  const u32 = m.u32;
+  for (let i = u32[OBJ_DICT_NUMFREE >>> 2] - 1; i >= 0; i--) {
+    const d = u32[(OBJ_DICT_FREE >>> 2) + i];
+    u32[(d + OB_TYPE) >>> 2] = 0;
+    m.obj.free(d - GC_HEAD);
+  }
+  for (let i = u32[OBJ_KEYS_NUMFREE >>> 2] - 1; i >= 0; i--) m.obj.free(u32[(OBJ_KEYS_FREE >>> 2) + i]);
+  u32[OBJ_DICT_NUMFREE >>> 2] = 0;
+  u32[OBJ_KEYS_NUMFREE >>> 2] = 0;
+}
+
+/** dict.__sizeof__: the object, and its keys when it owns them (not Py_EMPTY_KEYS). */
+export function dictSizeof(m: ObjectMemory, d: number): number {
+  const k = dictKeysObject(m.u32, d);
+  if (m.u32[(k + DK_REFCNT) >>> 2] !== 1) return DICT_BASICSIZE;
+  return DICT_BASICSIZE + DK_INDICES + 2 ** m.u8[k + DK_LOG2_INDEX_BYTES] + usableFraction(2 ** log2Size(m.u8, k)) * entrySize(m.u8, k);
+}
+
+/** Py_EMPTY_KEYS: immortal, 8 empty slots, no usable entry, str-only. */
+export function writeEmptyKeys(m: ObjectMemory): void {
+  const u32 = m.u32;
+  const u8 = m.u8;
+  const k = EMPTY_KEYS;
+  u32[(k + DK_REFCNT) >>> 2] = IMMORTAL;
+  u8[k + DK_LOG2_SIZE] = DICT_LOG_MINSIZE;
+  u8[k + DK_LOG2_INDEX_BYTES] = DICT_LOG_MINSIZE;
+  u8[k + DK_KIND] = DICT_KEYS_UNICODE;
+  u32[(k + DK_VERSION) >>> 2] = 1;
+  u8.fill(0xff, k + DK_INDICES, k + DK_INDICES + 8);
+}

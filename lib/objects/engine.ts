@@ -1,0 +1,209 @@
+/**
+ * The objects layer's unchecked core, shared by heap.objects (which checks every argument first), the
+ * conversions and the containers: references, deallocation through each type's policy, hashing and
+ * equality. Containers are deallocated through CPython's trashcan: nested deallocations run directly
+ * up to 50 deep, and deeper ones are deposited on a list (linked through the GC head) and run when
+ * the outermost one returns, so a million-deep nesting neither overflows the JS stack nor changes the
+ * order in which CPython frees (and parks on freelists) the objects of shallower structures.
+ */
+import { objectError } from '../errors';
+import {
+  IMMORTAL, OB_REFCNT, OB_TYPE, GC_PREV, T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE, T_LIST, T_DICT,
+  TYPE_INFO, STR_HASH, BYTES_HASH, SIZED_HASH,
+} from './layout';
+import { typeOf } from './header';
+import { HASH_NONE, hashDouble, hashInteger, readHash } from './hash';
+import { intToSafeNumber, intToBigInt, intEquals, intEqualsDouble } from './int';
+import { floatValue, deallocFloat } from './float';
+import { strEquals, strHashLow } from './str';
+import { bytesEquals, ensureBytesHash } from './bytes';
+import { tupleSize, tupleItem, freeTuple, tupleHash } from './tuple';
+import { listSize, listSlot, freeList } from './list';
+import { HASH_LO, HASH_HI, deallocDict, dictEntries, dictGet, dictUsed, type DictOps } from './dict';
+import type { ObjectMemory } from './memory';
+
+/** _PyTrash_UNWIND_LEVEL. */
+const TRASH_UNWIND_LEVEL = 50;
+const SCRATCH = new Uint32Array(2);
+
+export class Engine implements DictOps {
+  /** The trashcan's nesting depth, and the head of the objects deposited for later. */
+  private nesting = 0;
+  private later = 0;
+
+  constructor(readonly m: ObjectMemory) {}
+
+  /** Py_INCREF of a checked object. */
+  incref(p: number): void {
+    const at = (p + OB_REFCNT) >>> 2;
+    const rc = this.m.u32[at];
+    if (rc !== IMMORTAL) this.m.u32[at] = rc + 1;
+  }
+
+  /** Py_DECREF of a reference known good (one a container held, or a checked argument's). */
+  drop(p: number): void {
+    const u32 = this.m.u32;
+    const at = (p + OB_REFCNT) >>> 2;
+    const rc = u32[at];
+    if (rc === IMMORTAL) return;
+    u32[at] = rc - 1;
+    if (rc === 1) this.dealloc(p);
+  }
+
+  /** tp_dealloc: the type's policy; ob_type is cleared when the memory goes back (so a later use is caught). */
+  dealloc(p: number): void {
+    const type = typeOf(this.m.u32, p);
+    if (type === T_FLOAT) return deallocFloat(this.m, p);
+    if (type === T_TUPLE || type === T_LIST || type === T_DICT) return this.trashcan(p, type);
+    this.m.u32[(p + OB_TYPE) >>> 2] = 0;
+    this.m.obj.free(p);
+  }
+
+  /** Py_TRASHCAN_BEGIN / END around a container's deallocation. */
+  private trashcan(p: number, type: number): void {
+    if (this.nesting >= TRASH_UNWIND_LEVEL) {
+      // _PyTrash_thread_deposit_object: linked through the (untracked) GC head's prev word.
+      this.m.u32[(p + GC_PREV) >>> 2] = this.later;
+      this.later = p;
+      return;
+    }
+    this.nesting++;
+    try {
+      this.deallocContainer(p, type);
+    } finally {
+      this.nesting--;
+    }
+    // _PyTrash_thread_destroy_chain, when the outermost deallocation is done.
+    while (this.nesting === 0 && this.later !== 0) {
+      const q = this.later;
+      this.later = this.m.u32[(q + GC_PREV) >>> 2];
+      this.m.u32[(q + GC_PREV) >>> 2] = 0;
+      this.nesting++;
+      try {
+        this.deallocContainer(q, typeOf(this.m.u32, q));
+      } finally {
+        this.nesting--;
+      }
+    }
+  }
+
+  /** The items dropped (from the last, as tupledealloc and list_dealloc do), then the memory. */
+  private deallocContainer(p: number, type: number): void {
+    const m = this.m;
+    const u32 = m.u32;
+    if (type === T_TUPLE) {
+      for (let i = tupleSize(u32, p) - 1; i >= 0; i--) this.drop(tupleItem(u32, p, i));
+      return freeTuple(m, p);
+    }
+    if (type === T_LIST) {
+      for (let i = listSize(u32, p) - 1; i >= 0; i--) this.drop(u32[listSlot(u32, p, i) >>> 2]);
+      return freeList(m, p);
+    }
+    deallocDict(this, p);
+  }
+
+  /** The hash of p into out (low and high word); unhashable types are a TypeError, as CPython's. */
+  hashInto(p: number, out: Uint32Array): void {
+    const u32 = this.m.u32;
+    const type = typeOf(u32, p);
+    if (type === T_STR) {
+      out[HASH_LO] = strHashLow(this.m, p);
+      out[HASH_HI] = u32[(p + STR_HASH + 4) >>> 2];
+      return;
+    }
+    if (type === T_BYTES) {
+      ensureBytesHash(this.m, p);
+      out[HASH_LO] = u32[(p + BYTES_HASH) >>> 2];
+      out[HASH_HI] = u32[(p + BYTES_HASH + 4) >>> 2];
+      return;
+    }
+    if (isNumeric(type)) {
+      const v = type === T_FLOAT ? floatValue(this.m, p) : intToSafeNumber(u32, p);
+      if (v !== undefined && Number.isSafeInteger(v) && v !== -1) {
+        // A safe integer (int, bool, or an integral float) is its own hash, below 2^61 - 1: its
+        // two's complement words, with no BigInt.
+        out[HASH_LO] = v >>> 0;
+        out[HASH_HI] = Math.floor(v / 2 ** 32) >>> 0;
+        return;
+      }
+    }
+    const h = BigInt.asUintN(64, this.hash(p));
+    out[HASH_LO] = Number(h & 0xffffffffn);
+    out[HASH_HI] = Number(h >> 32n);
+  }
+
+  /** hash(p), a Py_hash_t. */
+  hash(p: number): bigint {
+    const m = this.m;
+    const type = typeOf(m.u32, p);
+    switch (type) {
+      case T_NONE:
+        return HASH_NONE;
+      case T_BOOL:
+      case T_INT: {
+        const v = intToSafeNumber(m.u32, p);
+        return hashInteger(v === undefined ? intToBigInt(m.u32, p) : BigInt(v));
+      }
+      case T_FLOAT:
+        return hashDouble(floatValue(m, p), p);
+      case T_STR:
+      case T_BYTES:
+        this.hashInto(p, SCRATCH);
+        return readHash(m.u32, p + SIZED_HASH);
+      case T_TUPLE:
+        return tupleHash(m.u32, p, (item) => this.hash(item));
+      default:
+        throw objectError('ERR_PYMEM_WRONG_TYPE', `unhashable type: '${TYPE_INFO[type][0]}'`);
+    }
+  }
+
+  /**
+   * PyObject_RichCompareBool(a, b, Py_EQ): identity first; numbers by value across bool, int and
+   * float; str, bytes by content; tuples and lists item by item; dicts by their keys and values.
+   */
+  equals(a: number, b: number): boolean {
+    if (a === b) return true;
+    const m = this.m;
+    const u32 = m.u32;
+    const ta = typeOf(u32, a);
+    const tb = typeOf(u32, b);
+    if (isNumeric(ta) && isNumeric(tb)) {
+      if (ta !== T_FLOAT && tb !== T_FLOAT) return intEquals(u32, a, b);
+      if (ta === T_FLOAT && tb === T_FLOAT) return floatValue(m, a) === floatValue(m, b);
+      return ta === T_FLOAT ? intEqualsDouble(u32, b, floatValue(m, a)) : intEqualsDouble(u32, a, floatValue(m, b));
+    }
+    if (ta !== tb) return false;
+    switch (ta) {
+      case T_STR:
+        return strEquals(m, a, b);
+      case T_BYTES:
+        return bytesEquals(m, a, b);
+      case T_TUPLE: {
+        const n = tupleSize(u32, a);
+        if (n !== tupleSize(u32, b)) return false;
+        for (let i = 0; i < n; i++) if (!this.equals(tupleItem(u32, a, i), tupleItem(u32, b, i))) return false;
+        return true;
+      }
+      case T_LIST: {
+        const n = listSize(u32, a);
+        if (n !== listSize(u32, b)) return false;
+        for (let i = 0; i < n; i++) if (!this.equals(u32[listSlot(u32, a, i) >>> 2], u32[listSlot(u32, b, i) >>> 2])) return false;
+        return true;
+      }
+      case T_DICT: {
+        if (dictUsed(u32, a) !== dictUsed(u32, b)) return false;
+        for (const [key, value] of dictEntries(m, a)) {
+          const other = dictGet(this, b, key);
+          if (other === 0 || !this.equals(value, other)) return false;
+        }
+        return true;
+      }
+      default:
+        return false; // None is only equal to itself
+    }
+  }
+}
+
+export function isNumeric(type: number): boolean {
+  return type === T_BOOL || type === T_INT || type === T_FLOAT;
+}

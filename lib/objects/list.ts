@@ -1,0 +1,132 @@
+/**
+ * list (Objects/listobject.c, 3.12): a 40-byte object behind its GC head, from a freelist of 80 (a
+ * stack in the region), and its item array a separate block of the MEM domain, grown and shrunk by
+ * list_resize's over-allocation: append capacities 0, 4, 8, 16, 24, 32, 40, 52, 64, 76, ...
+ * list(items) allocates exactly the items rounded up to even (list_preallocate_exact).
+ */
+import {
+  GC_HEAD, GC_NEXT, GC_PREV, LIST_SIZE, LIST_ITEMS, LIST_ALLOCATED, LIST_BASICSIZE, LIST_MAXFREELIST, OBJ_LIST_FREE,
+  OBJ_LIST_NUMFREE, OB_TYPE, T_LIST, typeRecord,
+} from './layout';
+import { initObject } from './header';
+import { noMemory, type ObjectMemory } from './memory';
+
+const LIST_TYPE = typeRecord(T_LIST);
+
+export function listSize(u32: Uint32Array, p: number): number {
+  return u32[(p + LIST_SIZE) >>> 2];
+}
+
+export function listAllocated(u32: Uint32Array, p: number): number {
+  return u32[(p + LIST_ALLOCATED) >>> 2];
+}
+
+/** The address of item slot i. */
+export function listSlot(u32: Uint32Array, p: number, i: number): number {
+  return u32[(p + LIST_ITEMS) >>> 2] + 8 * i;
+}
+
+/** PyList_New(0): from the freelist when it has one (tracemalloc re-dates it), else a new block. */
+export function allocList(m: ObjectMemory): number {
+  const u32 = m.u32;
+  const numfree = u32[OBJ_LIST_NUMFREE >>> 2];
+  let p: number;
+  if (numfree > 0) {
+    u32[OBJ_LIST_NUMFREE >>> 2] = numfree - 1;
+    p = u32[(OBJ_LIST_FREE >>> 2) + numfree - 1];
+    m.tracer.newReference(p - GC_HEAD);
+  } else {
+    p = m.alloc(GC_HEAD + LIST_BASICSIZE, 'a list') + GC_HEAD;
+    u32.fill(0, (p + GC_NEXT) >>> 2, (p + GC_PREV + 8) >>> 2);
+  }
+  initObject(u32, p, LIST_TYPE);
+  u32.fill(0, (p + LIST_SIZE) >>> 2, (p + LIST_BASICSIZE) >>> 2);
+  return p;
+}
+
+/**
+ * list_resize: sets the size to newsize, reallocating the item array when newsize is above the
+ * capacity or below half of it. MemoryError, with nothing changed, when the array cannot be had.
+ */
+export function listResize(m: ObjectMemory, p: number, newsize: number): void {
+  const u32 = m.u32;
+  const allocated = listAllocated(u32, p);
+  if (allocated >= newsize && newsize >= allocated >>> 1) {
+    u32[(p + LIST_SIZE) >>> 2] = newsize;
+    return;
+  }
+  // Over-allocate proportionally (about 12.5%), rounded to a multiple of 4; a jump far beyond the
+  // current size gets exactly what it asks for, rounded up to 4.
+  let capacity = (newsize + (newsize >>> 3) + 6) & ~3;
+  if (newsize - listSize(u32, p) > capacity - newsize) capacity = (newsize + 3) & ~3;
+  if (newsize === 0) capacity = 0;
+  setItems(m, p, capacity, m.mem.realloc(u32[(p + LIST_ITEMS) >>> 2], capacity * 8));
+  u32[(p + LIST_SIZE) >>> 2] = newsize;
+}
+
+/** Installs an item array of `capacity` slots (0 from the allocator: MemoryError, the list unchanged). */
+function setItems(m: ObjectMemory, p: number, capacity: number, items: number): void {
+  if (items === 0) throw noMemory(capacity * 8, "a list's items");
+  m.u32[(p + LIST_ITEMS) >>> 2] = items;
+  m.u32[(p + LIST_ALLOCATED) >>> 2] = capacity;
+}
+
+/** list(items): the items incref'd, in an array of (n + 1) & ~1 slots (list_preallocate_exact). */
+export function listFromItems(m: ObjectMemory, items: ArrayLike<number>, incref: (p: number) => void, free: (p: number) => void): number {
+  const p = allocList(m);
+  const n = items.length;
+  if (n === 0) return p;
+  const capacity = (n + 1) & ~1;
+  const array = m.mem.malloc(capacity * 8);
+  if (array === 0) {
+    free(p);
+    throw noMemory(capacity * 8, "a list's items");
+  }
+  setItems(m, p, capacity, array);
+  m.u32.fill(0, array >>> 2, (array + capacity * 8) >>> 2);
+  for (let i = 0; i < n; i++) {
+    incref(items[i]);
+    m.u32[(array + 8 * i) >>> 2] = items[i];
+  }
+  m.u32[(p + LIST_SIZE) >>> 2] = n;
+  return p;
+}
+
+/** Writes item v (a reference the list now owns) into slot i. */
+export function setSlot(u32: Uint32Array, p: number, i: number, v: number): void {
+  const at = listSlot(u32, p, i);
+  u32[at >>> 2] = v;
+  u32[(at + 4) >>> 2] = 0;
+}
+
+/** Moves slots [from, size) by `by` slots (memmove). */
+export function moveSlots(u32: Uint32Array, p: number, from: number, size: number, by: number): void {
+  const base = u32[(p + LIST_ITEMS) >>> 2] >>> 2;
+  u32.copyWithin(base + 2 * (from + by), base + 2 * from, base + 2 * size);
+}
+
+/** list_dealloc after its items: the array freed, the list pushed on the freelist or freed. */
+export function freeList(m: ObjectMemory, p: number): void {
+  const u32 = m.u32;
+  const items = u32[(p + LIST_ITEMS) >>> 2];
+  if (items !== 0) m.mem.free(items);
+  const numfree = u32[OBJ_LIST_NUMFREE >>> 2];
+  if (numfree < LIST_MAXFREELIST) {
+    u32[(OBJ_LIST_FREE >>> 2) + numfree] = p;
+    u32[OBJ_LIST_NUMFREE >>> 2] = numfree + 1;
+    return;
+  }
+  u32[(p + OB_TYPE) >>> 2] = 0;
+  m.obj.free(p - GC_HEAD);
+}
+
+/** _PyList_ClearFreeList. */
+export function clearListFreeList(m: ObjectMemory): void {
+  const u32 = m.u32;
+  for (let i = u32[OBJ_LIST_NUMFREE >>> 2] - 1; i >= 0; i--) {
+    const p = u32[(OBJ_LIST_FREE >>> 2) + i];
+    u32[(p + OB_TYPE) >>> 2] = 0;
+    m.obj.free(p - GC_HEAD);
+  }
+  u32[OBJ_LIST_NUMFREE >>> 2] = 0;
+}

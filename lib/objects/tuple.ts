@@ -1,0 +1,119 @@
+/**
+ * tuple (Objects/tupleobject.c, 3.12): one block of the GC head + 24 + 8 n bytes. The empty tuple is a
+ * static immortal singleton; tuples of length 1..20 are parked on their length's freelist when freed
+ * (at most 2000 each, linked through ob_item[0], keeping their type and a refcount of 0), and the next
+ * tuple of that length reuses the last one parked.
+ */
+import {
+  GC_HEAD, GC_NEXT, GC_PREV, TUPLE_SIZE, TUPLE_ITEMS, TUPLE_MAXSAVESIZE, TUPLE_MAXFREELIST, OBJ_TUPLE_FREE,
+  OBJ_TUPLE_NUMFREE, OB_TYPE, EMPTY_TUPLE, T_TUPLE, typeRecord,
+} from './layout';
+import { initObject } from './header';
+import type { ObjectMemory } from './memory';
+
+const TUPLE_TYPE = typeRecord(T_TUPLE);
+// _PyHASH_XXPRIME_1, _2 and _5: tuplehash's xxHash constants (64-bit).
+const XXPRIME_1 = 11400714785074694791n;
+const XXPRIME_2 = 14029467366897019727n;
+const XXPRIME_5 = 2870177450012600261n;
+const U64 = (x: bigint) => BigInt.asUintN(64, x);
+
+/** The freelist head and count of tuples of length n (1..20). */
+function freeHead(n: number): number {
+  return OBJ_TUPLE_FREE + 4 * (n - 1);
+}
+function numFree(n: number): number {
+  return OBJ_TUPLE_NUMFREE + 4 * (n - 1);
+}
+
+export function tupleSize(u32: Uint32Array, p: number): number {
+  return u32[(p + TUPLE_SIZE) >>> 2];
+}
+
+export function tupleItem(u32: Uint32Array, p: number, i: number): number {
+  return u32[(p + TUPLE_ITEMS + 8 * i) >>> 2];
+}
+
+/**
+ * tuple_alloc: a tuple of n > 0 items whose slots the caller fills (they are zeroed, with their high
+ * words): from the freelist of its length when it has one, else a new block.
+ */
+export function allocTuple(m: ObjectMemory, n: number): number {
+  const u32 = m.u32;
+  let p = n <= TUPLE_MAXSAVESIZE ? u32[freeHead(n) >>> 2] : 0;
+  if (p !== 0) {
+    u32[freeHead(n) >>> 2] = tupleItem(u32, p, 0);
+    u32[numFree(n) >>> 2]--;
+    m.tracer.newReference(p - GC_HEAD);
+  } else {
+    p = m.alloc(GC_HEAD + TUPLE_ITEMS + 8 * n, 'a tuple') + GC_HEAD;
+    u32[(p + GC_NEXT) >>> 2] = 0;
+    u32[(p + GC_NEXT + 4) >>> 2] = 0;
+    u32[(p + GC_PREV) >>> 2] = 0;
+    u32[(p + GC_PREV + 4) >>> 2] = 0;
+  }
+  initObject(u32, p, TUPLE_TYPE);
+  u32[(p + TUPLE_SIZE) >>> 2] = n;
+  u32[(p + TUPLE_SIZE + 4) >>> 2] = 0;
+  u32.fill(0, (p + TUPLE_ITEMS) >>> 2, (p + TUPLE_ITEMS + 8 * n) >>> 2);
+  return p;
+}
+
+/** The tuple of `items` (each incref'd, as PyTuple_Pack does); () for none. */
+export function tupleFromItems(m: ObjectMemory, items: ArrayLike<number>, incref: (p: number) => void): number {
+  if (items.length === 0) return EMPTY_TUPLE;
+  const p = allocTuple(m, items.length);
+  for (let i = 0; i < items.length; i++) {
+    incref(items[i]);
+    m.u32[(p + TUPLE_ITEMS + 8 * i) >>> 2] = items[i];
+  }
+  return p;
+}
+
+/** tupledealloc after its items: parked on its length's freelist when there is room, else freed. */
+export function freeTuple(m: ObjectMemory, p: number): void {
+  const u32 = m.u32;
+  const n = tupleSize(u32, p);
+  if (n <= TUPLE_MAXSAVESIZE && u32[numFree(n) >>> 2] < TUPLE_MAXFREELIST) {
+    u32[(p + TUPLE_ITEMS) >>> 2] = u32[freeHead(n) >>> 2];
+    u32[freeHead(n) >>> 2] = p;
+    u32[numFree(n) >>> 2]++;
+    return;
+  }
+  u32[(p + OB_TYPE) >>> 2] = 0;
+  m.obj.free(p - GC_HEAD);
+}
+
+/** _PyTuple_ClearFreeList: every parked tuple back to PyObject_GC_Del. */
+export function clearTupleFreeLists(m: ObjectMemory): void {
+  const u32 = m.u32;
+  for (let n = 1; n <= TUPLE_MAXSAVESIZE; n++) {
+    for (let p = u32[freeHead(n) >>> 2]; p !== 0; ) {
+      const next = tupleItem(u32, p, 0);
+      u32[(p + OB_TYPE) >>> 2] = 0;
+      m.obj.free(p - GC_HEAD);
+      p = next;
+    }
+    u32[freeHead(n) >>> 2] = 0;
+    u32[numFree(n) >>> 2] = 0;
+  }
+}
+
+/** Parked tuples of length n, for the statistics. */
+export function tupleNumFree(u32: Uint32Array, n: number): number {
+  return u32[numFree(n) >>> 2];
+}
+
+/** tuplehash: xxHash's lanes over the items' hashes (64-bit, unsigned), mangled with the length. */
+export function tupleHash(u32: Uint32Array, p: number, hashOf: (item: number) => bigint): bigint {
+  const n = tupleSize(u32, p);
+  let acc = XXPRIME_5;
+  for (let i = 0; i < n; i++) {
+    const lane = U64(hashOf(tupleItem(u32, p, i)));
+    acc = U64(acc + lane * XXPRIME_2);
+    acc = U64((acc << 31n) | (acc >> 33n));
+    acc = U64(acc * XXPRIME_1);
+  }
+  acc = U64(acc + (BigInt(n) ^ (XXPRIME_5 ^ 3527539n)));
+  return acc === 0xffffffffffffffffn ? 1546275796n : BigInt.asIntN(64, acc);
+}
