@@ -106,7 +106,12 @@ class FromJS {
       return value instanceof Tuple ? tupleFromItems(m, made, (q) => engine.incref(q)) : listFromItems(m, made, (q) => engine.incref(q), (q) => engine.drop(q));
     }
     const pairs: [unknown, unknown][] = value instanceof Map ? [...value] : Object.entries(value);
-    for (const [key, item] of pairs) made.push(this.convert(key), this.convert(item));
+    for (const [key, item] of pairs) {
+      made.push(this.convert(key));
+      made.push(this.convert(item));
+    }
+    // An unhashable key fails here, before a dict is made (a dict dropped would stay parked on its freelist).
+    for (let i = 0; i < made.length; i += 2) engine.hash(made[i]);
     const d = allocDict(m);
     try {
       for (let i = 0; i < made.length; i += 2) dictSet(engine, d, made[i], made[i + 1]);
