@@ -7,7 +7,7 @@ import { PACKAGE_ROOT } from '../lib/raw/native';
 
 const NAMES = [
   'ALIGNMENT', 'DEFAULT_MAX_BYTES', 'Domain', 'Heap', 'HeapCorruptionError', 'InvalidPointerError', 'MAX_MAX_BYTES', 'MIN_MAX_BYTES',
-  'MemoryCorruptionError', 'MemoryError', 'Objects', 'RAW_HUGE_THRESHOLD', 'SEGMENT_SIZE', 'SystemAllocator', 'createHeap', 'defaultHeap', 'nativeAddon',
+  'MemoryCorruptionError', 'MemoryError', 'Objects', 'RAW_HUGE_THRESHOLD', 'SEGMENT_SIZE', 'SystemAllocator', 'Tuple', 'createHeap', 'defaultHeap', 'nativeAddon',
 ];
 
 function node(args: string[]): string {

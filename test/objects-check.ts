@@ -4,10 +4,11 @@ import { BACKENDS, heapOn } from './helpers/backends';
 import { HeapCorruptionError, type Heap } from '../lib/index';
 import {
   NONE, TRUE, TYPES, TP_NAME, OB_REFCNT, LONG_DIGITS, OBJ_FLOAT_FREE, OBJ_FLOAT_NUMFREE, OBJ_INTERNED_TABLE,
-  OBJ_INTERNED_MASK, OBJ_INTERNED_USED, ASCII_DATA, BYTES_DATA, smallInt, latin1Str, byteChar,
+  OBJ_INTERNED_MASK, OBJ_INTERNED_USED, ASCII_DATA, BYTES_DATA, EMPTY_TUPLE, EMPTY_KEYS, DK_USABLE, OBJ_TUPLE_NUMFREE,
+  OBJ_TUPLE_FREE, TUPLE_SIZE, OBJ_LIST_NUMFREE, OBJ_LIST_FREE, OBJ_KEYS_FREE, smallInt, latin1Str, byteChar,
 } from '../lib/objects/layout';
 
-/** A heap with two parked floats and three interned strings, and the corruption `corrupt` makes. */
+/** A heap with parked floats and containers and three interned strings, and the corruption `corrupt` makes. */
 type Corruption = [invariant: string, corrupt: (heap: Heap, word: (offset: number, value?: number) => number) => void];
 
 const CORRUPTIONS: Corruption[] = [
@@ -32,6 +33,15 @@ const CORRUPTIONS: Corruption[] = [
     w(slot, 0);
   }],
   ['interned.table', (_, w) => w(OBJ_INTERNED_TABLE, 0)],
+  ['static', (_, w) => w(EMPTY_TUPLE + OB_REFCNT, 5)],
+  ['static', (_, w) => w(EMPTY_KEYS + DK_USABLE, 3)],
+  ['tuple.numfree', (_, w) => w(OBJ_TUPLE_NUMFREE, 2001)],
+  ['parked', (_, w) => w(w(OBJ_TUPLE_FREE) + OB_REFCNT, 1)],
+  ['tuple.length', (_, w) => w(w(OBJ_TUPLE_FREE) + TUPLE_SIZE, 2)],
+  ['tuple.link', (_, w) => w(OBJ_TUPLE_NUMFREE, 0)],
+  ['list.numfree', (_, w) => w(OBJ_LIST_NUMFREE, 81)],
+  ['parked', (h, w) => w(OBJ_LIST_FREE, h.objects.str('not a list'))],
+  ['parked', (_, w) => w(OBJ_KEYS_FREE, 8)],
 ];
 
 function firstUsedSlot(_: Heap, w: (offset: number, value?: number) => number): number {
@@ -54,6 +64,8 @@ for (const backend of BACKENDS) {
       const o = heap.objects;
       for (const p of [o.float(1.5), o.float(2.5)]) o.decref(p);
       for (const s of ['alpha', 'beta', 'gamma']) o.intern(o.str(s));
+      // One of each container parked: a 1-tuple, a list, a dict and its minimum-size str keys.
+      for (const p of [o.tuple([o.None]), o.list(), o.fromJS({ k: 1 })]) o.decref(p);
       heap.check();
       const word = (offset: number, value?: number): number => {
         if (value !== undefined) heap.u32[offset >>> 2] = value;

@@ -85,7 +85,7 @@ t.test("debugMallocStats()'s float line as CPython prints it", async (t) => {
   const floats = Array.from({ length: 300 }, (_, i) => o.float(i + 0.5));
   for (const p of floats) o.decref(p);
   const text = heap.debugMallocStats();
-  t.ok(text.endsWith(`\n${FIXTURE.floatFreeListLine}`), 'the last line, after a blank line ending the pymalloc section');
+  t.ok(text.includes(`\n${FIXTURE.floatFreeListLine}`), 'among the free-list lines after the pymalloc section');
 });
 
 t.test('a hash that comes out -1 is stored as -2, as C reserves -1 for errors', async (t) => {

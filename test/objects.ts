@@ -75,11 +75,11 @@ for (const backend of BACKENDS) {
       const blocks = heap.allocatedBlocks();
       for (const p of many) o.decref(p);
       t.equal(heap.allocatedBlocks(), blocks - 50, 'beyond 100, freed floats go back to pymalloc');
-      t.match(heap.debugMallocStats(), / {9}100 free PyFloatObjects \* 24 bytes each = {16}2,400\n$/);
+      t.match(heap.debugMallocStats(), /\n {9}100 free PyFloatObjects \* 24 bytes each = {16}2,400\n/);
       heap.check();
       o.clearFreeLists();
       t.equal(heap.allocatedBlocks(), start, 'clearFreeLists() gives every parked float back');
-      t.match(heap.debugMallocStats(), / {11}0 free PyFloatObjects \* 24 bytes each = {20}0\n$/);
+      t.match(heap.debugMallocStats(), /\n {11}0 free PyFloatObjects \* 24 bytes each = {20}0\n/);
       heap.check();
     });
 

@@ -5,7 +5,9 @@
  *   node --expose-gc dist/cli/bench-objects-child.js FORM COUNT
  *
  * FORM: native or fallback (COUNT ints, floats and short strings as objects of heap.objects on that
- * backend, their pointers in a Uint32Array), or js (the same values as JS values in an array). A warm-up
+ * backend, their pointers in a Uint32Array), or js (the same values as JS values in an array);
+ * records-native, records-fallback (COUNT records { id, name, tags: [3 strings], score } as heap
+ * dicts) or records-js (as JS objects). A warm-up
  * of WARM_VALUES of each runs first, then the timed build, a full V8 GC (timed, the values alive), the
  * timed read of every value back into JS, and the figures. Prints one JSON line (ObjectsMeasurement).
  */
@@ -98,7 +100,81 @@ function heapForm(backend: 'native' | 'fallback'): Form {
   };
 }
 
-const FORMS: Record<string, Form> = { js, native: heapForm('native'), fallback: heapForm('fallback') };
+/** Record i: { id, name, tags: [3 strings], score }, the same values in every form. */
+function record(i: number): { id: number; name: string; tags: string[]; score: number } {
+  return { id: i, name: `user-${i}`, tags: [`t${i % 10}`, `g${i % 7}`, 'member'], score: i / 4 };
+}
+
+const recordsJs: Form = (count) => {
+  let records: ReturnType<typeof record>[] = [];
+  return {
+    build() {
+      records = [];
+      for (let i = 0; i < count; i++) records.push(record(i));
+    },
+    read() {
+      let sum = 0;
+      for (const r of records) sum += r.id + r.name.length + r.tags[0].length + r.tags[1].length + r.tags[2].length + r.score;
+      return sum;
+    },
+    handleBytes: 0,
+    heapBytes: () => 0,
+    committed: () => 0,
+  };
+};
+
+/** Records as heap dicts, their keys interned once (as CPython interns a literal's keys), pointers in a Uint32Array. */
+function recordsHeap(backend: 'native' | 'fallback'): Form {
+  return (count) => {
+    const heap = createHeap({ backend });
+    const o = heap.objects;
+    const [kId, kName, kTags, kScore] = ['id', 'name', 'tags', 'score'].map((k) => o.intern(o.str(k)));
+    const handles = new Uint32Array(count);
+    const item = new Uint32Array(3);
+    const put = (d: number, key: number, value: number): void => {
+      o.dictSet(d, key, value);
+      o.decref(value);
+    };
+    return {
+      build() {
+        for (let i = 0; i < count; i++) {
+          const r = record(i);
+          const d = o.dict();
+          put(d, kId, o.int(r.id));
+          put(d, kName, o.str(r.name));
+          for (let t = 0; t < 3; t++) item[t] = o.str(r.tags[t]);
+          put(d, kTags, o.list(item));
+          for (let t = 0; t < 3; t++) o.decref(item[t]);
+          put(d, kScore, o.float(r.score));
+          handles[i] = d;
+        }
+      },
+      read() {
+        let sum = 0;
+        for (let i = 0; i < count; i++) {
+          const d = handles[i];
+          const tags = o.dictGet(d, kTags);
+          sum += (o.toJS(o.dictGet(d, kId)) as number) + (o.toJS(o.dictGet(d, kName)) as string).length;
+          for (let t = 0; t < 3; t++) sum += (o.toJS(o.listGet(tags, t)) as string).length;
+          sum += o.toJS(o.dictGet(d, kScore)) as number;
+        }
+        return sum;
+      },
+      handleBytes: handles.byteLength,
+      heapBytes: () => heap.stats().pymalloc.allocatedBytes,
+      committed: () => heap.stats().committedBytes,
+    };
+  };
+}
+
+const FORMS: Record<string, Form> = {
+  js,
+  native: heapForm('native'),
+  fallback: heapForm('fallback'),
+  'records-js': recordsJs,
+  'records-native': recordsHeap('native'),
+  'records-fallback': recordsHeap('fallback'),
+};
 
 export function measureObjects(form: string, count: number): ObjectsMeasurement {
   const make = FORMS[form];

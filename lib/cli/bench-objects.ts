@@ -12,6 +12,8 @@ import { count, mib } from './numbers';
 
 /** Values of each type per mode: a million at full scale, as the benchmark is stated. */
 export const OBJECT_COUNTS = { quick: 250_000, full: 1_000_000 } as const;
+/** Records per mode: a million at full scale; a tenth in quick mode, which npm start runs. */
+export const RECORD_COUNTS = { quick: 100_000, full: 1_000_000 } as const;
 
 const CHILD = path.join(__dirname, `bench-objects-child${path.extname(__filename)}`);
 const CHILD_NODE_OPTIONS = process.execArgv.filter((option) => !option.startsWith('--inspect'));
@@ -20,6 +22,9 @@ export const FORM_LABELS: Record<string, string> = {
   native: 'heap objects, native',
   fallback: 'heap objects, fallback',
   js: 'JS values in an array',
+  'records-native': 'heap dicts, native',
+  'records-fallback': 'heap dicts, fallback',
+  'records-js': 'JS objects',
 };
 
 export interface ObjectsResults {
@@ -97,5 +102,36 @@ export function objectsSummary(r: ObjectsResults): string {
     `${count(3 * r.count)} values (${count(r.count)} each of ints, floats and strings), medians of ${r.rounds} rounds: ` +
     `in the heap they take ${mib(held)} (blocks and pointers) where JS values grow V8's heap by ${mib(js.v8HeapGrowth)}, ` +
     `and a full V8 GC with them alive takes ${heap.gcMs.toFixed(1)} ms instead of ${js.gcMs.toFixed(1)} ms.`
+  );
+}
+
+/** The records table: per form the times, the heap's bytes per record and committed growth, V8's growth. */
+export function recordsTable(r: ObjectsResults): string[][] {
+  const js = r.forms['records-js'];
+  const head = ['form', 'build ms', 'read ms', 'full V8 GC ms', 'heap bytes/record', 'heap committed', 'V8 heap growth', 'x JS memory'];
+  return [head].concat(
+    Object.entries(r.forms).map(([form, m]) => {
+      const held = m.committedGrowth + m.handleBytes + Math.max(0, m.v8HeapGrowth);
+      return [
+        FORM_LABELS[form],
+        m.buildMs.toFixed(0),
+        m.readMs.toFixed(0),
+        m.gcMs.toFixed(1),
+        form === 'records-js' ? '-' : `${(m.heapBytes / r.count).toFixed(0)} (+${(m.handleBytes / r.count).toFixed(0)} pointer)`,
+        form === 'records-js' ? '-' : mib(m.committedGrowth),
+        mib(Math.max(0, m.v8HeapGrowth)),
+        `${(held / Math.max(1, js.v8HeapGrowth)).toFixed(2)}x`,
+      ];
+    }),
+  );
+}
+
+/** The sentence under it: memory, and how much shorter a full V8 GC is with the records in the heap. */
+export function recordsSummary(r: ObjectsResults): string {
+  const js = r.forms['records-js'];
+  const heap = r.forms['records-native'] ?? r.forms['records-fallback'];
+  return (
+    `${count(r.count)} records, medians of ${r.rounds} rounds: as heap dicts they take ${mib(heap.committedGrowth + heap.handleBytes)} (committed, and pointers) where JS objects grow V8's heap by ${mib(js.v8HeapGrowth)}; ` +
+    `a full V8 GC with them alive takes ${heap.gcMs.toFixed(1)} ms instead of ${js.gcMs.toFixed(1)} ms (${(js.gcMs / heap.gcMs).toFixed(0)}x shorter).`
   );
 }

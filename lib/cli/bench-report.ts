@@ -6,7 +6,7 @@
  */
 import * as os from 'node:os';
 import { count, mib } from './numbers';
-import { objectsSummary, objectsTable, type ObjectsResults } from './bench-objects';
+import { objectsSummary, objectsTable, recordsSummary, recordsTable, type ObjectsResults } from './bench-objects';
 
 export interface Cell {
   /** Nanoseconds per event: the median of the rounds, and the fastest and slowest round. */
@@ -35,8 +35,9 @@ export interface BenchResults {
   missing: string[];
   compiler?: string;
   workloads: { name: string; events: number; peakBytes: number; cells: Record<string, Cell> }[];
-  /** With --objects: the objects against JS values (lib/cli/bench-objects.ts). */
+  /** With --objects: the objects against JS values, and records as dicts against JS objects (lib/cli/bench-objects.ts). */
   objects?: ObjectsResults;
+  records?: ObjectsResults;
 }
 
 export const LABELS: Record<string, string> = {
@@ -127,6 +128,7 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
     if (r.debugHooks) out.push('### Debug hooks against none', '', markdownTable(hooks), '');
     if (r.tracemalloc) out.push('### tracemalloc against none', '', markdownTable(tracing), '');
     if (r.objects) out.push('### Objects against JS values', '', markdownTable(objectsTable(r.objects)), '', objectsSummary(r.objects), '');
+    if (r.records) out.push('### Records: dicts against JS objects', '', markdownTable(recordsTable(r.records)), '', recordsSummary(r.records), '');
   } else {
     out.push(`${command}: ${settings}.`);
     for (const w of r.workloads) out.push('', `${w.name}: ${count(w.events)} events, ${mib(w.peakBytes)} requested at the peak`, textTable([HEAD, ...rows(w)]));
@@ -134,6 +136,7 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
     if (r.debugHooks) out.push('debug hooks against none', textTable(hooks), '');
     if (r.tracemalloc) out.push('tracemalloc against none', textTable(tracing), '');
     if (r.objects) out.push('objects against JS values', textTable(objectsTable(r.objects)), '', objectsSummary(r.objects), '');
+    if (r.records) out.push('records: dicts against JS objects', textTable(recordsTable(r.records)), '', recordsSummary(r.records), '');
   }
   return `${out.join('\n')}\n`;
 }

@@ -16,7 +16,7 @@ import { UsageError, type Command, type Io } from './args';
 import type { Measurement } from './bench-child';
 import { LABELS, formatResults, type BenchResults, type Cell } from './bench-report';
 import { count } from './numbers';
-import { OBJECT_COUNTS, runObjects } from './bench-objects';
+import { OBJECT_COUNTS, RECORD_COUNTS, runObjects } from './bench-objects';
 
 /** What --quick (the default, and `npm start`) and --full measure. */
 export const MODES = {
@@ -143,7 +143,8 @@ export function runBench({ mode, rounds: repeats, workloads: names, debugHooks =
     const found = contenders(work, env, thingModule, variants);
     for (const line of found.missing) io.stderr.write(`${line}\n`);
     const forms = objects ? [...found.ready.filter((c) => c === 'native' || c === 'fallback'), 'js'] : [];
-    const bar = progress(io, names.length * repeats * found.ready.length + forms.length * repeats);
+    const recordForms = forms.map((form) => `records-${form}`);
+    const bar = progress(io, names.length * repeats * found.ready.length + 2 * forms.length * repeats);
     const options = benchOptions({ mode, rounds: repeats, workloads: names, debugHooks, tracemalloc, objects });
     const results: BenchResults = { mode, options, scale, repeats, slowEvents, debugHooks, tracemalloc, contenders: found.ready, missing: found.missing, compiler: found.compiler, workloads: [] };
     for (const name of names) {
@@ -184,6 +185,8 @@ export function runBench({ mode, rounds: repeats, workloads: names, debugHooks =
     if (objects) {
       results.objects = runObjects(forms, OBJECT_COUNTS[mode], repeats, bar.step);
       bar.line(`objects: measured (${count(3 * OBJECT_COUNTS[mode])} values)`);
+      results.records = runObjects(recordForms, RECORD_COUNTS[mode], repeats, bar.step);
+      bar.line(`records: measured (${count(RECORD_COUNTS[mode])} records)`);
     }
     return results;
   } finally {
@@ -212,7 +215,9 @@ Options:
   --debug-hooks                    also measure each backend with debug hooks (pymalloc_debug)
   --tracemalloc                    also measure each backend while tracemalloc traces 1 and 25 frames
   --objects                        also build ints, floats and short strings (1/4 million each, a
-                                   million with --full) as heap objects and as JS values in an array
+                                   million with --full) as heap objects and as JS values in an array,
+                                   and records {id, name, tags, score} (100,000, a million with --full)
+                                   as heap dicts and as JS objects
   --rounds N                       rounds instead of the mode's 5 or 7
   -h, --help                       this text`,
   options: {
