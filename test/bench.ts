@@ -10,7 +10,7 @@ import { capture, pymem } from './helpers/cli';
 import { MODES, benchOptions, benchSettings, runBench } from '../lib/cli/bench';
 import { formatResults, verdict, type BenchResults } from '../lib/cli/bench-report';
 import { measure, peakRss } from '../lib/cli/bench-child';
-import { OBJECT_COUNTS, objectsSummary, runObjects } from '../lib/cli/bench-objects';
+import { OBJECT_COUNTS, RECORD_COUNTS, objectsSummary, recordsSummary, runObjects } from '../lib/cli/bench-objects';
 import { measureObjects } from '../lib/cli/bench-objects-child';
 import { decodeProgram, encodeProgram } from '../lib/trace/binary';
 import { loadWorkload } from '../lib/trace/workloads';
@@ -134,10 +134,20 @@ t.test('--objects: ints, floats and strings as heap objects and as JS values, ea
   t.match(formatResults(r, 'markdown'), /^## `pymem bench --quick --objects --workload sweep --rounds 1 --markdown`\n[^]*\n### Objects against JS values\n\n\| form \|[^]*\n750,000 values \(250,000 each of ints, floats and strings\), medians of 1 rounds: in the heap they take [\d.]+ MiB/);
   const fallbackOnly = { ...objects, forms: { fallback, js } };
   t.match(objectsSummary(fallbackOnly), new RegExp(`a full V8 GC with them alive takes ${fallback.gcMs.toFixed(1)} ms`), 'without native, the fallback speaks for the heap');
+  const records = r.records!;
+  t.equal(records.count, RECORD_COUNTS.quick);
+  t.same(Object.keys(records.forms), ['records-native', 'records-fallback', 'records-js']);
+  t.equal(records.forms['records-native'].checksum, records.forms['records-js'].checksum, 'every field of every record read back the same');
+  t.ok(records.forms['records-native'].heapBytes === records.forms['records-fallback'].heapBytes, 'the same bytes on both backends');
+  t.ok(records.forms['records-native'].gcMs < records.forms['records-js'].gcMs, "V8's collector has less to do with the records in the heap");
+  t.match(formatResults(r, 'text'), /\nrecords: dicts against JS objects\n {2}form +build ms +read ms +full V8 GC ms +heap bytes\/record +heap committed +V8 heap growth +x JS memory\n {2}heap dicts, native +\d+ +\d+ +[\d.]+ +\d+ \(\+4 pointer\) +[\d.]+ MiB /);
+  t.match(formatResults(r, 'markdown'), /\n### Records: dicts against JS objects\n\n\| form \|[^]*\n100,000 records, medians of 1 rounds: as heap dicts they take [\d.]+ MiB/);
+  const recordsFallback = { ...records, forms: { 'records-fallback': records.forms['records-fallback'], 'records-js': records.forms['records-js'] } };
+  t.match(recordsSummary(recordsFallback), new RegExp(`takes ${records.forms['records-fallback'].gcMs.toFixed(1)} ms instead`));
 });
 
 t.test('--objects: a child that fails, forms that disagree, a child without --expose-gc', async (t) => {
-  t.throws(() => runObjects(['bogus'], 10, 1, () => {}), { message: /^objects, bogus, failed \(status 1\): [^]*no form 'bogus' \(forms: js, native, fallback\)/ });
+  t.throws(() => runObjects(['bogus'], 10, 1, () => {}), { message: /^objects, bogus, failed \(status 1\): [^]*no form 'bogus' \(forms: js, native, fallback, records-js, records-native, records-fallback\)/ });
   let n = 0;
   const m = { buildMs: 1, readMs: 1, gcMs: 1, v8HeapGrowth: 0, handleBytes: 0, heapBytes: 0, committedGrowth: 0 };
   const { runObjects: mocked } = t.mockRequire('../lib/cli/bench-objects', {

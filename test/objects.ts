@@ -220,8 +220,8 @@ for (const backend of BACKENDS) {
       const heap = heapOn(backend);
       const o = heap.objects;
       const blocks = heap.allocatedBlocks();
-      for (const value of [{}, [], Symbol('s'), () => 1, new Uint16Array(2), new Date(0)]) {
-        refuses(t, heap, () => o.fromJS(value), 'ERR_INVALID_ARG_TYPE', /must be of type null, undefined, boolean, number, bigint, string or Uint8Array/);
+      for (const value of [Symbol('s'), () => 1, new Uint16Array(2), new Date(0), new Set([1]), Object.create({ inherited: 1 })]) {
+        refuses(t, heap, () => o.fromJS(value), 'ERR_INVALID_ARG_TYPE', /must be of type null, undefined, boolean, number, bigint, string, Uint8Array, array, Map, Tuple or plain object/);
       }
       refuses(t, heap, () => o.int(1.5), 'ERR_OUT_OF_RANGE', /must be an integer/);
       refuses(t, heap, () => o.int(NaN), 'ERR_OUT_OF_RANGE');
