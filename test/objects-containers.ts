@@ -4,9 +4,11 @@
 import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import { BACKENDS, heapOn, snapshot } from './helpers/backends';
 import { Tuple, type Heap } from '../lib/index';
 import { DICT_KEYS, DK_LOG2_INDEX_BYTES, DK_INDICES } from '../lib/objects/layout';
+import { tupleHashValue } from '../lib/objects/tuple';
 
 const FIXTURE = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'objects-cpython.json'), 'utf8')) as {
   containers: {
@@ -19,6 +21,7 @@ const FIXTURE = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'obj
     dictStrIndices: Record<string, string>;
     dictIntIndices: Record<string, string>;
     dictDeleted: { order: string[]; indices: string; size: number };
+    dictBig: { keys: number; size: number; indicesSha256: string };
     tupleHash: Record<string, string>;
   };
   typeStatsLines: string[];
@@ -36,11 +39,12 @@ function indexTable(heap: Heap, d: number): string {
  * that with the freelists cleared (a container released is parked there, as in CPython) the heap has
  * the blocks it had (though freed blocks do not read as they did), and check() passes.
  */
-function releases(t: Test, heap: Heap, fn: () => unknown, code: string, message?: RegExp): void {
-  heap.objects.clearFreeLists();
+function releases(t: Test, heap: Heap, fn: () => unknown, code: string, message?: RegExp, { keepParked = false } = {}): void {
+  // keepParked: fn is to take a parked container, fail, and park it again; the freelists stay.
+  if (!keepParked) heap.objects.clearFreeLists();
   const blocks = heap.allocatedBlocks();
   t.throws(fn, message === undefined ? { code } : { code, message });
-  heap.objects.clearFreeLists();
+  if (!keepParked) heap.objects.clearFreeLists();
   t.equal(heap.allocatedBlocks(), blocks, `${code}: what was made before the error is released`);
   heap.check();
 }
@@ -73,12 +77,21 @@ for (const backend of BACKENDS) {
         }
         t.same(sizes, C[name], `${name}: sys.getsizeof after each of 200 insertions`);
       }
+      const big = o.dict();
+      for (let i = 0; i < C.dictBig.keys; i++) {
+        const key = o.int(i * 7);
+        o.dictSet(big, key, ints[i % 200]);
+        o.decref(key);
+      }
+      const table = createHash('sha256').update(Buffer.from(indexTable(heap, big), 'hex')).digest('hex');
+      t.same([o.sizeof(big), table], [C.dictBig.size, C.dictBig.indicesSha256], `${C.dictBig.keys} keys: 4-byte index slots, each key in CPython's slot`);
       const d = o.fromJS(Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, i])));
       o.dictDel(d, o.str('k1'));
       o.dictDel(d, o.str('k3'));
       o.dictSet(d, o.str('k1'), o.int(10));
       t.same(o.dictKeys(d).map((k) => o.toJS(k)), C.dictDeleted.order, 'deleted keys leave, a re-inserted one goes last');
       t.same([indexTable(heap, d), o.sizeof(d)], [C.dictDeleted.indices, C.dictDeleted.size], 'the insertion that found the table full resized it, dropping the dummies');
+      t.equal(tupleHashValue(2n ** 64n - 1n), 1546275796n, "an accumulator of -1 (C's error value) hashes as 1546275796");
       for (const [repr, hash] of Object.entries(C.tupleHash)) {
         const value = { '()': [], '(1,)': [1], '(1, 2)': [1, 2], "('a', 1.5, None)": ['a', 1.5, null], '((1, 2), (3,))': [new Tuple([1, 2]), new Tuple([3])], '(True, -1, 1180591620717411303424)': [true, -1, 2n ** 70n] }[repr]!;
         t.equal(o.hash(o.fromJS(new Tuple(value))), BigInt(hash), `hash(${repr})`);
@@ -169,6 +182,10 @@ for (const backend of BACKENDS) {
       refuses(t, heap, () => o.listAppend(full, z), 'ERR_PYMEM_NO_MEMORY', /for a list's items/);
       refuses(t, heap, () => o.list([x, y, z]), 'ERR_PYMEM_NO_MEMORY');
       heap.removeMemHooks();
+      o.decref(o.list()); // a list parked: the next list needs no memory, its items array does
+      heap.setNoMemory(0);
+      releases(t, heap, () => o.list([x, y, z]), 'ERR_PYMEM_NO_MEMORY', /for a list's items/, { keepParked: true });
+      heap.removeMemHooks();
     });
 
     t.test('dict operations: any hashable key, one key for 1, 1.0 and True, errors', async (t) => {
@@ -210,6 +227,16 @@ for (const backend of BACKENDS) {
       o.hash(o.str('f'));
       heap.setNoMemory(0);
       refuses(t, heap, () => o.dictSet(fullDict, o.str('f'), o.None), 'ERR_PYMEM_NO_MEMORY', /for a dict's keys/);
+      heap.removeMemHooks();
+      // A dict parked and no keys parked: the dict needs no memory, its first key's table does.
+      o.clearFreeLists();
+      o.decref(o.dict());
+      heap.setNoMemory(0);
+      releases(t, heap, () => o.dict([[o.str('a'), o.None]]), 'ERR_PYMEM_NO_MEMORY', /for a dict's keys/, { keepParked: true });
+      heap.removeMemHooks();
+      o.decref(o.dict());
+      heap.setNoMemory(0);
+      releases(t, heap, () => o.fromJS({ a: null }), 'ERR_PYMEM_NO_MEMORY', /for a dict's keys/, { keepParked: true });
       heap.removeMemHooks();
     });
 

@@ -12,10 +12,11 @@
 import {
   GC_HEAD, GC_NEXT, GC_PREV, DICT_USED, DICT_KEYS, DICT_BASICSIZE, DK_REFCNT, DK_LOG2_SIZE,
   DK_LOG2_INDEX_BYTES, DK_KIND, DK_VERSION, DK_USABLE, DK_NENTRIES, DK_INDICES, DICT_KEYS_GENERAL, DICT_KEYS_UNICODE,
-  GENERAL_ENTRY, UNICODE_ENTRY, DKIX_EMPTY, DKIX_DUMMY, DICT_LOG_MINSIZE, DICT_MAXFREELIST, OBJ_DICT_FREE,
-  OBJ_DICT_NUMFREE, OBJ_KEYS_FREE, OBJ_KEYS_NUMFREE, EMPTY_KEYS, OB_TYPE, T_DICT, T_STR, STR_HASH, IMMORTAL, typeRecord,
+  GENERAL_ENTRY, UNICODE_ENTRY, DKIX_EMPTY, DKIX_DUMMY, DICT_LOG_MINSIZE, DICT_MAXFREELIST,
+  OBJ_DICT_NUMFREE, OBJ_KEYS_NUMFREE, EMPTY_KEYS, T_DICT, T_STR, STR_HASH, IMMORTAL, typeRecord,
 } from './layout';
-import { initObject, typeOf } from './header';
+import { initObject, typeOf, freeContainer } from './header';
+import { takeParked, park, drainParked } from './freelist';
 import { noMemory, type ObjectMemory } from './memory';
 
 const DICT_TYPE = typeRecord(T_DICT);
@@ -182,12 +183,8 @@ function newKeys(m: ObjectMemory, log2: number, unicode: boolean): number {
   const log2Bytes = log2 < 8 ? log2 : log2 < 16 ? log2 + 1 : log2 + 2; // 1, 2 or 4 bytes a slot
   const usable = usableFraction(2 ** log2);
   const entry = unicode ? UNICODE_ENTRY : GENERAL_ENTRY;
-  const numfree = u32[OBJ_KEYS_NUMFREE >>> 2];
-  let k: number;
-  if (log2 === DICT_LOG_MINSIZE && unicode && numfree > 0) {
-    k = u32[(OBJ_KEYS_FREE >>> 2) + numfree - 1];
-    u32[OBJ_KEYS_NUMFREE >>> 2] = numfree - 1;
-  } else {
+  let k = log2 === DICT_LOG_MINSIZE && unicode ? takeParked(u32, OBJ_KEYS_NUMFREE) : 0;
+  if (k === 0) {
     const size = DK_INDICES + 2 ** log2Bytes + entry * usable;
     k = m.obj.malloc(size);
     if (k === 0) throw noMemory(size, "a dict's keys");
@@ -211,24 +208,15 @@ function newKeys(m: ObjectMemory, log2: number, unicode: boolean): number {
 
 /** free_keys_object's memory part: onto the keys freelist (minimum-size str keys) or PyObject_Free. */
 function freeKeys(m: ObjectMemory, k: number): void {
-  const u32 = m.u32;
-  const numfree = u32[OBJ_KEYS_NUMFREE >>> 2];
-  if (log2Size(m.u8, k) === DICT_LOG_MINSIZE && isUnicode(m.u8, k) && numfree < DICT_MAXFREELIST) {
-    u32[(OBJ_KEYS_FREE >>> 2) + numfree] = k;
-    u32[OBJ_KEYS_NUMFREE >>> 2] = numfree + 1;
-    return;
-  }
-  m.obj.free(k);
+  const parkable = log2Size(m.u8, k) === DICT_LOG_MINSIZE && isUnicode(m.u8, k);
+  if (!parkable || !park(m.u32, OBJ_KEYS_NUMFREE, DICT_MAXFREELIST, k)) m.obj.free(k);
 }
 
 /** PyDict_New: from the freelist when it has one, with Py_EMPTY_KEYS. */
 export function allocDict(m: ObjectMemory): number {
   const u32 = m.u32;
-  const numfree = u32[OBJ_DICT_NUMFREE >>> 2];
-  let d: number;
-  if (numfree > 0) {
-    u32[OBJ_DICT_NUMFREE >>> 2] = numfree - 1;
-    d = u32[(OBJ_DICT_FREE >>> 2) + numfree - 1];
+  let d = takeParked(u32, OBJ_DICT_NUMFREE);
+  if (d !== 0) {
     m.tracer.newReference(d - GC_HEAD);
   } else {
     d = m.alloc(GC_HEAD + DICT_BASICSIZE, 'a dict') + GC_HEAD;
@@ -386,27 +374,13 @@ export function deallocDict(ops: DictOps, d: number): void {
     }
     freeKeys(m, k);
   }
-  const numfree = u32[OBJ_DICT_NUMFREE >>> 2];
-  if (numfree < DICT_MAXFREELIST) {
-    u32[(OBJ_DICT_FREE >>> 2) + numfree] = d;
-    u32[OBJ_DICT_NUMFREE >>> 2] = numfree + 1;
-    return;
-  }
-  u32[(d + OB_TYPE) >>> 2] = 0;
-  m.obj.free(d - GC_HEAD);
+  if (!park(u32, OBJ_DICT_NUMFREE, DICT_MAXFREELIST, d)) freeContainer(m, d);
 }
 
 /** _PyDict_ClearFreeList: parked dicts and keys back to the allocator. */
 export function clearDictFreeLists(m: ObjectMemory): void {
-  const u32 = m.u32;
-  for (let i = u32[OBJ_DICT_NUMFREE >>> 2] - 1; i >= 0; i--) {
-    const d = u32[(OBJ_DICT_FREE >>> 2) + i];
-    u32[(d + OB_TYPE) >>> 2] = 0;
-    m.obj.free(d - GC_HEAD);
-  }
-  for (let i = u32[OBJ_KEYS_NUMFREE >>> 2] - 1; i >= 0; i--) m.obj.free(u32[(OBJ_KEYS_FREE >>> 2) + i]);
-  u32[OBJ_DICT_NUMFREE >>> 2] = 0;
-  u32[OBJ_KEYS_NUMFREE >>> 2] = 0;
+  drainParked(m.u32, OBJ_DICT_NUMFREE, (d) => freeContainer(m, d));
+  drainParked(m.u32, OBJ_KEYS_NUMFREE, (k) => m.obj.free(k));
 }
 
 /** dict.__sizeof__: the object, and its keys when it owns them (not Py_EMPTY_KEYS). */

@@ -190,7 +190,8 @@ export class Engine implements DictOps {
         for (let i = 0; i < n; i++) if (!this.equals(u32[listSlot(u32, a, i) >>> 2], u32[listSlot(u32, b, i) >>> 2])) return false;
         return true;
       }
-      case T_DICT: {
+      default: {
+        // Two dicts (None is one object, so identity answered for it above).
         if (dictUsed(u32, a) !== dictUsed(u32, b)) return false;
         for (const [key, value] of dictEntries(m, a)) {
           const other = dictGet(this, b, key);
@@ -198,8 +199,6 @@ export class Engine implements DictOps {
         }
         return true;
       }
-      default:
-        return false; // None is only equal to itself
     }
   }
 }

@@ -4,7 +4,8 @@
  * as one, a float parked in the freelist (linked through ob_type), or an object deallocated (the
  * deallocators clear ob_type, and the debug hooks fill freed blocks with 0xDD).
  */
-import { OB_REFCNT, OB_TYPE, SIZED_SIZE, SIZED_HASH, TYPES, TYPE_RECORD, TYPE_RECORD_SHIFT, TYPE_COUNT } from './layout';
+import { OB_REFCNT, OB_TYPE, SIZED_SIZE, SIZED_HASH, GC_HEAD, TYPES, TYPE_RECORD, TYPE_RECORD_SHIFT, TYPE_COUNT } from './layout';
+import type { ObjectMemory } from './memory';
 
 /** _PyObject_Init: refcount 1, ob_type the type record; both 8-byte fields with a zero high word. */
 export function initObject(u32: Uint32Array, p: number, type: number): void {
@@ -34,4 +35,10 @@ export function typeOf(u32: Uint32Array, p: number): number {
   const type = (record - TYPES) >>> TYPE_RECORD_SHIFT;
   if (record < TYPES || type >= TYPE_COUNT || (record & (TYPE_RECORD - 1)) !== 0 || u32[(p + OB_TYPE + 4) >>> 2] !== 0) return -1;
   return type;
+}
+
+/** PyObject_GC_Del: a container's block freed from its GC head, ob_type cleared first (a later use is caught). */
+export function freeContainer(m: ObjectMemory, p: number): void {
+  m.u32[(p + OB_TYPE) >>> 2] = 0;
+  m.obj.free(p - GC_HEAD);
 }

@@ -11,7 +11,6 @@ import {
   SIGN_MASK, NSMALLNEGINTS, NSMALLPOSINTS, T_INT, smallInt, typeRecord,
 } from './layout';
 import { initObject } from './header';
-import { hashInteger } from './hash';
 import type { ObjectMemory } from './memory';
 
 const INT_TYPE = typeRecord(T_INT);
@@ -101,12 +100,6 @@ export function intToBigInt(u32: Uint32Array, p: number): bigint {
 export function intSizeof(u32: Uint32Array, p: number): number {
   const n = digitCount(u32, p);
   return LONG_DIGITS + 4 * (n > 0 ? n : 1);
-}
-
-/** long_hash. */
-export function intHash(u32: Uint32Array, p: number): bigint {
-  const small = intToSafeNumber(u32, p);
-  return hashInteger(small === undefined ? intToBigInt(u32, p) : BigInt(small));
 }
 
 /** int == int: the same sign, digit count and digits. */

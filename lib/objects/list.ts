@@ -5,10 +5,11 @@
  * list(items) allocates exactly the items rounded up to even (list_preallocate_exact).
  */
 import {
-  GC_HEAD, GC_NEXT, GC_PREV, LIST_SIZE, LIST_ITEMS, LIST_ALLOCATED, LIST_BASICSIZE, LIST_MAXFREELIST, OBJ_LIST_FREE,
-  OBJ_LIST_NUMFREE, OB_TYPE, T_LIST, typeRecord,
+  GC_HEAD, GC_NEXT, GC_PREV, LIST_SIZE, LIST_ITEMS, LIST_ALLOCATED, LIST_BASICSIZE, LIST_MAXFREELIST, OBJ_LIST_NUMFREE,
+  T_LIST, typeRecord,
 } from './layout';
-import { initObject } from './header';
+import { initObject, freeContainer } from './header';
+import { takeParked, park, drainParked } from './freelist';
 import { noMemory, type ObjectMemory } from './memory';
 
 const LIST_TYPE = typeRecord(T_LIST);
@@ -29,11 +30,8 @@ export function listSlot(u32: Uint32Array, p: number, i: number): number {
 /** PyList_New(0): from the freelist when it has one (tracemalloc re-dates it), else a new block. */
 export function allocList(m: ObjectMemory): number {
   const u32 = m.u32;
-  const numfree = u32[OBJ_LIST_NUMFREE >>> 2];
-  let p: number;
-  if (numfree > 0) {
-    u32[OBJ_LIST_NUMFREE >>> 2] = numfree - 1;
-    p = u32[(OBJ_LIST_FREE >>> 2) + numfree - 1];
+  let p = takeParked(u32, OBJ_LIST_NUMFREE);
+  if (p !== 0) {
     m.tracer.newReference(p - GC_HEAD);
   } else {
     p = m.alloc(GC_HEAD + LIST_BASICSIZE, 'a list') + GC_HEAD;
@@ -110,23 +108,10 @@ export function freeList(m: ObjectMemory, p: number): void {
   const u32 = m.u32;
   const items = u32[(p + LIST_ITEMS) >>> 2];
   if (items !== 0) m.mem.free(items);
-  const numfree = u32[OBJ_LIST_NUMFREE >>> 2];
-  if (numfree < LIST_MAXFREELIST) {
-    u32[(OBJ_LIST_FREE >>> 2) + numfree] = p;
-    u32[OBJ_LIST_NUMFREE >>> 2] = numfree + 1;
-    return;
-  }
-  u32[(p + OB_TYPE) >>> 2] = 0;
-  m.obj.free(p - GC_HEAD);
+  if (!park(u32, OBJ_LIST_NUMFREE, LIST_MAXFREELIST, p)) freeContainer(m, p);
 }
 
 /** _PyList_ClearFreeList. */
 export function clearListFreeList(m: ObjectMemory): void {
-  const u32 = m.u32;
-  for (let i = u32[OBJ_LIST_NUMFREE >>> 2] - 1; i >= 0; i--) {
-    const p = u32[(OBJ_LIST_FREE >>> 2) + i];
-    u32[(p + OB_TYPE) >>> 2] = 0;
-    m.obj.free(p - GC_HEAD);
-  }
-  u32[OBJ_LIST_NUMFREE >>> 2] = 0;
+  drainParked(m.u32, OBJ_LIST_NUMFREE, (p) => freeContainer(m, p));
 }

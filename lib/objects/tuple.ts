@@ -6,9 +6,9 @@
  */
 import {
   GC_HEAD, GC_NEXT, GC_PREV, TUPLE_SIZE, TUPLE_ITEMS, TUPLE_MAXSAVESIZE, TUPLE_MAXFREELIST, OBJ_TUPLE_FREE,
-  OBJ_TUPLE_NUMFREE, OB_TYPE, EMPTY_TUPLE, T_TUPLE, typeRecord,
+  OBJ_TUPLE_NUMFREE, EMPTY_TUPLE, T_TUPLE, typeRecord,
 } from './layout';
-import { initObject } from './header';
+import { initObject, freeContainer } from './header';
 import type { ObjectMemory } from './memory';
 
 const TUPLE_TYPE = typeRecord(T_TUPLE);
@@ -80,8 +80,7 @@ export function freeTuple(m: ObjectMemory, p: number): void {
     u32[numFree(n) >>> 2]++;
     return;
   }
-  u32[(p + OB_TYPE) >>> 2] = 0;
-  m.obj.free(p - GC_HEAD);
+  freeContainer(m, p);
 }
 
 /** _PyTuple_ClearFreeList: every parked tuple back to PyObject_GC_Del. */
@@ -90,8 +89,7 @@ export function clearTupleFreeLists(m: ObjectMemory): void {
   for (let n = 1; n <= TUPLE_MAXSAVESIZE; n++) {
     for (let p = u32[freeHead(n) >>> 2]; p !== 0; ) {
       const next = tupleItem(u32, p, 0);
-      u32[(p + OB_TYPE) >>> 2] = 0;
-      m.obj.free(p - GC_HEAD);
+      freeContainer(m, p);
       p = next;
     }
     u32[freeHead(n) >>> 2] = 0;
@@ -114,6 +112,10 @@ export function tupleHash(u32: Uint32Array, p: number, hashOf: (item: number) =>
     acc = U64((acc << 31n) | (acc >> 33n));
     acc = U64(acc * XXPRIME_1);
   }
-  acc = U64(acc + (BigInt(n) ^ (XXPRIME_5 ^ 3527539n)));
+  return tupleHashValue(U64(acc + (BigInt(n) ^ (XXPRIME_5 ^ 3527539n))));
+}
+
+/** The accumulator as a Py_hash_t; -1 (C's error value) becomes 1546275796, as tuplehash answers. */
+export function tupleHashValue(acc: bigint): bigint {
   return acc === 0xffffffffffffffffn ? 1546275796n : BigInt.asIntN(64, acc);
 }
