@@ -196,6 +196,14 @@ for (const backend of BACKENDS) {
       o.dictSet(d, o.float(1), o.str('float'));
       o.dictSet(d, o.True, o.str('bool'));
       t.same([o.dictLen(d), o.toJS(o.dictKeys(d)[0]), o.toJS(o.dictGet(d, o.float(1)))], [1, 1, 'bool'], 'the first key stays, the value is the last');
+      const named = o.fromJS({ a: 1 });
+      const one = o.dictGet(named, o.str('a'));
+      o.dictSet(named, o.str('a'), one);
+      t.equal(o.refcount(one), 4294967295, 'setting the value a key already has changes nothing');
+      const v = o.str('a value');
+      o.dictSet(named, o.str('a'), v);
+      t.same([o.refcount(v), o.toJS(named)], [2, { a: 'a value' }], 'a str-key table replaces a value in place');
+      t.equal(o.sizeof(o.dict()), 64, 'an empty dict shares Py_EMPTY_KEYS: sys.getsizeof({}) == 64');
       const keys = [o.None, o.str('s'), o.bytes(Buffer.from('b')), o.float(2.5), o.fromJS(new Tuple([1, 'a'])), o.int(2n ** 80n)];
       keys.forEach((k, i) => o.dictSet(d, k, o.int(i)));
       t.same(o.dictItems(d).map(([k, v]) => [o.typeName(k), o.toJS(v)]), [['int', 'bool'], ['NoneType', 0], ['str', 1], ['bytes', 2], ['float', 3], ['tuple', 4], ['int', 5]], 'insertion order');

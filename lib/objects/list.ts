@@ -53,11 +53,10 @@ export function listResize(m: ObjectMemory, p: number, newsize: number): void {
     u32[(p + LIST_SIZE) >>> 2] = newsize;
     return;
   }
-  // Over-allocate proportionally (about 12.5%), rounded to a multiple of 4; a jump far beyond the
-  // current size gets exactly what it asks for, rounded up to 4.
-  let capacity = (newsize + (newsize >>> 3) + 6) & ~3;
-  if (newsize - listSize(u32, p) > capacity - newsize) capacity = (newsize + 3) & ~3;
-  if (newsize === 0) capacity = 0;
+  // Over-allocate proportionally (about 12.5%), rounded to a multiple of 4. (CPython's two other
+  // cases cannot arise here: a jump far beyond the size comes from list.extend, and a resize to 0 from
+  // slice deletion; append, insert and pop move the size by one, and the last pop frees the array.)
+  const capacity = (newsize + (newsize >>> 3) + 6) & ~3;
   setItems(m, p, capacity, m.mem.realloc(u32[(p + LIST_ITEMS) >>> 2], capacity * 8));
   u32[(p + LIST_SIZE) >>> 2] = newsize;
 }
