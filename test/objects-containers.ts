@@ -327,6 +327,11 @@ for (const backend of BACKENDS) {
       o.listAppend(self, self);
       const loop = o.toJS(self) as unknown[];
       t.equal(loop[0], loop, 'a list holding itself comes back as an array holding itself');
+      const ring = o.list();
+      const pair = o.tuple([ring, o.None]);
+      o.listAppend(ring, pair);
+      const back2 = o.toJS(ring) as Tuple[];
+      t.ok(back2[0] instanceof Tuple && back2[0].items[0] === back2, 'a cycle through a tuple closes at the list');
       heap.check();
     });
 

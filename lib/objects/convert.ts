@@ -143,23 +143,24 @@ export function toJS(engine: Engine, p: number, options: ToJSOptions, memo = new
   }
   const seen = memo.get(p);
   if (seen !== undefined) return seen;
-  const u = u32;
-  if (typeOf(u, p) === T_TUPLE) {
-    // A tuple cannot contain itself without a list or dict between (its items are set before it is shared).
+  if (typeOf(u32, p) === T_TUPLE) {
+    // A Tuple is frozen when made, so it is memoized after its items: a tuple reached again through a
+    // cycle (which must pass through a list or dict) is rebuilt once more there, and the cycle ends
+    // at the list or dict, which are memoized before their items.
     const items: PyJS[] = [];
-    for (let i = 0; i < tupleSize(u, p); i++) items.push(toJS(engine, tupleItem(u, p, i), options, memo));
+    for (let i = 0; i < tupleSize(u32, p); i++) items.push(toJS(engine, tupleItem(u32, p, i), options, memo));
     const tuple = new Tuple(items);
     memo.set(p, tuple);
     return tuple;
   }
-  if (typeOf(u, p) === T_LIST) {
+  if (typeOf(u32, p) === T_LIST) {
     const out: PyJS[] = [];
     memo.set(p, out);
-    for (let i = 0; i < listSize(u, p); i++) out.push(toJS(engine, u[listSlot(u, p, i) >>> 2], options, memo));
+    for (let i = 0; i < listSize(u32, p); i++) out.push(toJS(engine, u32[listSlot(u32, p, i) >>> 2], options, memo));
     return out;
   }
   const entries = dictEntries(m, p);
-  if (!options.maps && entries.every(([key]) => typeOf(u, key) === T_STR)) {
+  if (!options.maps && entries.every(([key]) => typeOf(u32, key) === T_STR)) {
     const out: { [key: string]: PyJS } = {};
     memo.set(p, out);
     for (const [key, value] of entries) out[strToJS(m, key)] = toJS(engine, value, options, memo);
