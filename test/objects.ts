@@ -1,22 +1,15 @@
 // heap.objects on both backends: the singletons and caches, the float freelist and its limit, interning,
 // reference counts down to deallocation with the memory back in pymalloc, equality and hashing across
 // types, fromJS/toJS round trips, and every error path leaving the heap unchanged and consistent.
-import t, { type Test } from 'tap';
-import { BACKENDS, heapOn, snapshot } from './helpers/backends';
-import { MemoryError, type Heap } from '../lib/index';
+import t from 'tap';
+import { BACKENDS, heapOn } from './helpers/backends';
+import { refuses } from './helpers/refuses';
+import { MemoryError } from '../lib/index';
 import { OBJ_MAGIC, OBJ_MAGIC_VALUE } from '../lib/objects/layout';
 
 /** This file's line where here() is called (from the source-mapped stack, as tracemalloc sees lines). */
 function here(): number {
   return Number(/objects\.ts:(\d+):\d+\)?$/m.exec(new Error().stack!.split('\n')[2])![1]);
-}
-
-/** Asserts that `fn` throws an error with `code` and changes no byte of the region, and that check() passes. */
-function refuses(t: Test, heap: Heap, fn: () => unknown, code: string, message?: RegExp): void {
-  const before = snapshot(heap);
-  t.throws(fn, message === undefined ? { code } : { code, message });
-  t.ok(snapshot(heap).equals(before), `${code}: no byte changed`);
-  heap.check();
 }
 
 for (const backend of BACKENDS) {

@@ -10,12 +10,12 @@
  * 64-bit hash, so every table holds its entries where CPython's would.
  */
 import {
-  GC_HEAD, GC_NEXT, GC_PREV, DICT_USED, DICT_KEYS, DICT_BASICSIZE, DK_REFCNT, DK_LOG2_SIZE,
+  DICT_USED, DICT_KEYS, DICT_BASICSIZE, DK_REFCNT, DK_LOG2_SIZE,
   DK_LOG2_INDEX_BYTES, DK_KIND, DK_VERSION, DK_USABLE, DK_NENTRIES, DK_INDICES, DICT_KEYS_GENERAL, DICT_KEYS_UNICODE,
   GENERAL_ENTRY, UNICODE_ENTRY, DKIX_EMPTY, DKIX_DUMMY, DICT_LOG_MINSIZE, DICT_MAXFREELIST,
   OBJ_DICT_NUMFREE, OBJ_KEYS_NUMFREE, EMPTY_KEYS, T_DICT, T_STR, STR_HASH, IMMORTAL, typeRecord,
 } from './layout';
-import { initObject, typeOf, freeContainer } from './header';
+import { typeOf, freeContainer, allocContainer } from './header';
 import { takeParked, park, drainParked } from './freelist';
 import { noMemory, type ObjectMemory } from './memory';
 
@@ -214,17 +214,8 @@ function freeKeys(m: ObjectMemory, k: number): void {
 
 /** PyDict_New: from the freelist when it has one, with Py_EMPTY_KEYS. */
 export function allocDict(m: ObjectMemory): number {
-  const u32 = m.u32;
-  let d = takeParked(u32, OBJ_DICT_NUMFREE);
-  if (d !== 0) {
-    m.tracer.newReference(d - GC_HEAD);
-  } else {
-    d = m.alloc(GC_HEAD + DICT_BASICSIZE, 'a dict') + GC_HEAD;
-    u32.fill(0, (d + GC_NEXT) >>> 2, (d + GC_PREV + 8) >>> 2);
-  }
-  initObject(u32, d, DICT_TYPE);
-  u32.fill(0, (d + DICT_USED) >>> 2, (d + DICT_BASICSIZE) >>> 2);
-  u32[(d + DICT_KEYS) >>> 2] = EMPTY_KEYS;
+  const d = allocContainer(m, OBJ_DICT_NUMFREE, DICT_TYPE, DICT_BASICSIZE, 'a dict');
+  m.u32[(d + DICT_KEYS) >>> 2] = EMPTY_KEYS;
   return d;
 }
 

@@ -4,7 +4,8 @@
  * as one, a float parked in the freelist (linked through ob_type), or an object deallocated (the
  * deallocators clear ob_type, and the debug hooks fill freed blocks with 0xDD).
  */
-import { OB_REFCNT, OB_TYPE, SIZED_SIZE, SIZED_HASH, GC_HEAD, TYPES, TYPE_RECORD, TYPE_RECORD_SHIFT, TYPE_COUNT } from './layout';
+import { OB_REFCNT, OB_TYPE, SIZED_SIZE, SIZED_HASH, GC_HEAD, GC_NEXT, GC_PREV, TYPES, TYPE_RECORD, TYPE_RECORD_SHIFT, TYPE_COUNT } from './layout';
+import { takeParked } from './freelist';
 import type { ObjectMemory } from './memory';
 
 /** _PyObject_Init: refcount 1, ob_type the type record; both 8-byte fields with a zero high word. */
@@ -41,4 +42,23 @@ export function typeOf(u32: Uint32Array, p: number): number {
 export function freeContainer(m: ObjectMemory, p: number): void {
   m.u32[(p + OB_TYPE) >>> 2] = 0;
   m.obj.free(p - GC_HEAD);
+}
+
+/**
+ * PyObject_GC_New for a list or dict: the one last parked on the freelist whose count is at `count`
+ * (tracemalloc re-dates its block), else a new block with an untracked GC head; the header written
+ * and every field after it zeroed.
+ */
+export function allocContainer(m: ObjectMemory, count: number, type: number, basicsize: number, what: string): number {
+  const u32 = m.u32;
+  let p = takeParked(u32, count);
+  if (p !== 0) {
+    m.tracer.newReference(p - GC_HEAD);
+  } else {
+    p = m.alloc(GC_HEAD + basicsize, what) + GC_HEAD;
+    u32.fill(0, (p + GC_NEXT) >>> 2, (p + GC_PREV + 8) >>> 2);
+  }
+  initObject(u32, p, type);
+  u32.fill(0, (p + OB_TYPE + 8) >>> 2, (p + basicsize) >>> 2);
+  return p;
 }

@@ -5,11 +5,11 @@
  * list(items) allocates exactly the items rounded up to even (list_preallocate_exact).
  */
 import {
-  GC_HEAD, GC_NEXT, GC_PREV, LIST_SIZE, LIST_ITEMS, LIST_ALLOCATED, LIST_BASICSIZE, LIST_MAXFREELIST, OBJ_LIST_NUMFREE,
+  LIST_SIZE, LIST_ITEMS, LIST_ALLOCATED, LIST_BASICSIZE, LIST_MAXFREELIST, OBJ_LIST_NUMFREE,
   T_LIST, typeRecord,
 } from './layout';
-import { initObject, freeContainer } from './header';
-import { takeParked, park, drainParked } from './freelist';
+import { freeContainer, allocContainer } from './header';
+import { park, drainParked } from './freelist';
 import { noMemory, type ObjectMemory } from './memory';
 
 const LIST_TYPE = typeRecord(T_LIST);
@@ -27,19 +27,9 @@ export function listSlot(u32: Uint32Array, p: number, i: number): number {
   return u32[(p + LIST_ITEMS) >>> 2] + 8 * i;
 }
 
-/** PyList_New(0): from the freelist when it has one (tracemalloc re-dates it), else a new block. */
+/** PyList_New(0): empty, from the freelist when it has one. */
 export function allocList(m: ObjectMemory): number {
-  const u32 = m.u32;
-  let p = takeParked(u32, OBJ_LIST_NUMFREE);
-  if (p !== 0) {
-    m.tracer.newReference(p - GC_HEAD);
-  } else {
-    p = m.alloc(GC_HEAD + LIST_BASICSIZE, 'a list') + GC_HEAD;
-    u32.fill(0, (p + GC_NEXT) >>> 2, (p + GC_PREV + 8) >>> 2);
-  }
-  initObject(u32, p, LIST_TYPE);
-  u32.fill(0, (p + LIST_SIZE) >>> 2, (p + LIST_BASICSIZE) >>> 2);
-  return p;
+  return allocContainer(m, OBJ_LIST_NUMFREE, LIST_TYPE, LIST_BASICSIZE, 'a list');
 }
 
 /**
