@@ -9,7 +9,7 @@
 import { objectError } from '../errors';
 import {
   IMMORTAL, OB_REFCNT, OB_TYPE, GC_PREV, T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE, T_LIST, T_DICT,
-  TYPE_INFO, STR_HASH, BYTES_HASH, SIZED_HASH,
+  TYPE_INFO, SIZED_HASH,
 } from './layout';
 import { typeOf } from './header';
 import { HASH_NONE, hashDouble, hashInteger, readHash } from './hash';
@@ -106,15 +106,12 @@ export class Engine implements DictOps {
   hashInto(p: number, out: Uint32Array): void {
     const u32 = this.m.u32;
     const type = typeOf(u32, p);
-    if (type === T_STR) {
-      out[HASH_LO] = strHashLow(this.m, p);
-      out[HASH_HI] = u32[(p + STR_HASH + 4) >>> 2];
-      return;
-    }
-    if (type === T_BYTES) {
-      ensureBytesHash(this.m, p);
-      out[HASH_LO] = u32[(p + BYTES_HASH) >>> 2];
-      out[HASH_HI] = u32[(p + BYTES_HASH + 4) >>> 2];
+    if (type === T_STR || type === T_BYTES) {
+      // Both keep their hash in the same cache field, computed on first use.
+      if (type === T_STR) strHashLow(this.m, p);
+      else ensureBytesHash(this.m, p);
+      out[HASH_LO] = u32[(p + SIZED_HASH) >>> 2];
+      out[HASH_HI] = u32[(p + SIZED_HASH + 4) >>> 2];
       return;
     }
     if (isNumeric(type)) {

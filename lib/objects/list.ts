@@ -79,6 +79,12 @@ export function listFromItems(m: ObjectMemory, items: ArrayLike<number>, incref:
   return p;
 }
 
+/** _list_clear, without the items (the caller took them): the array freed, size and capacity 0. */
+export function clearList(m: ObjectMemory, p: number): void {
+  m.mem.free(m.u32[(p + LIST_ITEMS) >>> 2]);
+  m.u32.fill(0, (p + LIST_SIZE) >>> 2, (p + LIST_BASICSIZE) >>> 2);
+}
+
 /** Writes item v (a reference the list now owns) into slot i. */
 export function setSlot(u32: Uint32Array, p: number, i: number, v: number): void {
   const at = listSlot(u32, p, i);

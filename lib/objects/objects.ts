@@ -18,7 +18,7 @@ import { invalidArgType, objectError, outOfRange, hex, type ObjectErrorCode } fr
 import { isU32 } from '../domains';
 import {
   IMMORTAL, OB_REFCNT, OB_TYPE, NONE, TRUE, FALSE, TYPE_INFO, T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE,
-  T_LIST, T_DICT, PYOBJECT_SIZE, FLOAT_SIZE, GC_HEAD, TUPLE_ITEMS, LIST_SIZE, LIST_ITEMS, LIST_BASICSIZE,
+  T_LIST, T_DICT, PYOBJECT_SIZE, FLOAT_SIZE, GC_HEAD, TUPLE_ITEMS, LIST_SIZE, LIST_BASICSIZE,
 } from './layout';
 import { typeOf } from './header';
 import { intFromNumber, intFromBigInt, intSizeof } from './int';
@@ -26,7 +26,7 @@ import { newFloat, clearFloatFreeList, inFloatFreeList } from './float';
 import { strFromJS, strSizeof, isInterned, findInterned, addInterned } from './str';
 import { bytesFromJS, bytesSizeof } from './bytes';
 import { tupleFromItems, tupleSize, tupleItem, clearTupleFreeLists } from './tuple';
-import { listFromItems, listSize, listAllocated, listSlot, listResize, setSlot, moveSlots, clearListFreeList } from './list';
+import { listFromItems, listSize, listAllocated, listSlot, listResize, setSlot, moveSlots, clearList, clearListFreeList } from './list';
 import { allocDict, dictSet, dictGet, dictDel, dictUsed, dictEntries, dictSizeof, clearDictFreeLists, writeEmptyKeys } from './dict';
 import { Engine } from './engine';
 import { fromJS, toJS, type PyJS, type ToJSOptions } from './convert';
@@ -140,7 +140,7 @@ export class Objects {
     this.checkInteger(i, 'i');
     const u32 = this.m.u32;
     const n = listSize(u32, l);
-    let at = i < 0 ? Math.max(0, i + n) : Math.min(i, n);
+    const at = i < 0 ? Math.max(0, i + n) : Math.min(i, n);
     listResize(this.m, l, n + 1);
     moveSlots(u32, l, at, n, 1);
     this.engine.incref(v);
@@ -156,9 +156,7 @@ export class Objects {
     const at = this.index(i, n, 'pop index out of range');
     const v = u32[listSlot(u32, l, at) >>> 2];
     if (n === 1) {
-      // _list_clear: the array goes.
-      this.m.mem.free(u32[(l + LIST_ITEMS) >>> 2]);
-      u32.fill(0, (l + LIST_SIZE) >>> 2, (l + LIST_BASICSIZE) >>> 2);
+      clearList(this.m, l);
       return v;
     }
     moveSlots(u32, l, at + 1, n, -1);
@@ -362,7 +360,12 @@ export class Objects {
 
   /** Whether p is a live object of this heap. */
   isObject(p: number): boolean {
-    return isU32(p) && p !== 0 && (p & 15) === 0 && p + PYOBJECT_SIZE <= this.maxBytes && typeOf(this.m.u32, p) >= 0 && this.m.u32[(p + OB_REFCNT) >>> 2] !== 0;
+    return this.inRegion(p) && typeOf(this.m.u32, p) >= 0 && this.m.u32[(p + OB_REFCNT) >>> 2] !== 0;
+  }
+
+  /** Whether p could point at an object: not NULL, 16-byte aligned, a header's bytes inside the region. */
+  private inRegion(p: number): boolean {
+    return isU32(p) && p !== 0 && (p & 15) === 0 && p + PYOBJECT_SIZE <= this.maxBytes;
   }
 
   /** Checks that p is an object of `type`. */
@@ -397,7 +400,7 @@ export class Objects {
 
   /** The type number of the object p, or the error that says why p is not a live object. */
   private objectType(p: number, fn: string): number {
-    if (isU32(p) && p !== 0 && (p & 15) === 0 && p + PYOBJECT_SIZE <= this.maxBytes) {
+    if (this.inRegion(p)) {
       const type = typeOf(this.m.u32, p);
       if (type >= 0 && this.m.u32[(p + OB_REFCNT) >>> 2] !== 0) return type;
       if (type >= 0 && fn === 'decref') throw this.objectFault('ERR_PYMEM_NEGATIVE_REFCOUNT', fn, p, 'its reference count is already 0: one decref too many');
