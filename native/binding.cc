@@ -118,6 +118,11 @@ napi_value ArenaAlloc(napi_env env, napi_callback_info info) {
   return s ? Uint32(env, pm_arena_alloc(&s->region)) : nullptr;
 }
 
+napi_value Trim(napi_env env, napi_callback_info info) {
+  RegionState *s = Enter<0>(env, info, nullptr);
+  return s ? Uint32(env, pm_trim(&s->region)) : nullptr;
+}
+
 napi_value ResidentBytes(napi_env env, napi_callback_info info) {
   RegionState *s = Enter<0>(env, info, nullptr);
   if (s == nullptr) return nullptr;
@@ -193,6 +198,7 @@ Napi::Value CreateRegion(const Napi::CallbackInfo &info) {
                     {"free", Unary<int, pm_free>},
                     {"arenaAlloc", ArenaAlloc},
                     {"arenaFree", Unary<int, pm_arena_free>},
+                    {"trim", Trim},
                     {"residentBytes", ResidentBytes},
                     {"close", Close}};
   RegionState *state = new RegionState{{}, mapping, nullptr, 1};

@@ -180,3 +180,8 @@ int pm_arena_free(pm_region *r, uint32_t p) {
   pm_seg_release(r, s);
   return PTR_OK;
 }
+
+uint32_t pm_trim(pm_region *r) {
+  pm_tlsf_drop_empty_pool(r);  // its segment joins the cache, flushed with the rest
+  return pm_seg_flush_cache(r);
+}

@@ -15,5 +15,8 @@ int64_t pm_realloc(pm_region *r, uint32_t p, uint32_t n);
 int pm_free(pm_region *r, uint32_t p);
 uint32_t pm_arena_alloc(pm_region *r);
 int pm_arena_free(pm_region *r, uint32_t p);
+/* Gives the OS every free segment the allocator keeps against thrashing (the empty raw pool, the
+ * segment cache); returns how many segments went back. */
+uint32_t pm_trim(pm_region *r);
 
 #endif

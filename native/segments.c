@@ -103,6 +103,18 @@ int pm_seg_claim(pm_region *r, uint32_t s, uint32_t kind, uint32_t value) {
   return dirty;
 }
 
+uint32_t pm_seg_flush_cache(pm_region *r) {
+  uint32_t n = PM_U32(r, CACHE_COUNT);
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t s = CACHE_SLOT(r, i);
+    pm_os_release(pm_bytes(r, (uint64_t)s * SEGMENT_SIZE, SEGMENT_SIZE), SEGMENT_SIZE);
+    set_entry(r, s, SEG_FREE_CLEAN, 0);
+    CACHE_SLOT(r, i) = 0;
+  }
+  PM_U32(r, CACHE_COUNT) = 0;
+  return n;
+}
+
 void pm_seg_release(pm_region *r, uint32_t s) {
   uint32_t n = PM_U32(r, CACHE_COUNT);
   if (n < SEGMENT_CACHE_MAX) {

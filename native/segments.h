@@ -20,5 +20,7 @@ uint32_t pm_seg_find_run(const pm_region *r, uint32_t n);
 int pm_seg_claim(pm_region *r, uint32_t s, uint32_t kind, uint32_t value);
 /* Frees segment s: into the cache while it has room, else back to the OS. */
 void pm_seg_release(pm_region *r, uint32_t s);
+/* Gives every cached segment's pages back to the OS; returns how many there were. */
+uint32_t pm_seg_flush_cache(pm_region *r);
 
 #endif

@@ -129,6 +129,15 @@ export class RawAllocator {
   }
 
   /**
+   * Gives the OS every free segment kept against thrashing: the empty raw pool TLSF keeps, then the
+   * segment cache. Returns how many segments went back. (native/raw.c's pm_trim.)
+   */
+  trim(): number {
+    this.tlsf.dropEmptyPool();
+    return this.segments.flushCache();
+  }
+
+  /**
    * Gives back an arena from arenaAlloc(). Returns PTR_OK or why p is not one (nothing changed then).
    * arenaFree(0) does nothing, as CPython's arena allocator ignores NULL.
    */

@@ -21,6 +21,8 @@ export interface RawBackend {
   free(p: number): number;
   arenaAlloc(): number;
   arenaFree(p: number): number;
+  /** Gives the OS the free segments kept against thrashing; returns how many (see RawAllocator.trim). */
+  trim(): number;
   /** Bytes of the region resident in RAM, when the OS can say; null otherwise. */
   residentBytes(): number | null;
   /** Bytes of released segments whose pages the OS still holds (the fallback cannot give pages back). */

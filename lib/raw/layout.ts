@@ -22,6 +22,11 @@
 import { SEGMENT_SIZE, TLSF_FL_COUNT, TLSF_SL_COUNT, MAX_SEGMENTS, SEGMENT_CACHE_SLOTS } from '../config';
 
 export const LAYOUT_VERSION = 1;
+/**
+ * The functions a region handle of the addon has: 2 added trim(). Not part of the region's bytes; it
+ * is here so that an addon built from older sources fails the layout comparison and is rebuilt.
+ */
+export const ADDON_API = 2;
 /** "pymm" read as a little-endian u32. */
 export const MAGIC = 0x6d6d7970;
 

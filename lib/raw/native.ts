@@ -140,6 +140,10 @@ export class NativeBackend implements RawBackend {
     return this.region.arenaFree(p);
   }
 
+  trim(): number {
+    return this.region.trim();
+  }
+
   residentBytes(): number | null {
     return this.region.residentBytes();
   }

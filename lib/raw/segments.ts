@@ -141,6 +141,20 @@ export class Segments {
     return dirty;
   }
 
+  /** Gives every cached segment's pages back to the OS; returns how many there were. */
+  flushCache(): number {
+    const m = this.m;
+    const n = m[CACHE_COUNT >>> 2];
+    for (let i = 0; i < n; i++) {
+      const s = m[(CACHE >>> 2) + i];
+      this.os.release(s * SEGMENT_SIZE, SEGMENT_SIZE);
+      this.setEntry(s, SEG_FREE_CLEAN, 0);
+      m[(CACHE >>> 2) + i] = 0;
+    }
+    m[CACHE_COUNT >>> 2] = 0;
+    return n;
+  }
+
   /** Frees segment `s`: into the cache while it has room, else back to the OS. */
   release(s: number): void {
     const m = this.m;
