@@ -15,24 +15,37 @@
 import { invalidArgValue } from './errors';
 import { pointerError, UNSERVABLE, type Allocator, type DomainName, type Domain } from './domains';
 import { SEGMENT_SIZE } from './config';
+import { KIND_COUNTS, SEG_FREE_CLEAN } from './raw/layout';
 import type { Pymalloc, ArenaAllocator } from './obmalloc';
 import type { RawBackend } from './raw/backend';
+import type { MemoryPressure } from './pressure';
 
 export type AllocatorName = 'default' | 'pymalloc' | 'malloc' | 'debug' | 'pymalloc_debug' | 'malloc_debug';
 const ALLOCATOR_NAMES: readonly string[] = ['default', 'pymalloc', 'malloc', 'debug', 'pymalloc_debug', 'malloc_debug'];
 
-/** The raw allocator as a domain's allocator: the backend's operations, its refusals thrown as errors. */
-export function rawAllocator(backend: RawBackend, domain: DomainName): Allocator {
+/**
+ * The raw allocator as a domain's allocator: the backend's operations, its refusals thrown as errors.
+ * A request that finds no memory gets the memory pressure response and one retry (lib/pressure.ts),
+ * unless pymalloc made it for a request of its own: that one responds instead, as a whole.
+ */
+export function rawAllocator(backend: RawBackend, domain: DomainName, pressure: MemoryPressure): Allocator {
   const realloc = `heap.${domain}.realloc`;
   const free = `heap.${domain}.free`;
   return {
-    malloc: (n) => backend.malloc(n),
+    malloc: (n) => {
+      const p = backend.malloc(n);
+      if (p !== 0) return p;
+      return pressure.nested ? pressure.exhaustedNested() : pressure.retry(n, () => backend.malloc(n));
+    },
     calloc: (nelem, elsize) => {
-      const n = nelem * elsize;
-      return backend.calloc(n > UNSERVABLE ? UNSERVABLE : n);
+      const n = Math.min(nelem * elsize, UNSERVABLE);
+      const p = backend.calloc(n);
+      if (p !== 0) return p;
+      return pressure.nested ? pressure.exhaustedNested() : pressure.retry(n, () => backend.calloc(n));
     },
     realloc: (p, n) => {
-      const q = backend.realloc(p, n);
+      let q = backend.realloc(p, n);
+      if (q === 0) q = pressure.nested ? pressure.exhaustedNested() : pressure.retry(n, () => backend.realloc(p, n));
       if (q < 0) throw pointerError(realloc, p, -q);
       return q;
     },
@@ -48,14 +61,21 @@ export function rawAllocator(backend: RawBackend, domain: DomainName): Allocator
  * purpose: closures of one function literal share V8's call feedback, so a single factory over "any
  * engine" would make every domain's hot call site polymorphic over pymalloc and both backends.
  */
-export function pymallocAllocator(pm: Pymalloc, domain: DomainName): Allocator {
+export function pymallocAllocator(pm: Pymalloc, domain: DomainName, pressure: MemoryPressure): Allocator {
   const realloc = `heap.${domain}.realloc`;
   const free = `heap.${domain}.free`;
   return {
-    malloc: (n) => pm.malloc(n),
-    calloc: (nelem, elsize) => pm.calloc(nelem, elsize),
+    malloc: (n) => {
+      const p = pm.malloc(n);
+      return p !== 0 ? p : pressure.retryNested(n, () => pm.malloc(n));
+    },
+    calloc: (nelem, elsize) => {
+      const p = pm.calloc(nelem, elsize);
+      return p !== 0 ? p : pressure.retryNested(nelem * elsize, () => pm.calloc(nelem, elsize));
+    },
     realloc: (p, n) => {
-      const q = pm.realloc(p, n);
+      let q = pm.realloc(p, n);
+      if (q === 0) q = pressure.retryNested(n, () => pm.realloc(p, n));
       if (q < 0) throw pointerError(realloc, p, -q);
       return q;
     },
@@ -77,6 +97,33 @@ export function segmentArenaAllocator(backend: RawBackend): ArenaAllocator {
       const status = backend.arenaFree(ptr);
       if (status !== 0) throw pointerError('arena allocator free', ptr, status);
     },
+  };
+}
+
+/**
+ * The soft mark (createHeap's gcAtBytes) around an allocator: before each request, committed bytes
+ * are compared with the mark, so that the collection it may run sees every structure whole (a list
+ * whose array is being reallocated still points at the old one). pymalloc's own requests to the RAW
+ * domain are not tested: the request that made them was.
+ */
+export function softMarkAllocator(inner: Allocator, u32: Uint32Array, total: number, mark: number, pressure: MemoryPressure): Allocator {
+  const clean = (KIND_COUNTS >>> 2) + SEG_FREE_CLEAN;
+  const test = (): void => pressure.softMark((total - u32[clean]) * SEGMENT_SIZE, mark);
+  const { malloc, calloc, realloc, free } = inner;
+  return {
+    malloc: (n) => {
+      test();
+      return malloc(n);
+    },
+    calloc: (nelem, elsize) => {
+      test();
+      return calloc(nelem, elsize);
+    },
+    realloc: (p, n) => {
+      test();
+      return realloc(p, n);
+    },
+    free,
   };
 }
 

@@ -27,7 +27,8 @@ export type ObjectErrorCode =
   | 'ERR_PYMEM_NEGATIVE_REFCOUNT'
   | 'ERR_PYMEM_WRONG_TYPE'
   | 'ERR_PYMEM_INDEX_ERROR'
-  | 'ERR_PYMEM_KEY_ERROR';
+  | 'ERR_PYMEM_KEY_ERROR'
+  | 'ERR_PYMEM_HANDLE_RELEASED';
 
 /** What the debug hooks found wrong with a block (lib/debug-hooks.ts). */
 export type MemoryCorruptionCode = 'ERR_PYMEM_BAD_ID' | 'ERR_PYMEM_BAD_LEADING_PAD' | 'ERR_PYMEM_BAD_TRAILING_PAD' | 'ERR_PYMEM_DOUBLE_FREE';
@@ -74,6 +75,12 @@ export function invalidReturnValue(what: string, value: unknown, expected: strin
  */
 export function mixedAllocators(message: string): TypeError {
   return withCode(new TypeError(message), 'ERR_PYMEM_MIXED_ALLOCATORS');
+}
+
+/** A C int argument (PyArg_ParseTuple's "i"). */
+export function checkCInt(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'number', value);
+  if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31) throw outOfRange(name, 'an integer >= -2^31 and < 2^31', value);
 }
 
 export function heapClosed(what: string): Error {
@@ -171,8 +178,8 @@ export class MemoryError extends Error {
  * (ERR_PYMEM_NOT_AN_OBJECT), an object already deallocated (ERR_PYMEM_OBJECT_FREED), a decref below
  * zero (ERR_PYMEM_NEGATIVE_REFCOUNT), an object of another type or an unhashable key
  * (ERR_PYMEM_WRONG_TYPE, a TypeError as in Python), an index out of range (ERR_PYMEM_INDEX_ERROR, a
- * RangeError: Python's IndexError), a missing key (ERR_PYMEM_KEY_ERROR: KeyError). Thrown before
- * anything changes.
+ * RangeError: Python's IndexError), a missing key (ERR_PYMEM_KEY_ERROR: KeyError), a handle already
+ * released (ERR_PYMEM_HANDLE_RELEASED). Thrown before anything changes.
  */
 export function objectError(code: ObjectErrorCode, message: string): Error {
   if (code === 'ERR_PYMEM_WRONG_TYPE' || code === 'ERR_PYMEM_NOT_AN_OBJECT') return withCode(new TypeError(message), code);

@@ -7,10 +7,10 @@
  */
 import { writeSync } from 'node:fs';
 import { DEFAULT_MAX_BYTES, MAX_MAX_BYTES, MIN_MAX_BYTES, SEGMENT_SIZE } from './config';
-import { HeapCorruptionError, heapClosed, invalidArgType, invalidArgValue, outOfRange, type MemoryCorruptionError } from './errors';
+import { HeapCorruptionError, checkCInt, heapClosed, invalidArgType, invalidArgValue, outOfRange, type MemoryCorruptionError } from './errors';
 import { Domain, DOMAIN_NAMES, checkPointer, isU32, pointerError, type Allocator, type DomainName } from './domains';
 import {
-  rawAllocator, pymallocAllocator, segmentArenaAllocator, resolveAllocatorName, currentAllocatorName, type AllocatorName,
+  rawAllocator, pymallocAllocator, segmentArenaAllocator, softMarkAllocator, resolveAllocatorName, currentAllocatorName, type AllocatorName,
   type AllocatorSets, type AllocatorChoice, type CurrentAllocatorName,
 } from './allocators';
 import { debugAllocator, type DebugContext } from './debug-hooks';
@@ -20,10 +20,12 @@ import { NoMemoryHooks } from './fault-injection';
 import { Tracemalloc, MAX_NFRAME } from './tracemalloc/tracer';
 import { Pymalloc, type ArenaAllocator } from './obmalloc';
 import { Objects } from './objects/objects';
+import { GarbageCollector } from './gc';
+import { MemoryPressure, type MemoryPressureCallback, type PressureActions } from './pressure';
 import { ObjectMemory } from './objects/memory';
 import { checkObjects } from './objects/check';
 import { freeListStats } from './objects/stats';
-import { OBJ_MAGIC, OBJ_MAGIC_VALUE, OB_TYPE } from './objects/layout';
+import { OBJ_MAGIC, OBJ_MAGIC_VALUE, OB_TYPE, GC_COLLECTING } from './objects/layout';
 import { readPymallocStats, formatDebugMallocStats } from './obmalloc-stats';
 import { checkPymalloc } from './obmalloc-check';
 import { SystemAllocator } from './system';
@@ -51,9 +53,16 @@ export interface HeapOptions {
    * PYMEM_DEBUG_ABORT=1 turns it on.
    */
   debugAbort?: boolean;
+  /**
+   * A soft mark, in bytes below maxBytes: when the heap's committed bytes rise above it, the next
+   * allocation first runs a full collection of the objects (heap.gc.collect(), if automatic collection
+   * is enabled), which gives back what it frees. It runs again after committed bytes have been back
+   * below the mark. heap.stats().memoryPressure.softCollections counts these collections.
+   */
+  gcAtBytes?: number;
 }
 
-const OPTION_NAMES = new Set(['backend', 'maxBytes', 'allocator', 'debugAbort']);
+const OPTION_NAMES = new Set(['backend', 'maxBytes', 'allocator', 'debugAbort', 'gcAtBytes']);
 const ALLOCATOR_FUNCTIONS = ['malloc', 'calloc', 'realloc', 'free'] as const;
 const VIEW_NAMES = ['u8', 'i32', 'u32', 'f64', 'dv'] as const;
 const TRACEMALLOC_METHODS = [
@@ -62,6 +71,7 @@ const TRACEMALLOC_METHODS = [
 ] as const;
 
 const OBJECTS_METHODS = Object.getOwnPropertyNames(Objects.prototype).filter((name) => name !== 'constructor');
+const GC_METHODS = Object.getOwnPropertyNames(GarbageCollector.prototype).filter((name) => name !== 'constructor');
 
 /**
  * Makes each named method of `target` throw ERR_PYMEM_HEAP_CLOSED, by own properties that shadow the
@@ -108,11 +118,16 @@ export class Heap {
   private readonly debugHooks = new Map<Allocator['malloc'], { hooks: Allocator; inner: Allocator }>();
   private readonly debugContext: DebugContext;
   private readonly noMemory: NoMemoryHooks;
+  private readonly pressure: MemoryPressure;
   private isClosed = false;
   private objectsLayer: Objects | undefined;
+  private collector: GarbageCollector | undefined;
+  /** Arenas and segments releaseMemory() gave back since the heap was created. */
+  private arenasReleased = 0;
+  private segmentsReleased = 0;
 
   /** @internal use createHeap() */
-  constructor(impl: RawBackend, reason: string, allocator: AllocatorChoice = { base: 'pymalloc', debug: false }, debugAbort = false) {
+  constructor(impl: RawBackend, reason: string, allocator: AllocatorChoice = { base: 'pymalloc', debug: false }, debugAbort = false, gcAtBytes = 0) {
     this.impl = impl;
     this.backend = impl.name;
     this.backendReason = reason;
@@ -122,16 +137,20 @@ export class Heap {
     this.u32 = new Uint32Array(impl.buffer);
     this.f64 = new Float64Array(impl.buffer);
     this.dv = new DataView(impl.buffer);
-    const rawSet = rawAllocator(impl, 'raw');
+    const pressure = (this.pressure = new MemoryPressure(this.pressureActions(), this.maxBytes));
+    // The soft mark, when asked for, wraps each allocator the domains start with; otherwise nothing does.
+    const marked =
+      gcAtBytes > 0 ? (a: Allocator) => softMarkAllocator(a, this.u32, this.maxBytes / SEGMENT_SIZE, gcAtBytes, pressure) : (a: Allocator) => a;
+    const rawSet = marked(rawAllocator(impl, 'raw', pressure));
     this.raw = new Domain('raw', rawSet);
     this.defaultArenas = segmentArenaAllocator(impl);
     // pymalloc sends what it does not serve to the RAW domain's public functions, as _PyObject_Malloc
     // calls PyMem_RawMalloc: hooks installed on RAW see those blocks too.
-    this.pymalloc = new Pymalloc(impl.buffer, this.raw, this.defaultArenas);
+    this.pymalloc = new Pymalloc(impl.buffer, this.raw, this.defaultArenas, pressure);
     this.sets = {
       raw: rawSet,
-      pymalloc: { mem: pymallocAllocator(this.pymalloc, 'mem'), obj: pymallocAllocator(this.pymalloc, 'obj') },
-      malloc: { mem: rawAllocator(impl, 'mem'), obj: rawAllocator(impl, 'obj') },
+      pymalloc: { mem: marked(pymallocAllocator(this.pymalloc, 'mem', pressure)), obj: marked(pymallocAllocator(this.pymalloc, 'obj', pressure)) },
+      malloc: { mem: marked(rawAllocator(impl, 'mem', pressure)), obj: marked(rawAllocator(impl, 'obj', pressure)) },
     };
     this.mem = new Domain('mem', this.sets[allocator.base].mem);
     this.obj = new Domain('obj', this.sets[allocator.base].obj);
@@ -160,7 +179,75 @@ export class Heap {
    */
   get objects(): Objects {
     this.assertOpen('heap.objects');
-    return (this.objectsLayer ??= new Objects(new ObjectMemory(this.impl.buffer, this.obj, this.mem, this.tracemalloc), this.maxBytes));
+    if (this.objectsLayer === undefined) {
+      const m = new ObjectMemory(this.impl.buffer, this.obj, this.mem, this.tracemalloc);
+      const objects = new Objects(m, this.maxBytes);
+      this.collector = new GarbageCollector(m, objects.engine, () => this.afterFullCollection(), (p, fn) => objects.checked(p, fn, 'heap.gc'));
+      this.objectsLayer = objects;
+    }
+    return this.objectsLayer;
+  }
+
+  /**
+   * The cyclic garbage collector of the heap's objects, CPython 3.12's gc module (see lib/gc.ts).
+   * Using it sets up the objects layer, as heap.objects does.
+   */
+  get gc(): GarbageCollector {
+    this.assertOpen('heap.gc');
+    this.objects;
+    return this.collector as GarbageCollector;
+  }
+
+  /**
+   * Registers a function called when a request finds the heap full, after the heap's own attempts to
+   * make room (a full collection, the freelists, empty arenas and segments) and before the request is
+   * retried once (see lib/pressure.ts). It is told the size requested; it may free what it can. It
+   * runs inside the failing allocation: it may drop references and free blocks, but must not change
+   * containers a caller may be in the middle of changing. Returns the function that unregisters it.
+   */
+  onMemoryPressure(callback: MemoryPressureCallback): () => void {
+    this.assertOpen('heap.onMemoryPressure');
+    return this.pressure.on(callback);
+  }
+
+  /** What memory pressure and the soft mark can do, over this heap's layers. */
+  private pressureActions(): PressureActions {
+    const collecting = (): boolean => this.collector === undefined || this.u32[GC_COLLECTING >>> 2] !== 0;
+    return {
+      collect: () => {
+        if (collecting()) return false;
+        this.gc.collect();
+        return true;
+      },
+      clearFreeLists: () => {
+        if (this.objectsLayer === undefined) return false;
+        this.objectsLayer.clearFreeLists();
+        return true;
+      },
+      release: () => this.releaseMemory(),
+      released: () => [this.arenasReleased, this.segmentsReleased],
+      softCollect: () => {
+        if (collecting() || !this.gc.isEnabled()) return false;
+        this.gc.collect();
+        return true;
+      },
+    };
+  }
+
+  /** The end of a full collection: the freelists cleared (_PyGC_ClearAllFreeLists), then memory given back. */
+  private afterFullCollection(): void {
+    this.objects.clearFreeLists();
+    this.releaseMemory();
+  }
+
+  /**
+   * Gives back what is kept free against thrashing: pymalloc's empty arenas (the one it keeps
+   * included), then TLSF's empty pool and the cached segments, whose pages go back to the OS (native:
+   * madvise; RSS falls at once). Counts them for memory pressure's figures.
+   */
+  private releaseMemory(): void {
+    this.arenasReleased += this.pymalloc.releaseEmptyArenas();
+    this.segmentsReleased += this.impl.trim();
   }
 
   /** Whether close() has been called. */
@@ -334,7 +421,7 @@ export class Heap {
   /** The heap's figures: region, segments, raw blocks, pymalloc, and memory as the OS sees it. */
   stats(): HeapStats {
     this.assertOpen('heap.stats');
-    return readStats(this.u32, this.impl);
+    return readStats(this.u32, this.impl, this.pressure.stats);
   }
 
   /** Walks every allocator invariant, raw and pymalloc; throws HeapCorruptionError naming the first one broken. */
@@ -366,6 +453,7 @@ export class Heap {
     closeMethods(this.system, ['malloc', 'free'], 'heap.system');
     closeMethods(this.tracemalloc, TRACEMALLOC_METHODS, 'heap.tracemalloc');
     if (this.objectsLayer !== undefined) closeMethods(this.objectsLayer, OBJECTS_METHODS, 'heap.objects');
+    if (this.collector !== undefined) closeMethods(this.collector, GC_METHODS, 'heap.gc');
     closeMethods(this.impl, [...ALLOCATOR_FUNCTIONS, 'arenaAlloc', 'arenaFree'], 'raw allocator');
     for (const name of VIEW_NAMES) {
       Object.defineProperty(this, name, {
@@ -395,12 +483,6 @@ export class Heap {
 function checkOffset(value: unknown, name: string): void {
   if (typeof value !== 'number') throw invalidArgType(name, 'number', value);
   if (!Number.isSafeInteger(value) || value < 0) throw outOfRange(name, 'an integer >= 0', value);
-}
-
-/** A C int argument (PyArg_ParseTuple's "i"). */
-function checkCInt(value: unknown, name: string): void {
-  if (typeof value !== 'number') throw invalidArgType(name, 'number', value);
-  if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31) throw outOfRange(name, 'an integer >= -2^31 and < 2^31', value);
 }
 
 /** PYMEM_TRACEMALLOC (PYTHONTRACEMALLOC's counterpart): frames to trace from the heap's creation; 0 when unset. */
@@ -436,9 +518,14 @@ export function createHeap(options: HeapOptions = {}): Heap {
   const allocator = resolveAllocatorName(options.allocator);
   const debugAbort = options.debugAbort ?? process.env.PYMEM_DEBUG_ABORT === '1';
   if (typeof debugAbort !== 'boolean') throw invalidArgType('debugAbort', 'boolean', debugAbort);
+  const gcAtBytes = options.gcAtBytes ?? 0;
+  if (typeof gcAtBytes !== 'number') throw invalidArgType('gcAtBytes', 'number', gcAtBytes);
+  if (options.gcAtBytes !== undefined && (!Number.isSafeInteger(gcAtBytes) || gcAtBytes <= 0 || gcAtBytes >= maxBytes)) {
+    throw outOfRange('gcAtBytes', `an integer of bytes above 0 and below maxBytes (${maxBytes})`, gcAtBytes);
+  }
   const nframe = tracemallocFrames();
   const opened = openBackend(backend, maxBytes);
-  const heap = new Heap(opened.backend, opened.reason, allocator, debugAbort);
+  const heap = new Heap(opened.backend, opened.reason, allocator, debugAbort, gcAtBytes);
   if (nframe > 0) heap.tracemalloc.start(nframe);
   return heap;
 }

@@ -13,6 +13,11 @@ export { SystemAllocator } from './system';
 export { InvalidPointerError, HeapCorruptionError, MemoryCorruptionError, MemoryError, type ErrorCode, type MemoryCorruptionCode, type ObjectErrorCode } from './errors';
 export { Objects } from './objects/objects';
 export { Tuple, type PyJS, type ToJSOptions } from './objects/convert';
+export { ObjectHandle } from './objects/handle';
+export {
+  GarbageCollector, DEBUG_STATS, DEBUG_COLLECTABLE, DEBUG_UNCOLLECTABLE, type GCCallback, type GCPhase, type GCInfo, type GCGenerationStats,
+} from './gc';
+export type { MemoryPressureCallback, MemoryPressureInfo, MemoryPressureStats } from './pressure';
 export type { HeapStats, SegmentCounts } from './stats';
 export type { BackendName } from './raw/backend';
 export type { BackendChoice } from './raw/open';

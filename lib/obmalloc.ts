@@ -60,7 +60,17 @@ export class Pymalloc {
   onNewArena: (() => void) | null = null;
 
   /** Initialises pymalloc's state in a fresh region (all its bytes zero) and runs over it. */
-  constructor(buffer: ArrayBuffer, raw: RawCalls, arenas: ArenaAllocator) {
+  /**
+   * `gate.nested` is true while pymalloc calls the RAW domain for a request of its own (over 512
+   * bytes, or when no arena can be had): a failure there is not the end of the request, whose own
+   * allocator answers to memory pressure once, with a retry of the whole request (lib/pressure.ts).
+   */
+  constructor(
+    buffer: ArrayBuffer,
+    raw: RawCalls,
+    arenas: ArenaAllocator,
+    private readonly gate: { nested: boolean },
+  ) {
     this.m = new Uint32Array(buffer);
     this.i32 = new Int32Array(buffer);
     this.u8 = new Uint8Array(buffer);
@@ -80,7 +90,7 @@ export class Pymalloc {
       const bp = this.poolAlloc((n - 1) >>> ALIGNMENT_SHIFT);
       if (bp !== 0) return bp;
     }
-    const p = this.raw.malloc(n);
+    const p = this.rawCall(n, 0, 0);
     if (p !== 0) this.m[OBM_RAW_ALLOCATED_BLOCKS >>> W]++;
     return p;
   }
@@ -96,9 +106,22 @@ export class Pymalloc {
         return bp;
       }
     }
-    const p = this.raw.calloc(nelem, elsize);
+    const p = this.rawCall(nelem, elsize, 1);
     if (p !== 0) this.m[OBM_RAW_ALLOCATED_BLOCKS >>> W]++;
     return p;
+  }
+
+  /**
+   * The RAW domain's malloc(a), calloc(a, b) or realloc(a, b) (op 0, 1, 2), flagged as pymalloc's own
+   * (see the constructor's `gate`); a refused pointer's error still clears the flag.
+   */
+  private rawCall(a: number, b: number, op: number): number {
+    this.gate.nested = true;
+    try {
+      return op === 0 ? this.raw.malloc(a) : op === 1 ? this.raw.calloc(a, b) : this.raw.realloc(a, b);
+    } finally {
+      this.gate.nested = false;
+    }
   }
 
   /**
@@ -126,7 +149,7 @@ export class Pymalloc {
    */
   realloc(p: number, n: number): number {
     if (p === 0) return this.malloc(n);
-    if (!this.addressInRange(p)) return this.raw.realloc(p, n);
+    if (!this.addressInRange(p)) return this.rawCall(p, n, 2);
     const status = this.refuse(p);
     if (status !== 0) return -status;
     const size = blockSize(this.m[(((p & ~POOL_SIZE_MASK) >>> 0) + POOL_SZIDX) >>> W]);
@@ -366,23 +389,13 @@ export class Pymalloc {
     m[(ao + AO_FREEPOOLS) >>> W] = pool;
     let nf = m[(ao + AO_NFREEPOOLS) >>> W];
     const lastnf = m[(OBM_NFP2LASTA >>> W) + nf];
-    if (lastnf === ao) {
-      const left = m[(ao + AO_PREVARENA) >>> W];
-      m[(OBM_NFP2LASTA >>> W) + nf] = left !== 0 && m[(left + AO_NFREEPOOLS) >>> W] === nf ? left : 0;
-    }
+    this.leaveCountGroup(ao, nf);
     m[(ao + AO_NFREEPOOLS) >>> W] = ++nf;
 
     const right = m[(ao + AO_NEXTARENA) >>> W];
     if (nf === m[(ao + AO_NTOTALPOOLS) >>> W] && right !== 0) {
       // Wholly empty and not the last usable arena: give it back (the last is kept against thrashing, bpo-37257).
-      this.unlinkUsable(ao);
-      m[(ao + AO_NEXTARENA) >>> W] = m[OBM_UNUSED_ARENA_OBJECTS >>> W];
-      m[OBM_UNUSED_ARENA_OBJECTS >>> W] = ao;
-      const address = m[(ao + AO_ADDRESS) >>> W];
-      this.markArena(address, false);
-      m[(ao + AO_ADDRESS) >>> W] = 0;
-      m[OBM_NARENAS_CURRENT >>> W]--;
-      this.arenas.free(address, ARENA_SIZE);
+      this.freeArena(ao);
       return;
     }
     if (nf === 1) {
@@ -404,6 +417,53 @@ export class Pymalloc {
     m[(ao + AO_NEXTARENA) >>> W] = after;
     if (after !== 0) m[(after + AO_PREVARENA) >>> W] = ao;
     m[(lastnf + AO_NEXTARENA) >>> W] = ao;
+  }
+
+  /**
+   * Gives back every wholly empty arena, the one insert_to_freepool keeps against thrashing included:
+   * after a full collection, or under memory pressure, the memory is worth more than the speed.
+   * Returns how many arenas went back. (CPython has no counterpart: it keeps that arena until a pool
+   * of it is used again.)
+   */
+  releaseEmptyArenas(): number {
+    const m = this.m;
+    let released = 0;
+    for (let ao = m[OBM_USABLE_ARENAS >>> W]; ao !== 0; ) {
+      const next = m[(ao + AO_NEXTARENA) >>> W];
+      const nf = m[(ao + AO_NFREEPOOLS) >>> W];
+      if (nf === m[(ao + AO_NTOTALPOOLS) >>> W]) {
+        this.leaveCountGroup(ao, nf);
+        this.freeArena(ao);
+        released++;
+      }
+      ao = next;
+    }
+    return released;
+  }
+
+  /**
+   * The usable arena ao, with nf free pools, is about to change its count or leave: when it is the
+   * rightmost arena with nf (nfp2lasta[nf]), its left neighbour takes that place if it has nf too,
+   * else no arena has nf.
+   */
+  private leaveCountGroup(ao: number, nf: number): void {
+    const m = this.m;
+    if (m[(OBM_NFP2LASTA >>> W) + nf] !== ao) return;
+    const left = m[(ao + AO_PREVARENA) >>> W];
+    m[(OBM_NFP2LASTA >>> W) + nf] = left !== 0 && m[(left + AO_NFREEPOOLS) >>> W] === nf ? left : 0;
+  }
+
+  /** An arena leaves usable_arenas for the unused arena objects, and its memory goes back. */
+  private freeArena(ao: number): void {
+    const m = this.m;
+    this.unlinkUsable(ao);
+    m[(ao + AO_NEXTARENA) >>> W] = m[OBM_UNUSED_ARENA_OBJECTS >>> W];
+    m[OBM_UNUSED_ARENA_OBJECTS >>> W] = ao;
+    const address = m[(ao + AO_ADDRESS) >>> W];
+    this.markArena(address, false);
+    m[(ao + AO_ADDRESS) >>> W] = 0;
+    m[OBM_NARENAS_CURRENT >>> W]--;
+    this.arenas.free(address, ARENA_SIZE);
   }
 
   private unlinkUsable(ao: number): void {

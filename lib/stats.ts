@@ -7,6 +7,7 @@ import { SEGMENT_SIZE } from './config';
 import { KIND_COUNTS, RAW_BLOCKS, RAW_BYTES, SEG_FREE_CLEAN, SEG_FREE_CACHED, SEG_META, SEG_RAW_POOL, SEG_ARENA, SEG_HUGE_HEAD, SEG_HUGE_CONT } from './raw/layout';
 import type { RawBackend, BackendName } from './raw/backend';
 import { readPymallocStats, type PymallocStats } from './obmalloc-stats';
+import type { MemoryPressureStats } from './pressure';
 
 export interface SegmentCounts {
   total: number;
@@ -42,9 +43,11 @@ export interface HeapStats {
   pymalloc: PymallocStats;
   /** The process's resident set size, as the OS reports it. */
   rss: number;
+  /** What memory pressure and the gcAtBytes mark made the heap do (see lib/pressure.ts). */
+  memoryPressure: MemoryPressureStats;
 }
 
-export function readStats(u32: Uint32Array, backend: RawBackend): HeapStats {
+export function readStats(u32: Uint32Array, backend: RawBackend, pressure: MemoryPressureStats): HeapStats {
   const kinds = (kind: number): number => u32[(KIND_COUNTS >>> 2) + kind];
   const total = backend.buffer.byteLength / SEGMENT_SIZE;
   return {
@@ -67,5 +70,6 @@ export function readStats(u32: Uint32Array, backend: RawBackend): HeapStats {
     },
     pymalloc: readPymallocStats(u32),
     rss: process.memoryUsage.rss(),
+    memoryPressure: { ...pressure },
   };
 }

@@ -6,8 +6,9 @@ import * as api from '../lib/index';
 import { PACKAGE_ROOT } from '../lib/raw/native';
 
 const NAMES = [
-  'ALIGNMENT', 'DEFAULT_MAX_BYTES', 'Domain', 'Heap', 'HeapCorruptionError', 'InvalidPointerError', 'MAX_MAX_BYTES', 'MIN_MAX_BYTES',
-  'MemoryCorruptionError', 'MemoryError', 'Objects', 'RAW_HUGE_THRESHOLD', 'SEGMENT_SIZE', 'SystemAllocator', 'Tuple', 'createHeap', 'defaultHeap', 'nativeAddon',
+  'ALIGNMENT', 'DEBUG_COLLECTABLE', 'DEBUG_STATS', 'DEBUG_UNCOLLECTABLE', 'DEFAULT_MAX_BYTES', 'Domain', 'GarbageCollector', 'Heap',
+  'HeapCorruptionError', 'InvalidPointerError', 'MAX_MAX_BYTES', 'MIN_MAX_BYTES', 'MemoryCorruptionError', 'MemoryError', 'ObjectHandle', 'Objects',
+  'RAW_HUGE_THRESHOLD', 'SEGMENT_SIZE', 'SystemAllocator', 'Tuple', 'createHeap', 'defaultHeap', 'nativeAddon',
 ];
 
 function node(args: string[]): string {
@@ -24,7 +25,7 @@ t.test('the entry point exports exactly the documented names', async (t) => {
   );
   t.same([api.MIN_MAX_BYTES, api.DEFAULT_MAX_BYTES, api.MAX_MAX_BYTES], [2 << 20, 2 ** 30, 2 ** 32]);
   const heap = api.createHeap({ maxBytes: api.MIN_MAX_BYTES });
-  t.ok(heap instanceof api.Heap && heap.raw instanceof api.Domain && heap.system instanceof api.SystemAllocator && heap.objects instanceof api.Objects);
+  t.ok(heap instanceof api.Heap && heap.raw instanceof api.Domain && heap.system instanceof api.SystemAllocator && heap.objects instanceof api.Objects && heap.gc instanceof api.GarbageCollector);
 });
 
 t.test("require('pymem') and import 'pymem' resolve through the exports map to one instance", async (t) => {

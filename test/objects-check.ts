@@ -5,8 +5,10 @@ import { HeapCorruptionError, type Heap } from '../lib/index';
 import {
   NONE, TRUE, TYPES, TP_NAME, OB_REFCNT, LONG_DIGITS, OBJ_FLOAT_FREE, OBJ_FLOAT_NUMFREE, OBJ_INTERNED_TABLE,
   OBJ_INTERNED_MASK, OBJ_INTERNED_USED, ASCII_DATA, BYTES_DATA, EMPTY_TUPLE, EMPTY_KEYS, DK_USABLE, OBJ_TUPLE_NUMFREE,
-  OBJ_TUPLE_FREE, TUPLE_SIZE, OBJ_LIST_NUMFREE, OBJ_LIST_FREE, OBJ_KEYS_FREE, smallInt, latin1Str, byteChar,
+  OBJ_TUPLE_FREE, TUPLE_SIZE, OBJ_LIST_NUMFREE, OBJ_LIST_FREE, OBJ_KEYS_FREE, GC_HEAD, HEAD_NEXT, HEAD_PREV, HEAD_REFS,
+  GC_ENABLED, GC_COLLECTING, GC_UNREACHABLE, OB_TYPE, T_STR, typeRecord, smallInt, latin1Str, byteChar, genHead,
 } from '../lib/objects/layout';
+import { listMove } from '../lib/objects/gc-list';
 
 /** A heap with parked floats and containers and three interned strings, and the corruption `corrupt` makes. */
 type Corruption = [invariant: string, corrupt: (heap: Heap, word: (offset: number, value?: number) => number) => void];
@@ -42,6 +44,24 @@ const CORRUPTIONS: Corruption[] = [
   ['list.numfree', (_, w) => w(OBJ_LIST_NUMFREE, 81)],
   ['parked', (h, w) => w(OBJ_LIST_FREE, h.objects.str('not a list'))],
   ['parked', (_, w) => w(OBJ_KEYS_FREE, 8)],
+  ['parked.tracked', (_, w) => w(w(OBJ_LIST_FREE) - GC_HEAD + HEAD_REFS, 1)],
+  // The collector's lists: each corruption made on live lists of generation 0.
+  ['gc.state', (_, w) => w(GC_ENABLED, 2)],
+  ['gc.state', (_, w) => w(GC_COLLECTING, 5)],
+  ['gc.state', (h, w) => w(h.objects.list() - GC_HEAD + HEAD_REFS, 3)],
+  ['gc.state', (h) => listMove(h.u32, h.objects.list() - GC_HEAD, GC_UNREACHABLE)],
+  ['gc.link', (h, w) => w(h.objects.list() - GC_HEAD + HEAD_PREV, 0)],
+  ['gc.link', (h, w) => w(h.objects.list() - GC_HEAD + HEAD_NEXT, 8)],
+  ['gc.link', (h, w) => {
+    const a = h.objects.list();
+    w(h.objects.list() - GC_HEAD + HEAD_NEXT, a - GC_HEAD);
+  }],
+  ['gc.link', (h, w) => {
+    h.objects.list();
+    w(genHead(0) + HEAD_PREV, genHead(0));
+  }],
+  ['gc.object', (h, w) => w(h.objects.list() + OB_REFCNT, 0)],
+  ['gc.object', (h, w) => w(h.objects.list() + OB_TYPE, typeRecord(T_STR))],
 ];
 
 function firstUsedSlot(_: Heap, w: (offset: number, value?: number) => number): number {

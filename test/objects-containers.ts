@@ -157,6 +157,14 @@ for (const backend of BACKENDS) {
         caps.push(o.listCapacity(big));
       }
       t.same(caps, C.listPop, 'the array shrinks as CPython shrinks it when less than half is used, and goes with the last item');
+      const item = o.str('item');
+      const cleared = o.list([item, y, item]);
+      o.listAppend(cleared, cleared);
+      o.listClear(cleared);
+      t.same([o.listLen(cleared), o.listCapacity(cleared), o.refcount(item), o.refcount(cleared)], [0, 0, 1, 1], 'listClear: items dropped (itself too), the array freed');
+      o.listClear(cleared);
+      t.equal(o.listLen(cleared), 0, 'clearing an empty list does nothing');
+      refuses(t, heap, () => o.listClear(x), 'ERR_PYMEM_WRONG_TYPE', /listClear\(\) argument must be list, not str$/);
       refuses(t, heap, () => o.listPop(big), 'ERR_PYMEM_INDEX_ERROR', /^pop from empty list$/);
       refuses(t, heap, () => o.listPop(l, 3), 'ERR_PYMEM_INDEX_ERROR', /^pop index out of range$/);
       refuses(t, heap, () => o.listGet(l, -4), 'ERR_PYMEM_INDEX_ERROR', /^list index out of range$/);
@@ -217,6 +225,13 @@ for (const backend of BACKENDS) {
       refuses(t, heap, () => o.dictLen(notDict), 'ERR_PYMEM_WRONG_TYPE');
       o.dictDel(d, o.True);
       t.equal(o.dictLen(d), 6);
+      const cleared = o.fromJS({ a: [1], b: 'two' });
+      o.dictSet(cleared, o.str('self'), cleared);
+      o.dictClear(cleared);
+      t.same([o.dictLen(cleared), o.sizeof(cleared), o.refcount(cleared)], [0, 64, 1], 'dictClear: entries dropped (itself too), Py_EMPTY_KEYS shared again');
+      o.dictClear(cleared);
+      t.equal(o.dictLen(cleared), 0, 'clearing an empty dict does nothing');
+      refuses(t, heap, () => o.dictClear(notDict), 'ERR_PYMEM_WRONG_TYPE');
       t.ok(o.equals(o.fromJS({ a: 1, b: [1, 2] }), o.fromJS(new Map<unknown, unknown>([['b', [1, 2]], ['a', 1]]))), 'dicts equal whatever their order');
       t.notOk(o.equals(o.fromJS({ a: 1 }), o.fromJS({ a: 2 })));
       t.notOk(o.equals(o.fromJS({ a: 1 }), o.fromJS({ b: 1 })));

@@ -1,6 +1,8 @@
 // Random operations on objects of every type (create, incref, decref, intern, hash, equals, toJS),
-// against a model of their reference counts: heap.check() along the way, the two backends' regions
-// identical at the end, and every block back in the allocator once all references are given back.
+// containers put into containers (cycles through lists and dicts among them), and collections, both
+// automatic with low thresholds and random collect() calls: heap.check() along the way, the two
+// backends' regions identical at the end, and every block back in the allocator once all references
+// are given back and a last collection has freed the cycles.
 import t, { type Test } from 'tap';
 import { BACKENDS, heapOn, firstDifference } from './helpers/backends';
 import { Random } from './helpers/random';
@@ -47,6 +49,11 @@ function valueOf(rng: Random, kind: number): unknown {
   }
 }
 
+/** One of the last 16 references in `owned`. */
+function recent(rng: Random, owned: number[]): number {
+  return owned[rng.int(Math.max(0, owned.length - 16), owned.length - 1)];
+}
+
 /** Runs the sequence of `seed` on a heap; returns the heap, its references given back. */
 function run(t: Test, heap: Heap, seed: number): void {
   const rng = new Random(seed);
@@ -55,7 +62,10 @@ function run(t: Test, heap: Heap, seed: number): void {
   // The references this test owns: one entry per reference.
   const owned: number[] = [];
   const interned = new Set<number>();
+  // Low thresholds: automatic collections of every generation run many times in 20,000 operations.
+  heap.gc.setThreshold(50, 5, 5);
   for (let i = 1; i <= OPERATIONS; i++) {
+    if (rng.next() < 0.002) heap.gc.collect(rng.int(0, 2));
     const op = rng.int(0, 9);
     if (op <= 3 || owned.length === 0) {
       const v = value(rng);
@@ -64,7 +74,8 @@ function run(t: Test, heap: Heap, seed: number): void {
       const back = o.toJS(p);
       if (typeof v !== 'object' && !(typeof v === 'bigint' && typeof back === 'number')) t.equal(back, v === undefined ? null : v);
     } else {
-      const k = rng.int(0, owned.length - 1);
+      // Containers are changed among the objects made last, half the time: they reference each other.
+      const k = op === 8 && rng.next() < 0.5 ? rng.int(Math.max(0, owned.length - 16), owned.length - 1) : rng.int(0, owned.length - 1);
       const p = owned[k];
       if (op === 4) {
         o.incref(p);
@@ -74,32 +85,37 @@ function run(t: Test, heap: Heap, seed: number): void {
         owned.pop();
         o.decref(p);
       } else if (op === 8 && o.typeName(p) === 'list') {
-        // Only scalars go into containers here: a container holding itself would need the cyclic GC.
-        const item = o.fromJS(scalar(rng));
+        // A new scalar, or one of the objects made last (containers too, the list itself included):
+        // recent containers referencing each other make cycles.
+        const shared = rng.next() < 0.4;
+        const item = shared ? recent(rng, owned) : o.fromJS(scalar(rng));
         o.listAppend(p, item);
-        o.decref(item);
+        if (!shared) o.decref(item);
         if (rng.next() < 0.3 && o.listLen(p) > 0) o.decref(o.listPop(p, rng.int(-o.listLen(p), o.listLen(p) - 1)));
       } else if (op === 8 && o.typeName(p) === 'dict') {
         const key = o.fromJS(scalar(rng));
         if (rng.next() < 0.3 && o.dictGet(p, key) !== 0) o.dictDel(p, key);
-        else o.dictSet(p, key, key);
+        else o.dictSet(p, key, rng.next() < 0.4 ? recent(rng, owned) : key);
         o.decref(key);
       } else if (op === 7 && o.typeName(p) === 'str') {
         const q = o.intern(p);
         if (!o.isImmortal(q) || !o.isInterned(q)) t.fail('an interned string is immortal');
         interned.add(q);
         owned[k] = q;
-      } else {
+      } else if (o.typeName(p) !== 'list' && o.typeName(p) !== 'dict') {
+        // Lists and dicts may hold themselves here (comparing them would recurse without end, as
+        // CPython's == would raise RecursionError), and are unhashable; the tuples hold scalars only.
         const other = owned[rng.int(0, owned.length - 1)];
-        const equal = o.equals(p, other);
-        // Lists and dicts are unhashable; the tuples made here hold scalars only.
-        const hashable = o.typeName(p) !== 'list' && o.typeName(p) !== 'dict';
-        if (equal && hashable && o.hash(p) !== o.hash(other)) t.fail('equal objects hash equal');
+        if (o.equals(p, other) && o.hash(p) !== o.hash(other)) t.fail('equal objects hash equal');
       }
     }
     if (i % CHECK_EVERY === 0) heap.check();
   }
   for (const p of owned) o.decref(p);
+  const stats = heap.gc.getStats();
+  t.ok(stats.every((s) => s.collections > 0), `collections by generation: ${stats.map((s) => s.collections).join(', ')}`);
+  const found = heap.gc.collect();
+  t.ok(found > 0 && stats.some((s) => s.collected > 0), `cycles were made: ${found} unreachable at the end, ${stats.map((s) => s.collected).join(', ')} before`);
   o.clearFreeLists();
   heap.check();
   // Interned strings are immortal, as in 3.12: those not static (outside segment 0) stay allocated, and so does the table.

@@ -19,7 +19,8 @@ import { tupleNumFree, tupleItem, tupleSize } from './tuple';
 import {
   EMPTY_TUPLE, EMPTY_KEYS, DK_REFCNT, DK_LOG2_SIZE, DK_USABLE, DK_KIND, DK_INDICES, DICT_LOG_MINSIZE, DICT_KEYS_UNICODE,
   TUPLE_MAXSAVESIZE, TUPLE_MAXFREELIST, OBJ_TUPLE_FREE, OBJ_LIST_NUMFREE, OBJ_LIST_FREE, LIST_MAXFREELIST, OBJ_DICT_NUMFREE,
-  OBJ_DICT_FREE, DICT_MAXFREELIST, OBJ_KEYS_NUMFREE, OBJ_KEYS_FREE, T_TUPLE, T_LIST, T_DICT,
+  OBJ_DICT_FREE, DICT_MAXFREELIST, OBJ_KEYS_NUMFREE, OBJ_KEYS_FREE, T_TUPLE, T_LIST, T_DICT, GC_HEAD, HEAD_NEXT, HEAD_PREV,
+  HEAD_FLAGS, HEAD_REFS, GC_PERMANENT, GC_UNREACHABLE, GC_COLLECTING, GC_ENABLED, genHead,
 } from './layout';
 
 function fail(invariant: string, detail: string): never {
@@ -83,6 +84,7 @@ export function checkObjects(u32: Uint32Array, limit: number): void {
   if (p !== 0) fail('float.link', `the float freelist goes on past its ${numfree} floats, to ${hex(p)}`);
 
   checkContainerFreeLists(u32, u8, limit);
+  checkCollector(u32, limit);
 
   // The interned table: a power of two of slots, at most two thirds used, every string in it
   // interned, immortal and found by probing from its hash.
@@ -109,6 +111,32 @@ export function checkObjects(u32: Uint32Array, limit: number): void {
   if (count !== used) fail('interned.used', `${count} strings in the table, ${used} counted`);
 }
 
+/**
+ * The collector's lists, outside a collection: each circular and doubly linked from its head, every
+ * element a live container on no other list, with no collection state left in its GC head; the
+ * unreachable list empty; the flags 0 or 1.
+ */
+function checkCollector(u32: Uint32Array, limit: number): void {
+  const at = (offset: number): number => u32[offset >>> 2];
+  if (at(GC_COLLECTING) > 1 || at(GC_ENABLED) > 1) fail('gc.state', `collecting ${at(GC_COLLECTING)}, enabled ${at(GC_ENABLED)}: each must be 0 or 1`);
+  const seen = new Set<number>();
+  const heads: [number, string][] = [[genHead(0), 'generation 0'], [genHead(1), 'generation 1'], [genHead(2), 'generation 2'], [GC_PERMANENT, 'the permanent generation'], [GC_UNREACHABLE, 'the unreachable list']];
+  for (const [head, name] of heads) {
+    let before = head;
+    for (let h = at(head + HEAD_NEXT); h !== head; before = h, h = at(h + HEAD_NEXT)) {
+      const p = h + GC_HEAD;
+      if (h % 16 !== 0 || p + 16 > limit || seen.has(h)) fail('gc.link', `${name} links to ${hex(h)} after ${hex(before)}: not a GC head, or one already listed`);
+      const type = typeOf(u32, p);
+      if ((type !== T_TUPLE && type !== T_LIST && type !== T_DICT) || at(p + OB_REFCNT) === 0) fail('gc.object', `${name} holds ${hex(p)}, which is no live container`);
+      if (at(h + HEAD_PREV) !== before) fail('gc.link', `the ${TYPE_INFO[type][0]} at ${hex(p)} in ${name} links back to ${hex(at(h + HEAD_PREV))}, not ${hex(before)}`);
+      if (at(h + HEAD_FLAGS) !== 0 || at(h + HEAD_REFS) !== 0) fail('gc.state', `the ${TYPE_INFO[type][0]} at ${hex(p)} keeps a collection's state outside a collection`);
+      seen.add(h);
+    }
+    if (at(head + HEAD_PREV) !== before) fail('gc.link', `the head of ${name} links back to ${hex(at(head + HEAD_PREV))}, not its last element ${hex(before)}`);
+    if (head === GC_UNREACHABLE && before !== head) fail('gc.state', 'the unreachable list holds objects outside a collection');
+  }
+}
+
 /** The statics of the containers, and the tuple, list, dict and keys freelists. */
 function checkContainerFreeLists(u32: Uint32Array, u8: Uint8Array, limit: number): void {
   const at = (offset: number): number => u32[offset >>> 2];
@@ -117,6 +145,7 @@ function checkContainerFreeLists(u32: Uint32Array, u8: Uint8Array, limit: number
   // A parked container keeps its type, with a refcount of 0, and lies in the region.
   const parked = (p: number, type: number, what: string): void => {
     if (p === 0 || p % 16 !== 0 || p + 16 > limit || typeOf(u32, p) !== type || at(p + OB_REFCNT) !== 0) fail('parked', `${what} holds ${hex(p)}, not a parked ${TYPE_INFO[type][0]}`);
+    if (u32.subarray((p - GC_HEAD) >>> 2, p >>> 2).some((word) => word !== 0)) fail('parked.tracked', `the parked ${TYPE_INFO[type][0]} at ${hex(p)} is still on a collector's list`);
   };
   for (let n = 1; n <= TUPLE_MAXSAVESIZE; n++) {
     const numfree = tupleNumFree(u32, n);

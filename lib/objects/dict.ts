@@ -17,6 +17,7 @@ import {
 } from './layout';
 import { typeOf, freeContainer, allocContainer } from './header';
 import { takeParked, park, drainParked } from './freelist';
+import { isTracked, mayBeTracked, track, untrack } from './gc-list';
 import { noMemory, type ObjectMemory } from './memory';
 
 const DICT_TYPE = typeRecord(T_DICT);
@@ -212,7 +213,10 @@ function freeKeys(m: ObjectMemory, k: number): void {
   if (!parkable || !park(m.u32, OBJ_KEYS_NUMFREE, DICT_MAXFREELIST, k)) m.obj.free(k);
 }
 
-/** PyDict_New: from the freelist when it has one, with Py_EMPTY_KEYS. */
+/**
+ * PyDict_New: from the freelist when it has one, with Py_EMPTY_KEYS. Untracked: a dict is tracked
+ * from the first key or value that may be part of a cycle (MAINTAIN_TRACKING).
+ */
 export function allocDict(m: ObjectMemory): number {
   const d = allocContainer(m, OBJ_DICT_NUMFREE, DICT_TYPE, DICT_BASICSIZE, 'a dict');
   m.u32[(d + DICT_KEYS) >>> 2] = EMPTY_KEYS;
@@ -278,27 +282,36 @@ export function dictSet(ops: DictOps, d: number, key: number, value: number): vo
   const m = ops.m;
   const u32 = m.u32;
   ops.hashInto(key, HASH);
+  // The hash, kept across the allocations below: the collector (and its callbacks, and the memory
+  // pressure callbacks, which may use this module) can run inside them.
+  const hashLo = HASH[HASH_LO];
+  const hashHi = HASH[HASH_HI];
+  if (!isTracked(u32, d) && (mayBeTracked(u32, key) || mayBeTracked(u32, value))) track(u32, d);
   const isStr = typeOf(u32, key) === T_STR;
   let k = dictKeysObject(u32, d);
   if (k === EMPTY_KEYS) {
     // insert_to_emptydict: a minimum-size table, str-only if the key is a str.
     k = newKeys(m, DICT_LOG_MINSIZE, isStr);
     u32[(d + DICT_KEYS) >>> 2] = k;
-    setIndex(m, k, HASH[HASH_LO] & (2 ** DICT_LOG_MINSIZE - 1), 0);
-    return addEntry(ops, d, k, key, value);
+    setIndex(m, k, hashLo & (2 ** DICT_LOG_MINSIZE - 1), 0);
+    return addEntry(ops, d, k, key, value, hashLo, hashHi);
   }
   if (isUnicode(m.u8, k) && !isStr) {
     resize(ops, d, growthLog2(dictUsed(u32, d)), false);
     k = dictKeysObject(u32, d);
+    HASH[HASH_LO] = hashLo;
+    HASH[HASH_HI] = hashHi;
   }
   const ix = lookup(ops, k, key, HASH);
   if (ix === DKIX_EMPTY) {
     if (u32[(k + DK_USABLE) >>> 2] === 0) {
       resize(ops, d, growthLog2(dictUsed(u32, d)), true);
       k = dictKeysObject(u32, d);
+      HASH[HASH_LO] = hashLo;
+      HASH[HASH_HI] = hashHi;
     }
     setIndex(m, k, findEmptySlot(m, k, HASH), u32[(k + DK_NENTRIES) >>> 2]);
-    return addEntry(ops, d, k, key, value);
+    return addEntry(ops, d, k, key, value, hashLo, hashHi);
   }
   const old = entryValue(m, k, ix);
   if (old === value) return;
@@ -307,12 +320,14 @@ export function dictSet(ops: DictOps, d: number, key: number, value: number): vo
   ops.drop(old);
 }
 
-/** Appends the entry whose index slot the caller set; the counts follow. */
-function addEntry(ops: DictOps, d: number, k: number, key: number, value: number): void {
+/** Appends the entry (key's hash given) whose index slot the caller set; the counts follow. */
+function addEntry(ops: DictOps, d: number, k: number, key: number, value: number, hashLo: number, hashHi: number): void {
   const u32 = ops.m.u32;
   const n = u32[(k + DK_NENTRIES) >>> 2];
   ops.incref(key);
   ops.incref(value);
+  HASH[HASH_LO] = hashLo;
+  HASH[HASH_HI] = hashHi;
   setEntry(ops.m, k, n, HASH, key, value);
   u32[(d + DICT_USED) >>> 2]++;
   u32[(k + DK_USABLE) >>> 2]--;
@@ -350,22 +365,55 @@ export function dictEntries(m: ObjectMemory, d: number): [number, number][] {
   return out;
 }
 
-/** dict_dealloc after the trashcan: every key and value dropped, in order; the keys and the dict freed or parked. */
+/** dict_dealloc after the trashcan: the keys object released; the dict freed or parked. */
 export function deallocDict(ops: DictOps, d: number): void {
+  const u32 = ops.m.u32;
+  const k = dictKeysObject(u32, d);
+  if (k !== EMPTY_KEYS) releaseKeys(ops, k);
+  if (!park(u32, OBJ_DICT_NUMFREE, DICT_MAXFREELIST, d)) freeContainer(ops.m, d);
+}
+
+/**
+ * PyDict_Clear (the dict's tp_clear, which the collector calls to break a cycle): the dict is made
+ * empty first, sharing Py_EMPTY_KEYS, and only then are its old keys and values dropped.
+ */
+export function dictClear(ops: DictOps, d: number): void {
+  const u32 = ops.m.u32;
+  const k = dictKeysObject(u32, d);
+  if (k === EMPTY_KEYS) return;
+  u32[(d + DICT_KEYS) >>> 2] = EMPTY_KEYS;
+  u32[(d + DICT_USED) >>> 2] = 0;
+  releaseKeys(ops, k);
+}
+
+/** free_keys_object: every key and value dropped, in entry order; the keys object parked or freed. */
+function releaseKeys(ops: DictOps, k: number): void {
   const m = ops.m;
+  const n = m.u32[(k + DK_NENTRIES) >>> 2];
+  for (let ix = 0; ix < n; ix++) {
+    const key = entryKey(m, k, ix);
+    const value = entryValue(m, k, ix);
+    if (key !== 0) ops.drop(key);
+    if (value !== 0) ops.drop(value);
+  }
+  freeKeys(m, k);
+}
+
+/**
+ * _PyDict_MaybeUntrack, for a tracked dict: untracked when no value (and, in a general table, no key)
+ * may be tracked, since such a dict can be part of no cycle. A str-only table's keys never can.
+ */
+export function dictMaybeUntrack(m: ObjectMemory, d: number): void {
   const u32 = m.u32;
   const k = dictKeysObject(u32, d);
-  if (k !== EMPTY_KEYS) {
-    const n = u32[(k + DK_NENTRIES) >>> 2];
-    for (let ix = 0; ix < n; ix++) {
-      const key = entryKey(m, k, ix);
-      const value = entryValue(m, k, ix);
-      if (key !== 0) ops.drop(key);
-      if (value !== 0) ops.drop(value);
-    }
-    freeKeys(m, k);
+  const n = u32[(k + DK_NENTRIES) >>> 2];
+  const unicode = isUnicode(m.u8, k);
+  for (let ix = 0; ix < n; ix++) {
+    const value = entryValue(m, k, ix);
+    if (value === 0) continue;
+    if (mayBeTracked(u32, value) || (!unicode && mayBeTracked(u32, entryKey(m, k, ix)))) return;
   }
-  if (!park(u32, OBJ_DICT_NUMFREE, DICT_MAXFREELIST, d)) freeContainer(m, d);
+  untrack(u32, d);
 }
 
 /** _PyDict_ClearFreeList: parked dicts and keys back to the allocator. */

@@ -12,14 +12,15 @@ import {
   TYPE_INFO, SIZED_HASH,
 } from './layout';
 import { typeOf } from './header';
+import { untrack } from './gc-list';
 import { HASH_NONE, hashDouble, hashInteger, readHash } from './hash';
 import { intToSafeNumber, intToBigInt, intEquals, intEqualsDouble } from './int';
 import { floatValue, deallocFloat } from './float';
 import { strEquals, strHashLow } from './str';
 import { bytesEquals, ensureBytesHash } from './bytes';
 import { tupleSize, tupleItem, freeTuple, tupleHash } from './tuple';
-import { listSize, listSlot, freeList } from './list';
-import { HASH_LO, HASH_HI, deallocDict, dictEntries, dictGet, dictUsed, type DictOps } from './dict';
+import { listSize, listSlot, freeList, listClearItems } from './list';
+import { HASH_LO, HASH_HI, deallocDict, dictClear, dictEntries, dictGet, dictUsed, type DictOps } from './dict';
 import type { ObjectMemory } from './memory';
 
 /** _PyTrash_UNWIND_LEVEL. */
@@ -50,11 +51,18 @@ export class Engine implements DictOps {
     if (rc === 1) this.dealloc(p);
   }
 
-  /** tp_dealloc: the type's policy; ob_type is cleared when the memory goes back (so a later use is caught). */
+  /**
+   * tp_dealloc: the type's policy; ob_type is cleared when the memory goes back (so a later use is
+   * caught). A container first leaves the collector's lists (PyObject_GC_UnTrack), as every container
+   * deallocator of CPython's begins.
+   */
   dealloc(p: number): void {
     const type = typeOf(this.m.u32, p);
     if (type === T_FLOAT) return deallocFloat(this.m, p);
-    if (type === T_TUPLE || type === T_LIST || type === T_DICT) return this.trashcan(p, type);
+    if (type === T_TUPLE || type === T_LIST || type === T_DICT) {
+      untrack(this.m.u32, p);
+      return this.trashcan(p, type);
+    }
     this.m.u32[(p + OB_TYPE) >>> 2] = 0;
     this.m.obj.free(p);
   }
@@ -101,6 +109,21 @@ export class Engine implements DictOps {
     }
     deallocDict(this, p);
   }
+
+  /**
+   * tp_clear of a list or dict, as the collector calls it (delete_garbage) and as list.clear() and
+   * dict.clear() do: the object holds a reference of its own meanwhile, so that dropping a reference
+   * to itself cannot free it mid-clear. (A tuple has no tp_clear: it dies when a list or dict of its
+   * cycle lets go of it.)
+   */
+  clear(p: number, type: number): void {
+    this.incref(p);
+    if (type === T_LIST) listClearItems(this.m, p, this.dropItem);
+    else dictClear(this, p);
+    this.drop(p);
+  }
+
+  private readonly dropItem = (q: number): void => this.drop(q);
 
   /** The hash of p into out (low and high word); unhashable types are a TypeError, as CPython's. */
   hashInto(p: number, out: Uint32Array): void {

@@ -6,6 +6,7 @@
  */
 import { OB_REFCNT, OB_TYPE, SIZED_SIZE, SIZED_HASH, GC_HEAD, GC_NEXT, GC_PREV, TYPES, TYPE_RECORD, TYPE_RECORD_SHIFT, TYPE_COUNT } from './layout';
 import { takeParked } from './freelist';
+import { gcLink, gcUnlink } from './gc-list';
 import type { ObjectMemory } from './memory';
 
 /** _PyObject_Init: refcount 1, ob_type the type record; both 8-byte fields with a zero high word. */
@@ -38,16 +39,21 @@ export function typeOf(u32: Uint32Array, p: number): number {
   return type;
 }
 
-/** PyObject_GC_Del: a container's block freed from its GC head, ob_type cleared first (a later use is caught). */
+/**
+ * PyObject_GC_Del: a container's block freed from its GC head, ob_type cleared first (a later use is
+ * caught); generation 0's count falls (a container parked on a freelist instead does not count).
+ */
 export function freeContainer(m: ObjectMemory, p: number): void {
+  gcUnlink(m.u32, p);
   m.u32[(p + OB_TYPE) >>> 2] = 0;
   m.obj.free(p - GC_HEAD);
 }
 
 /**
  * PyObject_GC_New for a list or dict: the one last parked on the freelist whose count is at `count`
- * (tracemalloc re-dates its block), else a new block with an untracked GC head; the header written
- * and every field after it zeroed.
+ * (tracemalloc re-dates its block), else a new block with an untracked GC head, counted by the
+ * collector (which may run then); the header written and every field after it zeroed. Untracked:
+ * the caller tracks it.
  */
 export function allocContainer(m: ObjectMemory, count: number, type: number, basicsize: number, what: string): number {
   const u32 = m.u32;
@@ -57,6 +63,7 @@ export function allocContainer(m: ObjectMemory, count: number, type: number, bas
   } else {
     p = m.alloc(GC_HEAD + basicsize, what) + GC_HEAD;
     u32.fill(0, (p + GC_NEXT) >>> 2, (p + GC_PREV + 8) >>> 2);
+    gcLink(m);
   }
   initObject(u32, p, type);
   u32.fill(0, (p + OB_TYPE + 8) >>> 2, (p + basicsize) >>> 2);

@@ -13,7 +13,8 @@
  *
  * Segment 0, after pymalloc's state (OBM_END):
  *
- *   0x42000 state       magic, the freelists (float, tuple, list, dict, dict keys), the interned table
+ *   0x42000 state       magic, the freelists (float, tuple, list, dict, dict keys), the interned table,
+ *                       the cyclic collector's generations and counters
  *   0x42800 types       one 64-byte record per type                                (16 x 64 B)
  *   0x43000 statics     None, False, True, the small ints, the empty and one-character strings and
  *                       bytes: CPython 3.12 allocates them statically, outside pymalloc, and so do we
@@ -95,15 +96,30 @@ export const BYTES_DATA = 32;
 
 /**
  * Containers (tuple, list, dict) are preceded by PyGC_Head: the block starts 16 bytes before the
- * object, and sys.getsizeof counts those bytes. Both words are 0 while the collector does not track
- * the object.
+ * object, and sys.getsizeof counts those bytes. A tracked container is on one of the collector's
+ * doubly linked lists: _gc_next and _gc_prev hold the next and previous heads' addresses (a head's
+ * address is its object's minus 16; a list's own head lives in the collector's state). Both are 0
+ * while the collector does not track the object (_PyObject_GC_IS_TRACKED tests _gc_next).
  *
  *   [_gc_next:8][_gc_prev:8] [ob_refcnt:8][ob_type:8][...]
  *   ^ block                  ^ object pointer
+ *
+ * CPython packs its collection-time state into the pointers' low bits (PREV_MASK_COLLECTING,
+ * NEXT_MASK_UNREACHABLE, and gc_refs in _gc_prev while the list is singly linked). Our pointers are
+ * u32s in 8-byte fields, so that state has the high words instead and the lists stay doubly linked
+ * throughout a collection: GC_FLAGS (high word of _gc_next) holds COLLECTING and UNREACHABLE,
+ * GC_REFS (high word of _gc_prev) the copied reference count. Both are 0 outside a collection.
  */
 export const GC_HEAD = 16;
 export const GC_NEXT = -16;
 export const GC_PREV = -8;
+/** The same fields from a head's own address (a list head in the state has no object after it). */
+export const HEAD_NEXT = 0;
+export const HEAD_FLAGS = 4;
+export const HEAD_PREV = 8;
+export const HEAD_REFS = 12;
+export const GC_COLLECTING_FLAG = 1;
+export const GC_UNREACHABLE_FLAG = 2;
 
 /** PyTupleObject: [header][ob_size:8][ob_item: 8 x n]; a parked tuple links through ob_item[0]. */
 export const TUPLE_SIZE = 16;
@@ -174,7 +190,42 @@ export const OBJ_DICT_NUMFREE = OBJ_LIST_FREE + 4 * LIST_MAXFREELIST;
 export const OBJ_DICT_FREE = OBJ_DICT_NUMFREE + 4;
 export const OBJ_KEYS_NUMFREE = OBJ_DICT_FREE + 4 * DICT_MAXFREELIST;
 export const OBJ_KEYS_FREE = OBJ_KEYS_NUMFREE + 4;
-export const OBJ_STATE_END = OBJ_KEYS_FREE + 4 * DICT_MAXFREELIST;
+
+/**
+ * The cyclic collector's state (Modules/gcmodule.c's struct _gc_runtime_state), after the freelists:
+ * five list heads, each a PyGC_Head linked to itself when its list is empty (generations 0, 1 and 2,
+ * the permanent generation freeze() fills, and the unreachable objects of the collection running),
+ * then the counters.
+ *
+ *   +0   gen0 head   +16 gen1 head   +32 gen2 head   +48 permanent head   +64 unreachable head
+ *   +80  count 0..2 (u32)   +92 threshold 0..2 (C int)   +104 long_lived_total   +108 long_lived_pending
+ *   +112 enabled   +116 collecting   +120 debug flags   +128 stats: collections, collected,
+ *        uncollectable per generation (f64, so that they never wrap)                         (72 B)
+ */
+export const GC_STATE = (OBJ_KEYS_FREE + 4 * DICT_MAXFREELIST + 15) & ~15;
+export const NUM_GENERATIONS = 3;
+export const GC_GEN_HEADS = GC_STATE;
+export const GC_PERMANENT = GC_STATE + NUM_GENERATIONS * GC_HEAD;
+export const GC_UNREACHABLE = GC_PERMANENT + GC_HEAD;
+export const GC_COUNTS = GC_UNREACHABLE + GC_HEAD;
+export const GC_THRESHOLDS = GC_COUNTS + 4 * NUM_GENERATIONS;
+export const GC_LONG_LIVED_TOTAL = GC_THRESHOLDS + 4 * NUM_GENERATIONS;
+export const GC_LONG_LIVED_PENDING = GC_LONG_LIVED_TOTAL + 4;
+export const GC_ENABLED = GC_LONG_LIVED_PENDING + 4;
+export const GC_COLLECTING = GC_ENABLED + 4;
+export const GC_DEBUG = GC_COLLECTING + 4;
+export const GC_STATS = GC_DEBUG + 8;
+/** A generation's three statistics (f64 each): collections, collected, uncollectable. */
+export const GC_STAT_COLLECTIONS = 0;
+export const GC_STAT_COLLECTED = 8;
+export const GC_STAT_UNCOLLECTABLE = 16;
+export const GC_STAT_SIZE = 24;
+export const OBJ_STATE_END = GC_STATS + NUM_GENERATIONS * GC_STAT_SIZE;
+
+/** Generation g's list head. */
+export function genHead(g: number): number {
+  return GC_GEN_HEADS + g * GC_HEAD;
+}
 
 /**
  * Type records, the counterpart of CPython's static PyTypeObjects: an object's ob_type holds one's
@@ -269,6 +320,7 @@ function assert(ok: boolean, what: string): void {
   if (!ok) throw new Error(`pymem objects layout: ${what}`);
 }
 assert(OBJ_STATE >= OBM_END, "the objects' state starts after pymalloc's");
+assert(GC_STATS % 8 === 0, "the collector's statistics are f64-aligned");
 assert(OBJ_STATE_END <= TYPES && TYPES + MAX_TYPES * TYPE_RECORD <= STATICS, 'state, types and statics do not overlap');
 assert(TYPE_COUNT <= MAX_TYPES && TYPE_INFO.length === TYPE_COUNT, 'every type has a record');
 assert(TYPE_RECORD === 1 << TYPE_RECORD_SHIFT && TYPES % TYPE_RECORD === 0, 'type records are aligned to their size');

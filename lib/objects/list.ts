@@ -10,6 +10,7 @@ import {
 } from './layout';
 import { freeContainer, allocContainer } from './header';
 import { park, drainParked } from './freelist';
+import { track } from './gc-list';
 import { noMemory, type ObjectMemory } from './memory';
 
 const LIST_TYPE = typeRecord(T_LIST);
@@ -27,9 +28,11 @@ export function listSlot(u32: Uint32Array, p: number, i: number): number {
   return u32[(p + LIST_ITEMS) >>> 2] + 8 * i;
 }
 
-/** PyList_New(0): empty, from the freelist when it has one. */
+/** PyList_New(0): empty, from the freelist when it has one, and tracked by the collector. */
 export function allocList(m: ObjectMemory): number {
-  return allocContainer(m, OBJ_LIST_NUMFREE, LIST_TYPE, LIST_BASICSIZE, 'a list');
+  const p = allocContainer(m, OBJ_LIST_NUMFREE, LIST_TYPE, LIST_BASICSIZE, 'a list');
+  track(m.u32, p);
+  return p;
 }
 
 /**
@@ -83,6 +86,20 @@ export function listFromItems(m: ObjectMemory, items: ArrayLike<number>, incref:
 export function clearList(m: ObjectMemory, p: number): void {
   m.mem.free(m.u32[(p + LIST_ITEMS) >>> 2]);
   m.u32.fill(0, (p + LIST_SIZE) >>> 2, (p + LIST_BASICSIZE) >>> 2);
+}
+
+/**
+ * _list_clear (the list's tp_clear, which the collector calls to break a cycle): the list is made
+ * empty first, then its items are dropped from the last, then the array is freed.
+ */
+export function listClearItems(m: ObjectMemory, p: number, drop: (q: number) => void): void {
+  const u32 = m.u32;
+  const items = u32[(p + LIST_ITEMS) >>> 2];
+  if (items === 0) return;
+  const n = listSize(u32, p);
+  u32.fill(0, (p + LIST_SIZE) >>> 2, (p + LIST_BASICSIZE) >>> 2);
+  for (let i = n - 1; i >= 0; i--) drop(u32[(items + 8 * i) >>> 2]);
+  m.mem.free(items);
 }
 
 /** Writes item v (a reference the list now owns) into slot i. */

@@ -14,6 +14,11 @@ export class ObjectMemory {
   readonly u16: Uint16Array;
   readonly u32: Uint32Array;
   readonly f64: Float64Array;
+  /**
+   * The collector's collect_generations, called by gcLink when generation 0's count passes its
+   * threshold (lib/gc.ts installs it).
+   */
+  collectGenerations!: () => void;
 
   constructor(
     buffer: ArrayBuffer,

@@ -31,6 +31,8 @@ import { allocDict, dictSet, dictGet, dictDel, dictUsed, dictEntries, dictSizeof
 import { Engine } from './engine';
 import { fromJS, toJS, type PyJS, type ToJSOptions } from './convert';
 import { writeStatics } from './statics';
+import { initCollector } from './gc-list';
+import { ObjectHandle, handleRegistry, type HandleOwner } from './handle';
 import type { ObjectMemory } from './memory';
 
 export class Objects {
@@ -38,7 +40,14 @@ export class Objects {
   readonly None = NONE;
   readonly True = TRUE;
   readonly False = FALSE;
-  private readonly engine: Engine;
+  /** @internal the unchecked core, shared with the collector */
+  readonly engine: Engine;
+  /** What handles give their references back to; the registry is made with the first handle. */
+  private readonly handleOwner: HandleOwner = {
+    drop: (q) => this.engine.drop(q),
+    closed: () => this.m.u32.length === 0,
+  };
+  private handles: FinalizationRegistry<number> | undefined;
 
   /** @internal the heap creates it on first use of heap.objects */
   constructor(
@@ -47,6 +56,7 @@ export class Objects {
   ) {
     writeStatics(m);
     writeEmptyKeys(m);
+    initCollector(m.u32);
     this.engine = new Engine(m);
     // tracemalloc traces blocks: a container's starts at its GC head (_PyType_PreHeaderSize).
     m.tracer.blockOf = (p) => (this.isObject(p) && isContainer(typeOf(m.u32, p)) ? p - GC_HEAD : p);
@@ -164,6 +174,12 @@ export class Objects {
     return v;
   }
 
+  /** list.clear() (_list_clear): every item dropped, from the last; the items array freed. */
+  listClear(l: number): void {
+    this.expect(l, T_LIST, 'listClear');
+    this.engine.clear(l, T_LIST);
+  }
+
   listLen(l: number): number {
     this.expect(l, T_LIST, 'listLen');
     return listSize(this.m.u32, l);
@@ -214,6 +230,12 @@ export class Objects {
     this.expect(d, T_DICT, 'dictDel');
     this.objectType(key, 'dictDel');
     if (!dictDel(this.engine, d, key)) throw objectError('ERR_PYMEM_KEY_ERROR', `KeyError: ${this.describe(key)}`);
+  }
+
+  /** dict.clear() (PyDict_Clear): every entry dropped; the dict shares Py_EMPTY_KEYS again. */
+  dictClear(d: number): void {
+    this.expect(d, T_DICT, 'dictClear');
+    this.engine.clear(d, T_DICT);
   }
 
   dictLen(d: number): number {
@@ -350,6 +372,18 @@ export class Objects {
     return type === T_STR && isInterned(this.m.u32, p);
   }
 
+  /**
+   * A handle that owns the caller's reference to p: the reference is the handle's now (as
+   * PyTuple_SET_ITEM steals one; incref first to keep one of your own). The handle gives it back when
+   * V8 collects the handle, or at once with handle.release(). See lib/objects/handle.ts for when each
+   * is right.
+   */
+  handle(p: number): ObjectHandle {
+    this.objectType(p, 'handle');
+    this.handles ??= handleRegistry(this.handleOwner);
+    return new ObjectHandle(p, this.handleOwner, this.handles);
+  }
+
   /** Gives every object parked in a freelist back to the allocator (_PyGC_ClearAllFreeLists). */
   clearFreeLists(): void {
     clearTupleFreeLists(this.m);
@@ -398,27 +432,32 @@ export class Objects {
     return typeof value === 'string' ? `'${value}'` : String(value);
   }
 
+  /** @internal the check every method makes of an object argument, for another API (heap.gc): its type number. */
+  checked(p: number, fn: string, api: string): number {
+    return this.objectType(p, fn, api);
+  }
+
   /** The type number of the object p, or the error that says why p is not a live object. */
-  private objectType(p: number, fn: string): number {
+  private objectType(p: number, fn: string, api = 'heap.objects'): number {
     if (this.inRegion(p)) {
       const type = typeOf(this.m.u32, p);
       if (type >= 0 && this.m.u32[(p + OB_REFCNT) >>> 2] !== 0) return type;
-      if (type >= 0 && fn === 'decref') throw this.objectFault('ERR_PYMEM_NEGATIVE_REFCOUNT', fn, p, 'its reference count is already 0: one decref too many');
-      if (type >= 0) throw this.objectFault('ERR_PYMEM_OBJECT_FREED', fn, p, 'its reference count is 0: it was deallocated (a tuple, list or dict parked in its freelist keeps its type)');
+      if (type >= 0 && fn === 'decref') throw this.objectFault('ERR_PYMEM_NEGATIVE_REFCOUNT', fn, p, 'its reference count is already 0: one decref too many', api);
+      if (type >= 0) throw this.objectFault('ERR_PYMEM_OBJECT_FREED', fn, p, 'its reference count is 0: it was deallocated (a tuple, list or dict parked in its freelist keeps its type)', api);
       const field = this.m.u32[(p + OB_TYPE) >>> 2];
-      if (inFloatFreeList(this.m.u32, p)) throw this.objectFault('ERR_PYMEM_OBJECT_FREED', fn, p, 'it is a deallocated float, parked in the float freelist');
+      if (inFloatFreeList(this.m.u32, p)) throw this.objectFault('ERR_PYMEM_OBJECT_FREED', fn, p, 'it is a deallocated float, parked in the float freelist', api);
       const pattern = field === this.m.u32[(p + OB_TYPE + 4) >>> 2] ? FILLS.get(field) : undefined;
-      if (pattern !== undefined) throw this.objectFault(pattern[0], fn, p, pattern[1]);
-      throw this.objectFault('ERR_PYMEM_NOT_AN_OBJECT', fn, p, `its type field (${hex(field)}) is no type of this heap: it was never an object, or was freed and reused`);
+      if (pattern !== undefined) throw this.objectFault(pattern[0], fn, p, pattern[1], api);
+      throw this.objectFault('ERR_PYMEM_NOT_AN_OBJECT', fn, p, `its type field (${hex(field)}) is no type of this heap: it was never an object, or was freed and reused`, api);
     }
     if (typeof p !== 'number') throw invalidArgType('p', 'number', p);
-    if (p === 0) throw this.objectFault('ERR_PYMEM_NOT_AN_OBJECT', fn, p, 'it is NULL');
-    throw this.objectFault('ERR_PYMEM_NOT_AN_OBJECT', fn, p, Number.isInteger(p) && p >= 0 && p % 16 !== 0 ? 'it is not 16-byte aligned' : "it is not an offset inside the heap's region");
+    if (p === 0) throw this.objectFault('ERR_PYMEM_NOT_AN_OBJECT', fn, p, 'it is NULL', api);
+    throw this.objectFault('ERR_PYMEM_NOT_AN_OBJECT', fn, p, Number.isInteger(p) && p >= 0 && p % 16 !== 0 ? 'it is not 16-byte aligned' : "it is not an offset inside the heap's region", api);
   }
 
-  private objectFault(code: ObjectErrorCode, fn: string, p: number, why: string): Error {
+  private objectFault(code: ObjectErrorCode, fn: string, p: number, why: string, api = 'heap.objects'): Error {
     const at = typeof p === 'number' && Number.isInteger(p) && p >= 0 ? hex(p) : String(p);
-    return objectError(code, `heap.objects.${fn}(${at}): ${why}`);
+    return objectError(code, `${api}.${fn}(${at}): ${why}`);
   }
 }
 

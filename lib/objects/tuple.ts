@@ -9,6 +9,7 @@ import {
   OBJ_TUPLE_NUMFREE, EMPTY_TUPLE, T_TUPLE, typeRecord,
 } from './layout';
 import { initObject, freeContainer } from './header';
+import { gcLink, track } from './gc-list';
 import type { ObjectMemory } from './memory';
 
 const TUPLE_TYPE = typeRecord(T_TUPLE);
@@ -51,6 +52,7 @@ export function allocTuple(m: ObjectMemory, n: number): number {
     u32[(p + GC_NEXT + 4) >>> 2] = 0;
     u32[(p + GC_PREV) >>> 2] = 0;
     u32[(p + GC_PREV + 4) >>> 2] = 0;
+    gcLink(m);
   }
   initObject(u32, p, TUPLE_TYPE);
   u32[(p + TUPLE_SIZE) >>> 2] = n;
@@ -59,7 +61,7 @@ export function allocTuple(m: ObjectMemory, n: number): number {
   return p;
 }
 
-/** The tuple of `items` (each incref'd, as PyTuple_Pack does); () for none. */
+/** The tuple of `items` (each incref'd, as PyTuple_Pack does), tracked by the collector; () for none. */
 export function tupleFromItems(m: ObjectMemory, items: ArrayLike<number>, incref: (p: number) => void): number {
   if (items.length === 0) return EMPTY_TUPLE;
   const p = allocTuple(m, items.length);
@@ -67,6 +69,7 @@ export function tupleFromItems(m: ObjectMemory, items: ArrayLike<number>, incref
     incref(items[i]);
     m.u32[(p + TUPLE_ITEMS + 8 * i) >>> 2] = items[i];
   }
+  track(m.u32, p);
   return p;
 }
 
