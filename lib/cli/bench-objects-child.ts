@@ -8,8 +8,8 @@
  * backend, their pointers in a Uint32Array), or js (the same values as JS values in an array);
  * records-native, records-fallback (COUNT records { id, name, tags: [3 strings], score } as heap
  * dicts) or records-js (as JS objects). A warm-up
- * of WARM_VALUES of each runs first, then the timed build, a full V8 GC (timed, the values alive), the
- * timed read of every value back into JS, and the figures. Prints one JSON line (ObjectsMeasurement).
+ * of WARM_VALUES of each runs first, then the timed build, a full V8 GC (timed, the values alive), a
+ * full heap.gc.collect() (timed; heap forms), the timed read of every value back into JS, and the figures. Prints one JSON line (ObjectsMeasurement).
  */
 import { createHeap } from '../heap';
 
@@ -20,6 +20,8 @@ export interface ObjectsMeasurement {
   readMs: number;
   /** Milliseconds of a full V8 garbage collection with the values alive. */
   gcMs: number;
+  /** Milliseconds of a full collection of the heap's own cyclic collector (heap.gc.collect()) with the values alive; 0 for js. */
+  collectMs: number;
   /** V8's heap after a full GC with the values alive, less before the build. */
   v8HeapGrowth: number;
   /** Bytes of the pointers held in JS (a Uint32Array, outside V8's heap); 0 for js. */
@@ -55,7 +57,16 @@ function ms(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-type Form = (count: number) => { build: () => void; read: () => number; handleBytes: number; heapBytes: () => number; committed: () => number };
+type Form = (count: number) => {
+  build: () => void;
+  read: () => number;
+  /** heap.gc.collect() for the heap forms. */
+  collect?: () => void;
+  handleBytes: number;
+  heapBytes: () => number;
+  committed: () => number;
+};
+
 
 const js: Form = (count) => {
   let values: (number | string)[] = [];
@@ -93,6 +104,7 @@ function heapForm(backend: 'native' | 'fallback'): Form {
         for (let k = 0; k < handles.length; k += 3) sum += (o.toJS(handles[k]) as number) + (o.toJS(handles[k + 1]) as number) + (o.toJS(handles[k + 2]) as string).length;
         return sum;
       },
+      collect: () => heap.gc.collect(),
       handleBytes: handles.byteLength,
       heapBytes: () => heap.stats().pymalloc.allocatedBytes,
       committed: () => heap.stats().committedBytes,
@@ -160,6 +172,7 @@ function recordsHeap(backend: 'native' | 'fallback'): Form {
         }
         return sum;
       },
+      collect: () => heap.gc.collect(),
       handleBytes: handles.byteLength,
       heapBytes: () => heap.stats().pymalloc.allocatedBytes,
       committed: () => heap.stats().committedBytes,
@@ -193,10 +206,16 @@ export function measureObjects(form: string, count: number): ObjectsMeasurement 
   gc();
   const gcMs = ms(t0);
   const v8HeapGrowth = process.memoryUsage().heapUsed - heapBefore;
+  let collectMs = 0;
+  if (run.collect !== undefined) {
+    t0 = process.hrtime.bigint();
+    run.collect();
+    collectMs = ms(t0);
+  }
   t0 = process.hrtime.bigint();
   const checksum = run.read();
   const readMs = ms(t0);
-  return { buildMs, readMs, gcMs, v8HeapGrowth, handleBytes: run.handleBytes, heapBytes: run.heapBytes(), committedGrowth: run.committed() - committedBefore, checksum };
+  return { buildMs, readMs, gcMs, collectMs, v8HeapGrowth, handleBytes: run.handleBytes, heapBytes: run.heapBytes(), committedGrowth: run.committed() - committedBefore, checksum };
 }
 
 if (require.main === module) {

@@ -61,6 +61,7 @@ export function runObjects(forms: string[], valueCount: number, rounds: number, 
       buildMs: pick('buildMs'),
       readMs: pick('readMs'),
       gcMs: pick('gcMs'),
+      collectMs: pick('collectMs'),
       v8HeapGrowth: pick('v8HeapGrowth'),
       handleBytes: pick('handleBytes'),
       heapBytes: pick('heapBytes'),
@@ -105,10 +106,14 @@ export function objectsSummary(r: ObjectsResults): string {
   );
 }
 
-/** The records table: per form the times, the heap's bytes per record and committed growth, V8's growth. */
+/**
+ * The records table: per form the times (a full heap.gc.collect() among them: every record is a dict
+ * holding a list, two containers tracked a record), the heap's bytes per record and committed growth,
+ * V8's growth.
+ */
 export function recordsTable(r: ObjectsResults): string[][] {
   const js = r.forms['records-js'];
-  const head = ['form', 'build ms', 'read ms', 'full V8 GC ms', 'heap bytes/record', 'heap committed', 'V8 heap growth', 'x JS memory'];
+  const head = ['form', 'build ms', 'read ms', 'full V8 GC ms', 'heap.gc.collect() ms', 'heap bytes/record', 'heap committed', 'V8 heap growth', 'x JS memory'];
   return [head].concat(
     Object.entries(r.forms).map(([form, m]) => {
       const held = m.committedGrowth + m.handleBytes + Math.max(0, m.v8HeapGrowth);
@@ -117,6 +122,7 @@ export function recordsTable(r: ObjectsResults): string[][] {
         m.buildMs.toFixed(0),
         m.readMs.toFixed(0),
         m.gcMs.toFixed(1),
+        form === 'records-js' ? '-' : m.collectMs.toFixed(1),
         form === 'records-js' ? '-' : `${(m.heapBytes / r.count).toFixed(0)} (+${(m.handleBytes / r.count).toFixed(0)} pointer)`,
         form === 'records-js' ? '-' : mib(m.committedGrowth),
         mib(Math.max(0, m.v8HeapGrowth)),
