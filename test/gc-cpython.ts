@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BACKENDS, heapOn } from './helpers/backends';
 import { captureStderr } from './helpers/stderr';
-import { ring } from './helpers/cycles';
-import type { Heap, GCInfo, Objects } from '../lib/index';
+import { cycles } from './helpers/cycles';
+import type { GCInfo, Objects } from '../lib/index';
 
 const FIXTURE = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'gc-cpython.json'), 'utf8')) as {
   python: string;
@@ -77,51 +77,6 @@ function made(o: Objects, make: Make): number {
   });
   for (const q of temporaries) o.decref(q);
   return p;
-}
-
-/** The cycles: each builds its structure and drops every reference to it but `live`'s. */
-function cycles(heap: Heap, live: number): Record<string, () => void> {
-  const o = heap.objects;
-  const drop = (...ps: number[]): void => ps.forEach((p) => o.decref(p));
-  return {
-    'self list': () => {
-      const l = o.list();
-      o.listAppend(l, l);
-      drop(l);
-    },
-    'self dict': () => {
-      const d = o.dict();
-      const key = o.str('me');
-      o.dictSet(d, key, d);
-      drop(key, d);
-    },
-    'ring of 100 lists': () => drop(ring(heap, 100)),
-    'tuple in a list': () => {
-      const l = o.list();
-      const tuple = o.tuple([l]);
-      o.listAppend(l, tuple);
-      drop(tuple, l);
-    },
-    'dict, tuple, list': () => {
-      const l = o.list();
-      const one = o.int(1);
-      const tuple = o.tuple([l, one]);
-      const key = o.str('t');
-      const d = o.dict([[key, tuple]]);
-      o.listAppend(l, d);
-      drop(one, tuple, key, d, l);
-    },
-    'ring off a live list': () => {
-      const a = ring(heap, 3);
-      o.listAppend(a, live);
-      drop(a);
-    },
-    'ring held by a live list': () => {
-      const a = ring(heap, 2);
-      o.listAppend(live, a);
-      drop(a);
-    },
-  };
 }
 
 t.test('the fixture is CPython 3.12 and has every case this test builds', async (t) => {
