@@ -15,7 +15,7 @@
 import { invalidArgValue } from './errors';
 import { pointerError, UNSERVABLE, type Allocator, type DomainName, type Domain } from './domains';
 import { SEGMENT_SIZE } from './config';
-import { KIND_COUNTS, SEG_FREE_CLEAN } from './raw/layout';
+import { committedBytes } from './stats';
 import type { Pymalloc, ArenaAllocator } from './obmalloc';
 import type { RawBackend } from './raw/backend';
 import type { MemoryPressure } from './pressure';
@@ -34,18 +34,16 @@ export function rawAllocator(backend: RawBackend, domain: DomainName, pressure: 
   return {
     malloc: (n) => {
       const p = backend.malloc(n);
-      if (p !== 0) return p;
-      return pressure.nested ? pressure.exhaustedNested() : pressure.retry(n, () => backend.malloc(n));
+      return p !== 0 ? p : pressure.rawFailed(n, () => backend.malloc(n));
     },
     calloc: (nelem, elsize) => {
       const n = Math.min(nelem * elsize, UNSERVABLE);
       const p = backend.calloc(n);
-      if (p !== 0) return p;
-      return pressure.nested ? pressure.exhaustedNested() : pressure.retry(n, () => backend.calloc(n));
+      return p !== 0 ? p : pressure.rawFailed(n, () => backend.calloc(n));
     },
     realloc: (p, n) => {
       let q = backend.realloc(p, n);
-      if (q === 0) q = pressure.nested ? pressure.exhaustedNested() : pressure.retry(n, () => backend.realloc(p, n));
+      if (q === 0) q = pressure.rawFailed(n, () => backend.realloc(p, n));
       if (q < 0) throw pointerError(realloc, p, -q);
       return q;
     },
@@ -107,8 +105,7 @@ export function segmentArenaAllocator(backend: RawBackend): ArenaAllocator {
  * domain are not tested: the request that made them was.
  */
 export function softMarkAllocator(inner: Allocator, u32: Uint32Array, total: number, mark: number, pressure: MemoryPressure): Allocator {
-  const clean = (KIND_COUNTS >>> 2) + SEG_FREE_CLEAN;
-  const test = (): void => pressure.softMark((total - u32[clean]) * SEGMENT_SIZE, mark);
+  const test = (): void => pressure.softMark(committedBytes(u32, total), mark);
   const { malloc, calloc, realloc, free } = inner;
   return {
     malloc: (n) => {

@@ -212,13 +212,13 @@ export class Heap {
 
   /** What memory pressure and the soft mark can do, over this heap's layers. */
   private pressureActions(): PressureActions {
-    const collecting = (): boolean => this.collector === undefined || this.u32[GC_COLLECTING >>> 2] !== 0;
+    const collect = (): boolean => {
+      if (this.collector === undefined || this.u32[GC_COLLECTING >>> 2] !== 0) return false;
+      this.collector.collect();
+      return true;
+    };
     return {
-      collect: () => {
-        if (collecting()) return false;
-        this.gc.collect();
-        return true;
-      },
+      collect,
       clearFreeLists: () => {
         if (this.objectsLayer === undefined) return false;
         this.objectsLayer.clearFreeLists();
@@ -226,11 +226,7 @@ export class Heap {
       },
       release: () => this.releaseMemory(),
       released: () => [this.arenasReleased, this.segmentsReleased],
-      softCollect: () => {
-        if (collecting() || !this.gc.isEnabled()) return false;
-        this.gc.collect();
-        return true;
-      },
+      softCollect: () => this.collector !== undefined && this.collector.isEnabled() && collect(),
     };
   }
 

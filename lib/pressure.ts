@@ -108,7 +108,7 @@ export class MemoryPressure {
    * A request of n bytes failed: respond, then `again()` retries it once. Returns the retry's answer,
    * or 0 at once when the request cannot fit the region or a response is already running.
    */
-  retry(n: number, again: () => number): number {
+  private retry(n: number, again: () => number): number {
     if (this.responding || n > this.limit) return 0;
     this.responding = true;
     try {
@@ -122,8 +122,12 @@ export class MemoryPressure {
     return p;
   }
 
-  /** The raw allocator found no memory for one of pymalloc's own requests (the flag nested was set). */
-  exhaustedNested(): number {
+  /**
+   * The raw allocator found no memory for a request of n bytes: respond and retry, unless pymalloc
+   * made the request for one of its own (the flag `nested`), which then responds as a whole.
+   */
+  rawFailed(n: number, again: () => number): number {
+    if (!this.nested) return this.retry(n, again);
     this.nestedExhausted = true;
     return 0;
   }

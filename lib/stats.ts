@@ -47,13 +47,18 @@ export interface HeapStats {
   memoryPressure: MemoryPressureStats;
 }
 
+/** Segments the heap holds (every segment not free and clean), in bytes: heap.stats().committedBytes. */
+export function committedBytes(u32: Uint32Array, totalSegments: number): number {
+  return (totalSegments - u32[(KIND_COUNTS >>> 2) + SEG_FREE_CLEAN]) * SEGMENT_SIZE;
+}
+
 export function readStats(u32: Uint32Array, backend: RawBackend, pressure: MemoryPressureStats): HeapStats {
   const kinds = (kind: number): number => u32[(KIND_COUNTS >>> 2) + kind];
   const total = backend.buffer.byteLength / SEGMENT_SIZE;
   return {
     backend: backend.name,
     reservedBytes: backend.buffer.byteLength,
-    committedBytes: (total - kinds(SEG_FREE_CLEAN)) * SEGMENT_SIZE,
+    committedBytes: committedBytes(u32, total),
     idleCommittedBytes: backend.idleCommittedBytes(),
     residentBytes: backend.residentBytes(),
     rawBlocks: u32[RAW_BLOCKS >>> 2],
