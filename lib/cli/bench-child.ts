@@ -3,7 +3,7 @@
  * colours another's (a process that has run both backends calls the addon through V8's generic path:
  * see lib/raw/native.ts):
  *
- *   node dist/cli/bench-child.js CONTENDER PROGRAM_FILE
+ *   node dist/cli/bench-child.js CONTENDER PROGRAM_FILE WARMUP_MS
  *
  * CONTENDER: native or fallback (heap.obj of a pymem heap: pymalloc, with the raw allocator behind
  * it), native-debug or fallback-debug (the same with debug hooks: allocator 'pymalloc_debug'),
@@ -52,8 +52,9 @@ export function peakRss(status: () => string = () => readFileSync('/proc/self/st
 
 /**
  * A pymem contender replays the workload before the timed replay until WARM_EVENTS events have run
- * (enough for V8 to optimise the allocator) or WARM_MS have passed (a workload of a few slow events,
- * such as large blocks on the fallback, is warm long before).
+ * (enough for V8 to optimise the allocator) or WARMUP_MS have passed: WARM_MS unless `pymem bench
+ * --warmup` says otherwise (a workload of a few slow events, such as large blocks on the fallback,
+ * is warm long before). 0 times code V8 has not optimised.
  */
 export const WARM_EVENTS = 500_000;
 export const WARM_MS = 250;
@@ -85,7 +86,7 @@ const VARIANTS: Record<string, { allocator: 'pymalloc' | 'pymalloc_debug'; nfram
   tm25: { allocator: 'pymalloc', nframe: 25 },
 };
 
-function pymem(program: TraceProgram, backend: 'native' | 'fallback', variant: string): Measurement {
+function pymem(program: TraceProgram, backend: 'native' | 'fallback', variant: string, warmMs: number): Measurement {
   const { allocator, nframe } = VARIANTS[variant];
   const open = () => {
     const heap = createHeap({ backend, maxBytes: 2 ** 31, allocator });
@@ -98,7 +99,7 @@ function pymem(program: TraceProgram, backend: 'native' | 'fallback', variant: s
     program,
     () => {
       const start = performance.now();
-      for (let done = 0; done < WARM_EVENTS && performance.now() - start < WARM_MS; done += Math.max(1, program.length)) {
+      for (let done = 0; done < WARM_EVENTS && performance.now() - start < warmMs; done += Math.max(1, program.length)) {
         atDepth(STACK_DEPTH, () => replay(heap.obj, program, pointers));
         freeLive(heap.obj, pointers);
       }
@@ -170,15 +171,15 @@ function arraybuffer(program: TraceProgram): Measurement {
   );
 }
 
-export function measure(contender: string, program: TraceProgram): Measurement {
+export function measure(contender: string, program: TraceProgram, warmMs = WARM_MS): Measurement {
   const [backend, variant = ''] = contender.split('-');
-  if ((backend === 'native' || backend === 'fallback') && Object.hasOwn(VARIANTS, variant)) return pymem(program, backend, variant);
+  if ((backend === 'native' || backend === 'fallback') && Object.hasOwn(VARIANTS, variant)) return pymem(program, backend, variant, warmMs);
   if (contender === 'thing') return thing(program);
   if (contender === 'arraybuffer') return arraybuffer(program);
   throw new Error(`unknown contender '${contender}'`);
 }
 
 if (require.main === module) {
-  const [contender, file] = process.argv.slice(2);
-  process.stdout.write(`${JSON.stringify(measure(contender, decodeProgram(readFileSync(file))))}\n`);
+  const [contender, file, warmMs] = process.argv.slice(2);
+  process.stdout.write(`${JSON.stringify(measure(contender, decodeProgram(readFileSync(file)), Number(warmMs)))}\n`);
 }

@@ -192,7 +192,7 @@ const FORMS: Record<string, Form> = {
 export function measureObjects(form: string, count: number): ObjectsMeasurement {
   const make = FORMS[form];
   if (make === undefined) throw new Error(`no form '${form}' (forms: ${Object.keys(FORMS).join(', ')})`);
-  const warm = make(WARM_VALUES);
+  const warm = make(Math.min(WARM_VALUES, count));
   warm.build();
   warm.read();
   const run = make(count);

@@ -5,18 +5,9 @@
  * duration of a full V8 GC with the values alive, the bytes the values take in the heap, and V8's
  * heap growth.
  */
-import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import type { ObjectsMeasurement } from './bench-objects-child';
+import { runChild } from './child';
 import { count, mib } from './numbers';
-
-/** Values of each type per mode: a million at full scale, as the benchmark is stated. */
-export const OBJECT_COUNTS = { quick: 250_000, full: 1_000_000 } as const;
-/** Records per mode: a million at full scale; a tenth in quick mode, which npm start runs. */
-export const RECORD_COUNTS = { quick: 100_000, full: 1_000_000 } as const;
-
-const CHILD = path.join(__dirname, `bench-objects-child${path.extname(__filename)}`);
-const CHILD_NODE_OPTIONS = process.execArgv.filter((option) => !option.startsWith('--inspect'));
 
 export const FORM_LABELS: Record<string, string> = {
   native: 'heap objects, native',
@@ -46,9 +37,7 @@ export function runObjects(forms: string[], valueCount: number, rounds: number, 
   for (let r = 0; r < rounds; r++) {
     for (const form of forms) {
       step(`objects: ${FORM_LABELS[form]}, round ${r + 1} of ${rounds}`);
-      const run = spawnSync(process.execPath, [...CHILD_NODE_OPTIONS, '--expose-gc', CHILD, form, String(valueCount)], { encoding: 'utf8' });
-      if (run.status !== 0) throw new Error(`objects, ${form}, failed (status ${run.status}): ${run.stderr}`);
-      samples[form].push(JSON.parse(run.stdout) as ObjectsMeasurement);
+      samples[form].push(runChild<ObjectsMeasurement>('bench-objects-child', [form, String(valueCount)], `objects, ${form},`, ['--expose-gc']));
     }
   }
   const checksums = new Set(forms.flatMap((form) => samples[form].map((m) => m.checksum)));

@@ -2,7 +2,8 @@
  * The figures of `pymem bench`, as a table for the terminal or as Markdown (BENCHMARKS.md is made
  * of the latter): per workload, each contender's median time per event and its range, its ratios to
  * glibc and to the fallback, peak committed bytes (pymem) and peak RSS growth; then native against
- * the fallback, workload by workload, and one sentence that says where native is worth it.
+ * the fallback, workload by workload, and one sentence that says where native is worth it. It ends
+ * with the backend createHeap() picks on this machine and a one-line recommendation from the figures.
  */
 import * as os from 'node:os';
 import { count, mib } from './numbers';
@@ -34,6 +35,8 @@ export interface BenchResults {
   contenders: string[];
   missing: string[];
   compiler?: string;
+  /** The backend the default, backend 'auto', picks on this machine, and why. */
+  auto: { backend: string; reason: string };
   workloads: { name: string; events: number; peakBytes: number; cells: Record<string, Cell> }[];
   /** With --objects: the objects against JS values, and records as dicts against JS objects (lib/cli/bench-objects.ts). */
   objects?: ObjectsResults;
@@ -99,6 +102,28 @@ export function verdict(r: BenchResults): string {
   ].join('');
 }
 
+/** The closing line's first half: what the default gives this machine. */
+export function autoLine(r: BenchResults): string {
+  return `On this machine createHeap() runs on ${r.auto.backend === 'native' ? 'the native backend' : 'the fallback'} (${r.auto.reason}).`;
+}
+
+/**
+ * What to do, from the figures: the geometric mean of native's time over the fallback's across the
+ * workloads (one slow workload does not outvote the rest, nor one fast one), judged by the verdict's
+ * 10% band.
+ */
+export function recommendation(r: BenchResults): string {
+  const both = r.workloads.filter((w) => w.cells.native && w.cells.fallback);
+  if (both.length === 0) {
+    return 'Recommendation: the fallback is all that runs here; with a C++ compiler, make and Python, `npm rebuild pymem` builds the addon, and this benchmark then compares the two.';
+  }
+  const mean = Math.exp(both.reduce((sum, w) => sum + Math.log(w.cells.native.median / w.cells.fallback.median), 0) / both.length);
+  const x = `${mean.toFixed(2)}x`;
+  if (mean < 0.9) return `Recommendation: keep the default, backend 'auto', where native is available: it took ${x} the fallback's time over these workloads (geometric mean).`;
+  if (mean > 1.1) return `Recommendation: for work like this, pass backend: 'fallback' (or set PYMEM_BACKEND=fallback): native took ${x} the fallback's time over these workloads (geometric mean).`;
+  return `Recommendation: either backend serves work like this (native took ${x} the fallback's time over these workloads, geometric mean); keep the default, backend 'auto'.`;
+}
+
 function machine(r: BenchResults): string {
   const cpus = os.cpus();
   return `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${os.type()} ${os.release()}, Node ${process.version}, ${r.compiler ?? 'no C compiler'}`;
@@ -129,6 +154,7 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
     if (r.tracemalloc) out.push('### tracemalloc against none', '', markdownTable(tracing), '');
     if (r.objects) out.push('### Objects against JS values', '', markdownTable(objectsTable(r.objects)), '', objectsSummary(r.objects), '');
     if (r.records) out.push('### Records: dicts against JS objects', '', markdownTable(recordsTable(r.records)), '', recordsSummary(r.records), '');
+    out.push(`${autoLine(r)} ${recommendation(r)}`);
   } else {
     out.push(`${command}: ${settings}.`);
     for (const w of r.workloads) out.push('', `${w.name}: ${count(w.events)} events, ${mib(w.peakBytes)} requested at the peak`, textTable([HEAD, ...rows(w)]));
@@ -137,6 +163,7 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
     if (r.tracemalloc) out.push('tracemalloc against none', textTable(tracing), '');
     if (r.objects) out.push('objects against JS values', textTable(objectsTable(r.objects)), '', objectsSummary(r.objects), '');
     if (r.records) out.push('records: dicts against JS objects', textTable(recordsTable(r.records)), '', recordsSummary(r.records), '');
+    out.push(autoLine(r), recommendation(r));
   }
   return `${out.join('\n')}\n`;
 }

@@ -9,34 +9,31 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadNative } from '../raw/native';
+import { openBackend } from '../raw/open';
+import { MIN_MAX_BYTES } from '../config';
 import { encodeProgram } from '../trace/binary';
 import { programSlice } from '../trace/format';
 import { loadWorkload, workloadNames } from '../trace/workloads';
-import { UsageError, type Command, type Io } from './args';
-import type { Measurement } from './bench-child';
+import { UsageError, scale as scaleOption, type Command, type Io } from './args';
+import { WARM_MS, type Measurement } from './bench-child';
+import { ROOT, runChild } from './child';
 import { LABELS, formatResults, type BenchResults, type Cell } from './bench-report';
 import { count } from './numbers';
-import { OBJECT_COUNTS, RECORD_COUNTS, runObjects } from './bench-objects';
+import { runObjects } from './bench-objects';
 
-/** What --quick (the default, and `npm start`) and --full measure. */
+/**
+ * What --quick (the default, and `npm start`: about 45 s on a quiet 2-core machine) and --full
+ * measure: the workloads' scale, the rounds, the events the slow contenders are timed on, and with
+ * --objects the values of each type and the records.
+ */
 export const MODES = {
-  quick: { scale: 0.25, repeats: 5, slowEvents: 3_000 },
-  full: { scale: 1, repeats: 7, slowEvents: 20_000 },
+  quick: { scale: 0.25, repeats: 3, slowEvents: 3_000, objects: 250_000, records: 100_000 },
+  full: { scale: 1, repeats: 7, slowEvents: 20_000, objects: 1_000_000, records: 1_000_000 },
 } as const;
 
 /** Contenders orders of magnitude slower, timed on the first slowEvents events of each workload. */
 const SLOW = new Set(['thing', 'arraybuffer']);
 
-
-/** The package's root, from lib/cli (sources) and dist/cli (compiled) alike. */
-const ROOT = path.resolve(__dirname, '..', '..');
-/**
- * The child beside this file (bench-child.js, or .ts when the sources run under a loader), and the
- * node options it runs with: this process's (a TypeScript loader, say), bar the inspector's, whose
- * port the children would fight over.
- */
-const CHILD = path.join(__dirname, `bench-child${path.extname(__filename)}`);
-const CHILD_NODE_OPTIONS = process.execArgv.filter((option) => !option.startsWith('--inspect'));
 
 /** What a run measures: the mode's scale and slow-contender cap, the rounds, the workloads. */
 export interface BenchSettings {
@@ -49,6 +46,10 @@ export interface BenchSettings {
   tracemalloc?: boolean;
   /** Also build ints, floats and short strings as heap objects against JS values (lib/cli/bench-objects.ts). */
   objects?: boolean;
+  /** --scale: the workloads at this fraction of their full size, and scale x 10^6 values and records; else the mode's. */
+  scale?: number;
+  /** --warmup: each pymem measurement warms up for at most this many milliseconds (default WARM_MS). */
+  warmupMs?: number;
 }
 
 export interface BenchOptions {
@@ -68,11 +69,22 @@ export function benchSettings(values: Record<string, unknown>): BenchSettings {
   }
   const rounds = values.rounds === undefined ? MODES[mode].repeats : Number(values.rounds);
   if (!(Number.isInteger(rounds) && rounds >= 1)) throw new UsageError(`--rounds must be a whole number from 1; got '${values.rounds}'`);
-  return { mode, rounds, workloads, ...(values['debug-hooks'] ? { debugHooks: true } : {}), ...(values.tracemalloc ? { tracemalloc: true } : {}), ...(values.objects ? { objects: true } : {}) };
+  const warmupMs = values.warmup === undefined ? undefined : Number(values.warmup);
+  if (warmupMs !== undefined && !(Number.isInteger(warmupMs) && warmupMs >= 0)) throw new UsageError(`--warmup must be a whole number of milliseconds from 0; got '${values.warmup}'`);
+  return {
+    mode,
+    rounds,
+    workloads,
+    ...(values['debug-hooks'] ? { debugHooks: true } : {}),
+    ...(values.tracemalloc ? { tracemalloc: true } : {}),
+    ...(values.objects ? { objects: true } : {}),
+    ...(values.scale === undefined ? {} : { scale: scaleOption(values.scale) }),
+    ...(warmupMs === undefined ? {} : { warmupMs }),
+  };
 }
 
 /** The options of `pymem bench` that ask for these settings, shortest form: the reports' headings show them. */
-export function benchOptions({ mode, rounds, workloads, debugHooks, tracemalloc, objects }: BenchSettings): string {
+export function benchOptions({ mode, rounds, workloads, debugHooks, tracemalloc, objects, scale, warmupMs }: BenchSettings): string {
   return [
     `--${mode}`,
     ...(debugHooks ? ['--debug-hooks'] : []),
@@ -80,6 +92,8 @@ export function benchOptions({ mode, rounds, workloads, debugHooks, tracemalloc,
     ...(objects ? ['--objects'] : []),
     ...(workloads.join() === workloadNames().join() ? [] : workloads.map((name) => `--workload ${name}`)),
     ...(rounds === MODES[mode].repeats ? [] : [`--rounds ${rounds}`]),
+    ...(scale === undefined ? [] : [`--scale ${scale}`]),
+    ...(warmupMs === undefined ? [] : [`--warmup ${warmupMs}`]),
   ].join(' ');
 }
 
@@ -112,6 +126,20 @@ function contenders(work: string, env: NodeJS.ProcessEnv, thingModule: string, v
   return { ready, missing, glibc: build.status === 0 ? binary : undefined, compiler };
 }
 
+/** What createHeap() picks here with the default backend, 'auto', and why: the report ends with it. */
+function autoBackend(): BenchResults['auto'] {
+  const { backend, reason } = openBackend('auto', MIN_MAX_BYTES);
+  backend.close();
+  return { backend: backend.name, reason };
+}
+
+/** The C replayer on one program file: its JSON line, or an error naming the workload. */
+function glibc(binary: string, file: string, name: string): Measurement {
+  const run = spawnSync(binary, [file], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`glibc on ${name} failed (status ${run.status}): ${run.stderr}`);
+  return JSON.parse(run.stdout) as Measurement;
+}
+
 function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[sorted.length >> 1];
@@ -135,8 +163,12 @@ function progress(io: Io, total: number) {
   };
 }
 
-export function runBench({ mode, rounds: repeats, workloads: names, debugHooks = false, tracemalloc = false, objects = false }: BenchSettings, io: Io, { env = process.env, thingModule = '@thi.ng/malloc' }: BenchOptions = {}): BenchResults {
-  const { scale, slowEvents } = MODES[mode];
+export function runBench(settings: BenchSettings, io: Io, { env = process.env, thingModule = '@thi.ng/malloc' }: BenchOptions = {}): BenchResults {
+  const { mode, rounds: repeats, workloads: names, debugHooks = false, tracemalloc = false, objects = false, warmupMs = WARM_MS } = settings;
+  const { slowEvents } = MODES[mode];
+  const scale = settings.scale ?? MODES[mode].scale;
+  const objectCount = settings.scale === undefined ? MODES[mode].objects : Math.max(1, Math.round(settings.scale * 1e6));
+  const recordCount = settings.scale === undefined ? MODES[mode].records : objectCount;
   const work = mkdtempSync(path.join(os.tmpdir(), 'pymem-bench-'));
   try {
     const variants = [...(debugHooks ? ['debug'] : []), ...(tracemalloc ? ['tm1', 'tm25'] : [])];
@@ -145,8 +177,8 @@ export function runBench({ mode, rounds: repeats, workloads: names, debugHooks =
     const forms = objects ? [...found.ready.filter((c) => c === 'native' || c === 'fallback'), 'js'] : [];
     const recordForms = forms.map((form) => `records-${form}`);
     const bar = progress(io, names.length * repeats * found.ready.length + 2 * forms.length * repeats);
-    const options = benchOptions({ mode, rounds: repeats, workloads: names, debugHooks, tracemalloc, objects });
-    const results: BenchResults = { mode, options, scale, repeats, slowEvents, debugHooks, tracemalloc, contenders: found.ready, missing: found.missing, compiler: found.compiler, workloads: [] };
+    const options = benchOptions(settings);
+    const results: BenchResults = { mode, options, scale, repeats, slowEvents, debugHooks, tracemalloc, contenders: found.ready, missing: found.missing, compiler: found.compiler, auto: autoBackend(), workloads: [] };
     for (const name of names) {
       const program = loadWorkload(name, scale)!;
       const files = { all: path.join(work, `${name}.prog`), slow: path.join(work, `${name}-slow.prog`) };
@@ -157,12 +189,7 @@ export function runBench({ mode, rounds: repeats, workloads: names, debugHooks =
         for (const contender of found.ready) {
           bar.step(`${name}: ${LABELS[contender]}, round ${r + 1} of ${repeats}`);
           const file = SLOW.has(contender) ? files.slow : files.all;
-          const run =
-            contender === 'glibc'
-              ? spawnSync(found.glibc!, [file], { encoding: 'utf8' })
-              : spawnSync(process.execPath, [...CHILD_NODE_OPTIONS, CHILD, contender, file], { encoding: 'utf8' });
-          if (run.status !== 0) throw new Error(`${contender} on ${name} failed (status ${run.status}): ${run.stderr}`);
-          samples[contender].push(JSON.parse(run.stdout) as Measurement);
+          samples[contender].push(contender === 'glibc' ? glibc(found.glibc!, file, name) : runChild<Measurement>('bench-child', [contender, file, String(warmupMs)], `${contender} on ${name}`));
         }
       }
       const cells: Record<string, Cell> = {};
@@ -183,10 +210,10 @@ export function runBench({ mode, rounds: repeats, workloads: names, debugHooks =
       bar.line(`${name}: measured (${count(program.length)} events)`);
     }
     if (objects) {
-      results.objects = runObjects(forms, OBJECT_COUNTS[mode], repeats, bar.step);
-      bar.line(`objects: measured (${count(3 * OBJECT_COUNTS[mode])} values)`);
-      results.records = runObjects(recordForms, RECORD_COUNTS[mode], repeats, bar.step);
-      bar.line(`records: measured (${count(RECORD_COUNTS[mode])} records)`);
+      results.objects = runObjects(forms, objectCount, repeats, bar.step);
+      bar.line(`objects: measured (${count(3 * objectCount)} values)`);
+      results.records = runObjects(recordForms, recordCount, repeats, bar.step);
+      bar.line(`records: measured (${count(recordCount)} records)`);
     }
     return results;
   } finally {
@@ -207,7 +234,8 @@ the heap had committed, and the peak growth of the process's RSS. A contender th
 is left out with one line saying why.
 
 Options:
-  --quick                          synthetic workloads at 1/4 scale, 5 rounds (the default; under a minute)
+  --quick                          synthetic workloads at 1/4 scale, 3 rounds (the default; about 45 s
+                                   with --objects on a quiet 2-core machine)
   --full                           full scale, 7 rounds
   --json FILE                      also write every figure as JSON
   --markdown                       print the tables as Markdown, with the machine and the command
@@ -218,7 +246,10 @@ Options:
                                    million with --full) as heap objects and as JS values in an array,
                                    and records {id, name, tags, score} (100,000, a million with --full)
                                    as heap dicts and as JS objects
-  --rounds N                       rounds instead of the mode's 5 or 7
+  --rounds N                       rounds instead of the mode's 3 or 7
+  --scale F                        the workloads at F of their full size (0.25 in --quick, 1 in --full),
+                                   and F million values of each type and F million records
+  --warmup MS                      how long each pymem measurement may warm up first (default ${WARM_MS})
   -h, --help                       this text`,
   options: {
     quick: { type: 'boolean', default: false },
@@ -230,6 +261,8 @@ Options:
     tracemalloc: { type: 'boolean', default: false },
     objects: { type: 'boolean', default: false },
     rounds: { type: 'string' },
+    scale: { type: 'string' },
+    warmup: { type: 'string' },
   },
   run(values, positionals, io) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
