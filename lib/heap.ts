@@ -30,7 +30,7 @@ import { readPymallocStats, formatDebugMallocStats } from './obmalloc-stats';
 import { checkPymalloc } from './obmalloc-check';
 import { SystemAllocator } from './system';
 import { ownerMark } from './thread';
-import { openBackend, type BackendChoice } from './raw/open';
+import { openBackend, warnFallback, type BackendChoice } from './raw/open';
 import { PTR_MISALIGNED, PTR_OUTSIDE } from './raw/layout';
 import { checkRegion } from './raw/check';
 import { readStats, type HeapStats } from './stats';
@@ -521,6 +521,7 @@ export function createHeap(options: HeapOptions = {}): Heap {
   }
   const nframe = tracemallocFrames();
   const opened = openBackend(backend, maxBytes);
+  if (opened.fellBack) warnFallback(opened.reason);
   const heap = new Heap(opened.backend, opened.reason, allocator, debugAbort, gcAtBytes);
   if (nframe > 0) heap.tracemalloc.start(nframe);
   return heap;

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { loadNative, layoutMismatch, layoutTable, PACKAGE_ROOT } from '../lib/raw/native';
 import { copyPackage } from './helpers/package-copy';
 
-const CHILD = path.join(__dirname, 'helpers', 'child-heap.ts');
+const CHILD = path.join(__dirname, 'helpers', 'child-heap.js');
 
 interface ChildResult {
   backend?: string;
@@ -18,11 +18,12 @@ interface ChildResult {
   code?: string;
   message?: string;
   native: { available: boolean; path?: string; reason?: string };
+  warnings: { name: string; code: string; message: string }[];
 }
 
-/** Runs test/helpers/child-heap.ts with `env`; `vmLimitKiB` caps its address space (ulimit -v). */
+/** Runs test/helpers/child-heap.js with `env`; `vmLimitKiB` caps its address space (ulimit -v). */
 function child(env: Record<string, string>, vmLimitKiB?: number): ChildResult {
-  const node = [process.execPath, ...process.execArgv, CHILD];
+  const node = [process.execPath, CHILD];
   const [cmd, ...args] = vmLimitKiB ? ['bash', '-c', `ulimit -v ${vmLimitKiB}; exec "$@"`, 'bash', ...node] : node;
   const run = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`child failed (${run.status}): ${run.stderr}`);
@@ -59,9 +60,22 @@ t.test('a missing addon: auto runs on the fallback and says why; native is an er
   const missing = loadNative(empty);
   t.match(missing.error, /^No native build was found for platform=/);
   const auto = child({ PYMEM_PREBUILD: empty, PYMEM_BACKEND: '' });
-  t.same(auto, { backend: 'fallback', reason: auto.reason, works: true, native: auto.native });
+  t.same(auto, { backend: 'fallback', reason: auto.reason, works: true, native: auto.native, warnings: auto.warnings });
   t.match(auto.reason, /^auto: the native addon is not available: No native build was found/);
   t.same(auto.native, { available: false, reason: missing.error }, 'nativeAddon() says so too');
+  t.same(
+    auto.warnings,
+    [
+      {
+        name: 'Warning',
+        code: 'PYMEM_FALLBACK',
+        message: `pymem runs on its TypeScript fallback, ${auto.reason.replace('auto: ', '')}. \`npm rebuild pymem\` builds the addon (it needs a C++ compiler, make and Python); PYMEM_NO_FALLBACK_WARNING=1, or backend: 'fallback', silences this warning.`,
+      },
+    ],
+    'one warning for the two heaps: the reason, and the command that builds the addon',
+  );
+  t.same(child({ PYMEM_PREBUILD: empty, PYMEM_BACKEND: '', PYMEM_NO_FALLBACK_WARNING: '1' }).warnings, [], 'PYMEM_NO_FALLBACK_WARNING=1 silences it');
+  t.same(child({ PYMEM_PREBUILD: empty, PYMEM_BACKEND: 'fallback' }).warnings, [], 'the fallback chosen is no fallback: no warning');
   const native = child({ PYMEM_PREBUILD: empty, PYMEM_BACKEND: 'native' });
   t.equal(native.code, 'ERR_PYMEM_NATIVE_UNAVAILABLE');
   t.match(native.message, /^the native backend is not available \(PYMEM_BACKEND=native\): No native build was found/);
@@ -88,7 +102,8 @@ t.test('an addon built without external ArrayBuffers (as under a V8 memory sandb
   const dir = path.join(scratch, 'sandboxed');
   t.equal(buildVariant(dir, ['--pymem_no_external_buffers=1']), '', 'node-gyp built the variant');
   const auto = child({ PYMEM_PREBUILD: dir, PYMEM_BACKEND: '' });
-  t.same(auto, { backend: 'fallback', reason: auto.reason, works: true, native: auto.native });
+  t.same(auto, { backend: 'fallback', reason: auto.reason, works: true, native: auto.native, warnings: auto.warnings });
+  t.match(auto.warnings, [{ code: 'PYMEM_FALLBACK', message: /^pymem runs on its TypeScript fallback, the native addon cannot run here: this build/ }]);
   t.equal(auto.reason, 'auto: the native addon cannot run here: this build of the addon cannot expose memory to JavaScript (compiled with NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED)');
   t.equal(auto.native.available, true, 'the addon loads; it is the region it cannot expose');
   const native = child({ PYMEM_PREBUILD: dir, PYMEM_BACKEND: 'native' });

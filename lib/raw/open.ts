@@ -1,7 +1,9 @@
 /**
  * Chooses and opens a heap's backend. 'auto' (the default) takes the native addon when it loads and
  * can expose its region, else the fallback, and records why; PYMEM_BACKEND=native|fallback overrides
- * 'auto'; asking for 'native' where it cannot run is an error that says why.
+ * 'auto'; asking for 'native' where it cannot run is an error that says why. When 'auto' falls back,
+ * createHeap() emits one warning per process (warnFallback) saying why and how to build the addon:
+ * npm hides the install script's output, so this is where a user learns of it.
  */
 import { invalidArgValue, nativeUnavailable, reserveFailed } from '../errors';
 import { FallbackBackend } from './fallback';
@@ -14,16 +16,34 @@ export interface OpenedBackend {
   backend: RawBackend;
   /** Why this backend runs, in words. */
   reason: string;
+  /** 'auto' wanted native and could not have it. */
+  fellBack: boolean;
 }
 
-function openFallback(maxBytes: number, reason: string): OpenedBackend {
+/** The code of the warning 'auto' emits when it falls back; PYMEM_NO_FALLBACK_WARNING=1 silences it. */
+export const FALLBACK_WARNING = 'PYMEM_FALLBACK';
+
+let warned = false;
+
+/** Says that 'auto' fell back, and why; once per process, as Node says each of its deprecations once. */
+export function warnFallback(reason: string): void {
+  if (warned || process.env.PYMEM_NO_FALLBACK_WARNING === '1') return;
+  warned = true;
+  process.emitWarning(
+    `pymem runs on its TypeScript fallback, ${reason.replace(/^auto: /, '')}. \`npm rebuild pymem\` builds the addon ` +
+      "(it needs a C++ compiler, make and Python); PYMEM_NO_FALLBACK_WARNING=1, or backend: 'fallback', silences this warning.",
+    { type: 'Warning', code: FALLBACK_WARNING },
+  );
+}
+
+function openFallback(maxBytes: number, reason: string, fellBack = false): OpenedBackend {
   let backend: FallbackBackend;
   try {
     backend = new FallbackBackend(maxBytes);
   } catch (e) {
     throw reserveFailed(`cannot reserve a ${maxBytes}-byte region for the fallback backend: ${(e as Error).message}`);
   }
-  return { backend, reason };
+  return { backend, reason, fellBack };
 }
 
 export function openBackend(requested: BackendChoice, maxBytes: number): OpenedBackend {
@@ -42,14 +62,14 @@ export function openBackend(requested: BackendChoice, maxBytes: number): OpenedB
   const load = loadNative();
   if (load.error !== undefined) {
     if (choice === 'native') throw nativeUnavailable(`the native backend is not available (${why}): ${load.error}`);
-    return openFallback(maxBytes, `auto: the native addon is not available: ${load.error}`);
+    return openFallback(maxBytes, `auto: the native addon is not available: ${load.error}`, true);
   }
   try {
-    return { backend: new NativeBackend(load.addon, maxBytes), reason: choice === 'native' ? why : `auto: native addon ${load.path}` };
+    return { backend: new NativeBackend(load.addon, maxBytes), reason: choice === 'native' ? why : `auto: native addon ${load.path}`, fellBack: false };
   } catch (e) {
     const error = e as Error & { code?: string };
     if (error.code !== 'ERR_PYMEM_NO_EXTERNAL_BUFFERS') throw e;
     if (choice === 'native') throw nativeUnavailable(`the native backend cannot run here (${why}): ${error.message}`);
-    return openFallback(maxBytes, `auto: the native addon cannot run here: ${error.message}`);
+    return openFallback(maxBytes, `auto: the native addon cannot run here: ${error.message}`, true);
   }
 }
