@@ -62,7 +62,7 @@ t.test('regions dropped without close() are unmapped when collected', async (t) 
 });
 
 t.test('metadata scribbled over from JavaScript: C aborts with a message, never leaving its region', async (t) => {
-  const run = (backend: string) => spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, 'helpers', 'child-corrupt.ts'), backend], { encoding: 'utf8' });
+  const run = (backend: string) => spawnSync(process.execPath, [path.join(__dirname, 'helpers', 'child-corrupt.js'), backend], { encoding: 'utf8' });
   const native = run('native');
   t.equal(native.signal, 'SIGABRT');
   t.match(native.stderr, /^pymem: the heap's metadata is corrupt: the allocator was led to bytes 0x[0-9a-f]+\.\.0x[0-9a-f]+, outside its 8388608-byte region\. .*heap\.check\(\) names what\. Aborting/m);

@@ -9,7 +9,7 @@ import { hex } from '../lib/errors';
 import { fatalText } from '../lib/debug-report';
 import { MemoryCorruptionError } from '../lib/index';
 
-const CHILD = path.join(__dirname, 'helpers', 'child-debug-abort.ts');
+const CHILD = path.join(__dirname, 'helpers', 'child-debug-abort.js');
 const FIXTURE = fs.readFileSync(path.join(__dirname, 'fixtures', 'debug-hooks-cpython.txt'), 'utf8');
 /** CPython's text for _testcapi.pymem_buffer_overflow(): the report and the fatal line. */
 const CPYTHON = /^## buffer_overflow\n# .*\n([^]*?Fatal Python error: .*\n)/m.exec(FIXTURE)![1];
@@ -19,7 +19,7 @@ for (const backend of BACKENDS) {
     t.test(`${backend}, debugAbort by ${how}: the report, the fatal line, abort`, async (t) => {
       const env = { ...process.env, PYMEM_DEBUG_ABORT: how === 'env' ? '1' : '', PYMEM_ALLOCATOR: how === 'env' ? 'debug' : '' };
       // ulimit -c 0: no core file from the abort, wherever the machine's core pattern would put one.
-      const run = spawnSync('/bin/sh', ['-c', 'ulimit -c 0; exec "$0" "$@"', process.execPath, ...process.execArgv, CHILD, backend, how], { encoding: 'utf8', env });
+      const run = spawnSync('/bin/sh', ['-c', 'ulimit -c 0; exec "$0" "$@"', process.execPath, CHILD, backend, how], { encoding: 'utf8', env });
       t.equal(run.signal, 'SIGABRT', 'the process aborted');
       const p = Number(run.stdout.split('\n')[0]);
       t.notMatch(run.stdout, /not reached/);

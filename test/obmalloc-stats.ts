@@ -66,14 +66,14 @@ for (const backend of BACKENDS) {
 }
 
 t.test('PYMEM_MALLOCSTATS=1 prints the statistics at every new arena and at close, as PYTHONMALLOCSTATS does', async (t) => {
-  const child = path.join(__dirname, 'helpers', 'child-mallocstats.ts');
-  const run = spawnSync(process.execPath, [...process.execArgv, child], { encoding: 'utf8', env: { ...process.env, PYMEM_MALLOCSTATS: '1' } });
+  const child = path.join(__dirname, 'helpers', 'child-mallocstats.js');
+  const run = spawnSync(process.execPath, [child], { encoding: 'utf8', env: { ...process.env, PYMEM_MALLOCSTATS: '1' } });
   t.equal(run.status, 0, run.stderr);
   const reports = run.stderr.split('Small block threshold = 512, in 32 size classes.\n').slice(1);
   t.equal(reports.length, 3, 'before each of the two new arenas, and at close');
   t.match(reports[0], /# arenas allocated current         =                    0\n/, 'the first report comes before the first arena');
   t.match(reports[1], /# arenas allocated current         =                    1\n/);
   t.match(reports[2], /# arenas allocated current         =                    2\n/);
-  const quiet = spawnSync(process.execPath, [...process.execArgv, child], { encoding: 'utf8', env: { ...process.env, PYMEM_MALLOCSTATS: '' } });
+  const quiet = spawnSync(process.execPath, [child], { encoding: 'utf8', env: { ...process.env, PYMEM_MALLOCSTATS: '' } });
   t.equal(quiet.stderr, '', 'empty means off');
 });

@@ -8,11 +8,15 @@ import * as path from 'node:path';
 import { BACKENDS, heapOn } from './helpers/backends';
 import type { BackendName } from '../lib/index';
 
-const WORKER = path.join(__dirname, 'helpers', 'worker-heap.ts');
+const WORKER = path.join(__dirname, 'helpers', 'worker-heap.js');
 
-/** A worker on `task`, and the promise of its exit code (listened for at once: it may exit early). */
+/**
+ * A worker on `task`, and the promise of its exit code (listened for at once: it may exit early). It
+ * starts without this process's node options: a worker inherits them, the test runner's TypeScript
+ * loader among them, which costs each thread a second to start.
+ */
 function start(backend: BackendName, task: string, seed = 1): Worker & { exited: Promise<number> } {
-  const worker = new Worker(WORKER, { workerData: { backend, task, seed } });
+  const worker = new Worker(WORKER, { workerData: { backend, task, seed }, execArgv: [] });
   return Object.assign(worker, { exited: new Promise<number>((resolve) => worker.once('exit', resolve)) });
 }
 
