@@ -3,7 +3,7 @@
 import { EMPTY_FREE_LISTS } from './helpers/free-lists';
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { main, onStdoutError, WORKLOADS } from '../lib/cli/main';
@@ -30,6 +30,9 @@ t.test('usage and help', async (t) => {
   const workloads = pymem('help', 'workloads');
   t.equal(workloads.stdout, WORKLOADS);
   for (const name of workloadNames()) t.match(WORKLOADS, new RegExp(`\\n {2}${name} +\\S`), `${name} is described`);
+  t.same(pymem('--version'), { status: 0, stdout: '0.1.0\n', stderr: '' }, "package.json's version");
+  t.same(pymem('-v'), pymem('--version'));
+  t.match(pymem('help').stdout, /\nOptions:\n {2}-v, --version {2}the version of pymem\n$/);
   t.match(pymem('help', 'nothing'), { status: 2, stderr: /^pymem help: no command 'nothing'\n\nUsage: pymem/ });
   t.match(pymem('frobnicate'), { status: 2, stderr: /^pymem: no command 'frobnicate'\n\nUsage: pymem/ });
 });
@@ -44,6 +47,8 @@ t.test('bad arguments print the command usage and exit 2', async (t) => {
     [['replay', 'small', '--domain', 'gpu'], /^pymem replay: --domain must be raw, mem, obj; got 'gpu'\n/],
     [['replay', 'small', '--repeat', '0'], /^pymem replay: --repeat must be a whole number from 1; got '0'\n/],
     [['replay', 'small', '--scale', '0'], /^pymem replay: --scale must be a number above 0 and at most 100; got '0'\n/],
+    [['replay', 'small', '--scale', '-1'], /^pymem replay: --scale must be a number above 0 and at most 100; got '-1'\n/],
+    [['replay', 'small', '--scale', '-.5'], /^pymem replay: --scale must be a number above 0 and at most 100; got '-.5'\n/],
     [['replay', 'nothing'], /^pymem replay: no workload or trace file 'nothing' \(workloads: small, sweep, realloc, large, ast_compile/],
     [['replay', path.join(scratch, 'missing.trace')], /^pymem replay: no workload or trace file '.*missing\.trace'/],
     [['stats', 'small'], /^pymem stats: unexpected argument 'small'\n/],
@@ -101,6 +106,9 @@ t.test('bin/pymem runs it, with its exit status', async (t) => {
   const help = spawnSync(bin, ['help'], { encoding: 'utf8' });
   t.equal(help.status, 0);
   t.match(help.stdout, /^Usage: pymem <command>/);
+  for (const flag of ['--version', '-v']) {
+    t.match(spawnSync(bin, [flag], { encoding: 'utf8' }), { status: 0, stdout: `${JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version}\n`, stderr: '' }, `pymem ${flag}: the package's version`);
+  }
   const bad = spawnSync(bin, ['replay'], { encoding: 'utf8' });
   t.equal(bad.status, 2);
   t.match(bad.stderr, /^pymem replay: expected one trace file/);

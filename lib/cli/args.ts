@@ -37,10 +37,25 @@ export const HEAP_USAGE = `  --backend auto|native|fallback   the heap's backend
                                    malloc_debug add the debug hooks
   --domain raw|mem|obj             the domain the workload's requests go to (default: obj)`;
 
+/**
+ * `--name -1` as `--name=-1` when --name takes a value: node's parseArgs takes a value that starts
+ * with a dash for an option and calls it ambiguous, where the user meant a negative number and should
+ * hear what is wrong with it (--scale -1: "must be a number above 0").
+ */
+function negativeValues(command: Command, argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : undefined;
+    if (name !== undefined && command.options[name]?.type === 'string' && /^-\.?\d/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
 /** Parses argv for a command; an unknown or malformed option is a UsageError. */
 export function parse(command: Command, argv: string[]) {
   try {
-    return parseArgs({ args: argv, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    return parseArgs({ args: negativeValues(command, argv), options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

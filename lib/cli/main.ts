@@ -2,6 +2,8 @@
  * The pymem command (bin/pymem): `pymem <command> [options]`. Each command has its usage text
  * (`pymem help <command>`, or `--help`); bad arguments print it to stderr and exit with status 2.
  */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { UsageError, parse, type Command, type Io } from './args';
 import { benchCommand } from './bench';
 import { mapCommand } from './map';
@@ -28,7 +30,15 @@ ${Object.entries(COMMANDS)
   .map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`)
   .join('\n')}
   ${'help'.padEnd(width)}  this text; \`pymem help <command>\` for a command's, \`pymem help workloads\` for the workloads
+
+Options:
+  -v, --version  the version of pymem
 `;
+}
+
+/** The package's version, from its package.json (beside lib/ and dist/ alike). */
+export function version(): string {
+  return (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 export const WORKLOADS = `Built-in workloads (for --workload, and in place of a trace file):
@@ -51,6 +61,10 @@ export function main(argv: string[], io: Io = process): number {
   if (name === undefined) {
     io.stderr.write(usage());
     return 2;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout.write(`${version()}\n`);
+    return 0;
   }
   if (name === 'help' || name === '--help' || name === '-h') {
     const topic = rest[0];
