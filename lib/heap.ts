@@ -25,7 +25,7 @@ import { MemoryPressure, type MemoryPressureCallback, type PressureActions } fro
 import { ObjectMemory } from './objects/memory';
 import { checkObjects } from './objects/check';
 import { freeListStats } from './objects/stats';
-import { OBJ_MAGIC, OBJ_MAGIC_VALUE, OB_TYPE, GC_COLLECTING } from './objects/layout';
+import { OBJ_MAGIC, OBJ_MAGIC_VALUE, OB_TYPE, OB_TYPE_DEAD, GC_COLLECTING } from './objects/layout';
 import { readPymallocStats, formatDebugMallocStats } from './obmalloc-stats';
 import { checkPymalloc } from './obmalloc-check';
 import { SystemAllocator } from './system';
@@ -356,7 +356,8 @@ export class Heap {
    * _PyObject_IsFreed: whether ptr is NULL or a debug-hook pattern (0xCDCDCDCD, 0xDDDDDDDD,
    * 0xFDFDFDFD), or the 8-byte type pointer an object keeps at ptr + 8 (after its refcount, as
    * PyObject's ob_type) is. Under debug hooks that is so for memory freed (0xDD), never written (0xCD)
-   * or past the end of a block (0xFD). ptr must be 16-byte aligned with 16 bytes of the region behind it.
+   * or past the end of a block (0xFD); without them, for an object deallocated (the deallocators'
+   * mark, OB_TYPE_DEAD). ptr must be 16-byte aligned with 16 bytes of the region behind it.
    */
   isFreed(ptr: number): boolean {
     this.assertOpen('heap.isFreed');
@@ -366,7 +367,7 @@ export class Heap {
     if (ptr < 0 || ptr + 16 > this.maxBytes) throw pointerError('heap.isFreed', ptr, PTR_OUTSIDE);
     if (ptr % 16 !== 0) throw pointerError('heap.isFreed', ptr, PTR_MISALIGNED);
     const lo = this.u32[(ptr + OB_TYPE) >>> 2];
-    return lo === this.u32[(ptr + OB_TYPE + 4) >>> 2] && isPtrFreed(lo);
+    return lo === this.u32[(ptr + OB_TYPE + 4) >>> 2] && (isPtrFreed(lo) || lo === OB_TYPE_DEAD);
   }
 
   /**

@@ -119,7 +119,8 @@ for (const backend of BACKENDS) {
       for (const p of made) o.decref(p);
       t.equal(heap.allocatedBlocks(), start, 'at zero each is deallocated');
       heap.check();
-      for (const p of made) refuses(t, heap, () => o.decref(p), 'ERR_PYMEM_OBJECT_FREED', /: its type field is NULL: the object was deallocated/);
+      for (const p of made) refuses(t, heap, () => o.decref(p), 'ERR_PYMEM_OBJECT_FREED', /: its type field holds the deallocators' mark \(0xDEADBEEF\): the object was deallocated$/);
+      t.ok(made.every((p) => heap.isFreed(p)), 'heap.isFreed() knows the mark too');
       const f = o.float(0.5);
       o.decref(f);
       refuses(t, heap, () => o.incref(f), 'ERR_PYMEM_OBJECT_FREED', /: it is a deallocated float, parked in the float freelist$/);
@@ -241,7 +242,11 @@ for (const backend of BACKENDS) {
       t.equal(o.isObject(o.None) && o.isObject(o.str('zz')), true);
       t.equal(o.isObject('x' as unknown as number), false);
       const block = heap.obj.calloc(1, 32);
-      refuses(t, heap, () => o.decref(block), 'ERR_PYMEM_OBJECT_FREED', /its type field is NULL/);
+      refuses(t, heap, () => o.decref(block), 'ERR_PYMEM_NOT_AN_OBJECT', /: its type field is NULL: the block was never made an object \(or was zeroed since\)$/);
+      const plain = heap.obj.malloc(32);
+      heap.u32.fill(0, plain >>> 2, (plain + 32) >>> 2);
+      refuses(t, heap, () => o.decref(plain), 'ERR_PYMEM_NOT_AN_OBJECT', /never made an object/, 'a plain malloc block is not said to be deallocated');
+      heap.obj.free(plain);
       heap.u32[(block + 8) >>> 2] = 0x12345;
       refuses(t, heap, () => o.decref(block), 'ERR_PYMEM_NOT_AN_OBJECT', /its type field \(0x12345\) is no type of this heap/);
       heap.obj.free(block);

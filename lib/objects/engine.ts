@@ -8,10 +8,10 @@
  */
 import { objectError } from '../errors';
 import {
-  IMMORTAL, OB_REFCNT, OB_TYPE, GC_PREV, T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE, T_LIST, T_DICT,
+  IMMORTAL, OB_REFCNT, GC_PREV, T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE, T_LIST, T_DICT,
   TYPE_INFO, SIZED_HASH,
 } from './layout';
-import { typeOf } from './header';
+import { markDead, typeOf } from './header';
 import { untrack } from './gc-list';
 import { HASH_NONE, hashDouble, hashInteger, readHash } from './hash';
 import { intToSafeNumber, intToBigInt, intEquals, intEqualsDouble } from './int';
@@ -63,7 +63,7 @@ export class Engine implements DictOps {
       untrack(this.m.u32, p);
       return this.trashcan(p, type);
     }
-    this.m.u32[(p + OB_TYPE) >>> 2] = 0;
+    markDead(this.m.u32, p);
     this.m.obj.free(p);
   }
 

@@ -6,7 +6,7 @@
  * until clearFloatFreeList() gives them back, as _PyFloat_ClearFreeList does at a full collection.
  */
 import { FLOAT_SIZE, FLOAT_VALUE, OB_TYPE, OBJ_FLOAT_FREE, OBJ_FLOAT_NUMFREE, T_FLOAT, typeRecord } from './layout';
-import { initObject } from './header';
+import { initObject, markDead } from './header';
 import type { ObjectMemory } from './memory';
 
 /** PyFloat_MAXFREELIST. */
@@ -38,7 +38,7 @@ export function deallocFloat(m: ObjectMemory, p: number): void {
   const u32 = m.u32;
   const numfree = u32[OBJ_FLOAT_NUMFREE >>> 2];
   if (numfree >= FLOAT_MAXFREELIST) {
-    u32[(p + OB_TYPE) >>> 2] = 0;
+    markDead(u32, p);
     m.obj.free(p);
     return;
   }
@@ -53,7 +53,7 @@ export function clearFloatFreeList(m: ObjectMemory): void {
   let p = u32[OBJ_FLOAT_FREE >>> 2];
   while (p !== 0) {
     const next = u32[(p + OB_TYPE) >>> 2];
-    u32[(p + OB_TYPE) >>> 2] = 0;
+    markDead(u32, p);
     m.obj.free(p);
     p = next;
   }

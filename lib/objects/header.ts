@@ -2,9 +2,9 @@
  * PyObject's header: writing it, and reading an object's type from it. A type field that is not the
  * offset of one of the type records marks memory that holds no live object: a block never initialised
  * as one, a float parked in the freelist (linked through ob_type), or an object deallocated (the
- * deallocators clear ob_type, and the debug hooks fill freed blocks with 0xDD).
+ * deallocators mark ob_type OB_TYPE_DEAD, and the debug hooks fill freed blocks with 0xDD).
  */
-import { OB_REFCNT, OB_TYPE, SIZED_SIZE, SIZED_HASH, GC_HEAD, GC_NEXT, GC_PREV, TYPES, TYPE_RECORD, TYPE_RECORD_SHIFT, TYPE_COUNT } from './layout';
+import { OB_TYPE_DEAD, OB_REFCNT, OB_TYPE, SIZED_SIZE, SIZED_HASH, GC_HEAD, GC_NEXT, GC_PREV, TYPES, TYPE_RECORD, TYPE_RECORD_SHIFT, TYPE_COUNT } from './layout';
 import { takeParked } from './freelist';
 import { gcLink, gcUnlink } from './gc-list';
 import type { ObjectMemory } from './memory';
@@ -39,13 +39,19 @@ export function typeOf(u32: Uint32Array, p: number): number {
   return type;
 }
 
+/** A deallocated object's ob_type, both words: OB_TYPE_DEAD, so that a later use is caught and named. */
+export function markDead(u32: Uint32Array, p: number): void {
+  u32[(p + OB_TYPE) >>> 2] = OB_TYPE_DEAD;
+  u32[(p + OB_TYPE + 4) >>> 2] = OB_TYPE_DEAD;
+}
+
 /**
- * PyObject_GC_Del: a container's block freed from its GC head, ob_type cleared first (a later use is
+ * PyObject_GC_Del: a container's block freed from its GC head, marked dead first (a later use is
  * caught); generation 0's count falls (a container parked on a freelist instead does not count).
  */
 export function freeContainer(m: ObjectMemory, p: number): void {
   gcUnlink(m.u32, p);
-  m.u32[(p + OB_TYPE) >>> 2] = 0;
+  markDead(m.u32, p);
   m.obj.free(p - GC_HEAD);
 }
 

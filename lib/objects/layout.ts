@@ -28,6 +28,12 @@ export const IMMORTAL = 0xffffffff;
 // PyObject
 export const OB_REFCNT = 0;
 export const OB_TYPE = 8;
+/**
+ * What pymem's deallocators write over both words of ob_type (CPython's leave it as it was): a dead
+ * object then reads as one, told apart from memory that never held an object (NULL, as calloc and
+ * fresh pages give), which heap.objects' errors say. Odd, so no type record's offset.
+ */
+export const OB_TYPE_DEAD = 0xdeadbeef;
 /** sizeof(PyObject): None's whole size. */
 export const PYOBJECT_SIZE = 16;
 

@@ -17,7 +17,7 @@
 import { invalidArgType, objectError, outOfRange, hex, type ObjectErrorCode } from '../errors';
 import { isU32 } from '../domains';
 import {
-  IMMORTAL, OB_REFCNT, OB_TYPE, NONE, TRUE, FALSE, TYPE_INFO, T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE,
+  IMMORTAL, OB_REFCNT, OB_TYPE, OB_TYPE_DEAD, NONE, TRUE, FALSE, TYPE_INFO, T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE,
   T_LIST, T_DICT, PYOBJECT_SIZE, FLOAT_SIZE, GC_HEAD, TUPLE_ITEMS, LIST_SIZE, LIST_BASICSIZE,
 } from './layout';
 import { typeOf } from './header';
@@ -461,9 +461,10 @@ export class Objects {
   }
 }
 
-/** What a type field filled with a pattern says: deallocated (NULL, as the deallocators leave it) or a debug hooks' fill. */
+/** What a type field filled with a pattern says: deallocated (the deallocators' mark), never an object (NULL), or a debug hooks' fill. */
 const FILLS = new Map<number, [ObjectErrorCode, string]>([
-  [0, ['ERR_PYMEM_OBJECT_FREED', 'its type field is NULL: the object was deallocated']],
+  [OB_TYPE_DEAD, ['ERR_PYMEM_OBJECT_FREED', "its type field holds the deallocators' mark (0xDEADBEEF): the object was deallocated"]],
+  [0, ['ERR_PYMEM_NOT_AN_OBJECT', 'its type field is NULL: the block was never made an object (or was zeroed since)']],
   [0xdddddddd, ['ERR_PYMEM_OBJECT_FREED', "its type field holds the debug hooks' dead bytes (0xDD): the object was freed"]],
   [0xcdcdcdcd, ['ERR_PYMEM_NOT_AN_OBJECT', "its type field holds the debug hooks' clean bytes (0xCD): a block allocated but never made an object"]],
   [0xfdfdfdfd, ['ERR_PYMEM_NOT_AN_OBJECT', "its type field holds the debug hooks' forbidden bytes (0xFD): past the end of a block"]],
