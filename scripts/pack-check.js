@@ -3,7 +3,8 @@
 // the package in dir (default: the current directory) with its prepack step (compile and prebuild),
 // lists the tarball with `npm pack --dry-run`, and checks it: every file matches the allow-list below,
 // every file a user needs is there, and dist/ holds nothing stale (each compiled file has its source in
-// lib/). It prints the files and the size, and exits 1 on any finding.
+// lib/). It prints the files and the size, and exits 1 on any finding. `--no-prepack` checks the tree
+// as it stands, for a second look after a prepack has run (the prebuild alone takes seconds).
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -81,9 +82,10 @@ function run(cwd, command, args, stdout = 'pipe') {
 module.exports = { ALLOWED, requiredFiles, checkPack, sizeReport };
 
 if (require.main === module) {
-  const dir = path.resolve(...process.argv.slice(2, 3)); // npm runs scripts in the package's root
+  const args = process.argv.slice(2);
+  const dir = path.resolve(...args.filter((arg) => arg !== '--no-prepack').slice(0, 1)); // npm runs scripts in the package's root
   // prepack's build output would spoil the JSON on stdout, so it runs on its own first.
-  run(dir, 'npm', ['run', 'prepack'], 'ignore');
+  if (!args.includes('--no-prepack')) run(dir, 'npm', ['run', 'prepack'], 'ignore');
   const [record] = JSON.parse(run(dir, 'npm', ['pack', '--dry-run', '--json', '--ignore-scripts']));
   const findings = checkPack(
     record.files.map((f) => f.path),

@@ -98,7 +98,7 @@ t.test('pack:check names what is wrong, and fails', async (t) => {
   t.same(checkPack(good, { ...context, platform: 'darwin-arm64' }), ['prebuilds/darwin-arm64/pymem.node: required, missing']);
   // The command itself: a stray file in a shipped folder fails it; so does a folder with no package.
   writeFileSync(path.join(src, 'native', 'notes.txt'), 'not for users');
-  const stray = run(src, process.execPath, [path.join(PACKAGE_ROOT, 'scripts', 'pack-check.js'), src]);
+  const stray = run(src, process.execPath, [path.join(PACKAGE_ROOT, 'scripts', 'pack-check.js'), src, '--no-prepack']);
   rmSync(path.join(src, 'native', 'notes.txt'));
   t.equal(stray.status, 1);
   t.match(stray.stderr, 'pack:check: native/notes.txt: not on the allow-list');
@@ -229,7 +229,7 @@ t.test('installed with its install script: the prebuild is kept; CommonJS, ESM a
   t.match(ok(dir, bin, ['help']), /^Usage: pymem <command>/);
   t.match(ok(dir, bin, ['replay', 'ast_compile', '--repeat', '1']), /^ast_compile: 31,037 events on 17,848 blocks.*\nnative, pymalloc, heap\.obj: /);
   // The benchmark, where the dev-only baseline is not installed: one line, and the rest runs.
-  const bench = run(dir, bin, ['bench', '--workload', 'large', '--rounds', '1']);
+  const bench = run(dir, bin, ['bench', '--workload', 'large', '--rounds', '1', '--scale', '0.01', '--warmup', '1']);
   t.equal(bench.status, 0, bench.stderr);
   t.match(bench.stderr, /^@thi\.ng\/malloc: left out, @thi\.ng\/malloc is not installed \(npm install @thi\.ng\/malloc to compare with it\)\n/);
   t.match(bench.stdout, /\n {2}pymem native .*\n {2}pymem fallback .*\n {2}glibc malloc \(C\) .*\n {2}new ArrayBuffer /);
