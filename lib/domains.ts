@@ -29,7 +29,7 @@ import {
   PTR_OUTSIDE, PTR_MISALIGNED, PTR_METADATA, PTR_FREE_SEGMENT, PTR_ARENA, PTR_NOT_LIVE, PTR_INSIDE_HUGE,
   PTR_NOT_ARENA, PTR_RAW_BLOCK,
 } from './raw/layout';
-import { PTR_POOL_HEADER, PTR_NOT_BLOCK, PTR_FREE_POOL, PTR_UNCARVED } from './obmalloc-layout';
+import { PTR_POOL_HEADER, PTR_NOT_BLOCK, PTR_FREE_POOL, PTR_UNCARVED, PTR_ARENA_IN_USE } from './obmalloc-layout';
 import { ownerMark } from './thread';
 
 /** Any size from 2^32 up cannot be served by a region of at most 4 GiB; the backends take this one instead. */
@@ -49,12 +49,15 @@ const POINTER_PROBLEMS: Record<number, [reason: string, text: string]> = {
   [PTR_NOT_BLOCK]: ['not-block', "is not on a block boundary of its pool's size class"],
   [PTR_FREE_POOL]: ['free-pool', 'points into an empty pool of the object allocator: the block was already freed'],
   [PTR_UNCARVED]: ['uncarved', 'points into memory of an arena that no block has been carved from'],
+  [PTR_ARENA_IN_USE]: ['arena-in-use', 'is an arena the object allocator is using; it gives back its arenas itself as they empty (heap.trim() releases the empty ones)'],
 };
 
 /** The error for a pointer the allocator refused with `status`, raised by `fn` (e.g. 'heap.raw.free'). */
 export function pointerError(fn: string, p: number, status: number): InvalidPointerError {
   const [reason, text] = POINTER_PROBLEMS[status];
-  return new InvalidPointerError(p, reason, `${fn}(${hex(p)}): pointer ${p} (${hex(p)}) ${text}`);
+  // A negative number has no offset to show in hexadecimal: it is shown as it was given.
+  const shown = p < 0 ? `${fn}(${p}): pointer ${p} (a negative number)` : `${fn}(${hex(p)}): pointer ${p} (${hex(p)})`;
+  return new InvalidPointerError(p, reason, `${shown} ${text}`);
 }
 
 /**

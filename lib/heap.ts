@@ -19,6 +19,7 @@ import { abortWith } from './debug-report';
 import { NoMemoryHooks } from './fault-injection';
 import { Tracemalloc, MAX_NFRAME } from './tracemalloc/tracer';
 import { Pymalloc, type ArenaAllocator } from './obmalloc';
+import { PTR_ARENA_IN_USE } from './obmalloc-layout';
 import { Objects } from './objects/objects';
 import { GarbageCollector } from './gc';
 import { MemoryPressure, type MemoryPressureCallback, type PressureActions } from './pressure';
@@ -273,6 +274,9 @@ export class Heap {
   arenaFree(ptr: number): void {
     this.assertOpen('heap.arenaFree');
     if (!isU32(ptr)) checkPointer(ptr, 'heap.arenaFree');
+    // pymalloc's arenas are segments from the same primitive; giving one back under it would let the
+    // raw allocator hand out its pages over live blocks.
+    if (ptr !== 0 && this.pymalloc.addressInRange(ptr)) throw pointerError('heap.arenaFree', ptr, PTR_ARENA_IN_USE);
     const status = this.impl.arenaFree(ptr);
     if (status !== 0) throw pointerError('heap.arenaFree', ptr, status);
   }

@@ -13,8 +13,9 @@ import {
   ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_MAP_TAIL_LO, ARENA_CAPACITY, INITIAL_ARENA_OBJECTS, AO_SIZE, OBM_ARENAS,
   usedpoolsHead, blockSize, arenaObject, arenaIndex,
 } from './obmalloc-layout';
-import { MAX_SEGMENTS } from './config';
-import { RAW_BLOCKS } from './raw/layout';
+import { MAX_SEGMENTS, SEGMENT_SHIFT } from './config';
+import { RAW_BLOCKS, SEG_FREE_CACHED, SEG_FREE_CLEAN } from './raw/layout';
+import { segmentKind } from './raw/segments';
 import { HeapCorruptionError, hex } from './errors';
 
 const W = 2;
@@ -57,6 +58,13 @@ export function checkPymalloc(m: Uint32Array, limit: number): void {
     }
     live++;
     if (address % 16 !== 0 || address + ARENA_SIZE > limit) fail('arena.address', `arena ${i} at ${hex(address)} is not inside the region`);
+    // Its memory is the raw allocator's, given out: an arena segment, or a raw block under an arena
+    // allocator of the user's. A free segment under a live arena (heap.arenaFree of it, a wild write
+    // to the segment table) would be handed out again over live blocks.
+    for (let s = address >>> SEGMENT_SHIFT; s <= (address + ARENA_SIZE - 1) >>> SEGMENT_SHIFT; s++) {
+      const kind = segmentKind(m, s);
+      if (kind === SEG_FREE_CLEAN || kind === SEG_FREE_CACHED) fail('arena.segment', `arena ${i} at ${hex(address)} lies on segment ${s}, which the raw allocator holds as free`);
+    }
     const tail = address & ARENA_SIZE_MASK;
     const s = address >>> ARENA_BITS;
     const entry = expectedMap.get(s) ?? [0, 0];

@@ -145,6 +145,8 @@ export const PTR_POOL_HEADER = 16;
 export const PTR_NOT_BLOCK = 17;
 export const PTR_FREE_POOL = 18;
 export const PTR_UNCARVED = 19;
+/** heap.arenaFree() of an arena pymalloc still uses: only pymalloc gives its arenas back. */
+export const PTR_ARENA_IN_USE = 20;
 
 /**
  * BLOCK_START[class * 32 + (j >>> 5)] bit (j & 31): whether 16 j bytes past a pool's first block is

@@ -69,7 +69,7 @@ t.test('a missing addon: auto runs on the fallback and says why; native is an er
       {
         name: 'Warning',
         code: 'PYMEM_FALLBACK',
-        message: `pymem runs on its TypeScript fallback, ${auto.reason.replace('auto: ', '')}. \`npm rebuild pymem\` builds the addon (it needs a C++ compiler, make and Python); PYMEM_NO_FALLBACK_WARNING=1, or backend: 'fallback', silences this warning.`,
+        message: `pymem runs on its TypeScript fallback, ${auto.reason!.replace('auto: ', '')}. \`npm rebuild pymem\` builds the addon (it needs a C++ compiler, make and Python); PYMEM_NO_FALLBACK_WARNING=1, or backend: 'fallback', silences this warning.`,
       },
     ],
     'one warning for the two heaps: the reason, and the command that builds the addon',

@@ -268,7 +268,8 @@ for (const backend of BACKENDS) {
       ];
       for (const [reason, fn] of cases) t.equal(refusal(fn), reason, `${reason}: ${fn}`);
       t.throws(() => heap.obj.free(a + 16), /heap\.obj\.free\(0x[0-9a-f]+\): pointer \d+ \(0x[0-9a-f]+\) is not on a block boundary/);
-      t.throws(() => heap.obj.free(-16), { code: 'ERR_PYMEM_INVALID_POINTER', reason: 'outside' });
+      t.throws(() => heap.obj.free(-16), { code: 'ERR_PYMEM_INVALID_POINTER', reason: 'outside', message: "heap.obj.free(-16): pointer -16 (a negative number) is outside the heap's region" });
+      t.throws(() => heap.raw.free(-5), { code: 'ERR_PYMEM_INVALID_POINTER', reason: 'outside', message: "heap.raw.free(-5): pointer -5 (a negative number) is outside the heap's region" });
       t.throws(() => heap.obj.free(1.5), { code: 'ERR_OUT_OF_RANGE' });
       t.throws(() => heap.mem.free('16' as unknown as number), { code: 'ERR_INVALID_ARG_TYPE' });
       t.throws(() => heap.obj.malloc(-1), { code: 'ERR_OUT_OF_RANGE' });

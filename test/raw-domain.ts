@@ -2,6 +2,7 @@
 import t from 'tap';
 import { BACKENDS, heapOn, snapshot } from './helpers/backends';
 import { InvalidPointerError, RAW_HUGE_THRESHOLD, SEGMENT_SIZE, type Heap } from '../lib/index';
+import type { RawBackend } from '../lib/raw/backend';
 
 const MiB = 1 << 20;
 
@@ -267,7 +268,7 @@ for (const backend of BACKENDS) {
         for (const op of [() => heap.raw.free(p), () => heap.raw.realloc(p, 10)]) {
           const error = t.throws(op, { name: 'InvalidPointerError', code: 'ERR_PYMEM_INVALID_POINTER', reason, pointer: p }, what) as unknown;
           t.ok(error instanceof InvalidPointerError);
-          t.match((error as Error).message, /^heap\.raw\.(free|realloc)\(0x/, 'names the function and the pointer');
+          t.match((error as Error).message, p < 0 ? new RegExp(`^heap\\.raw\\.(free|realloc)\\(${p}\\): pointer ${p} \\(a negative number\\)`) : /^heap\.raw\.(free|realloc)\(0x/, 'names the function and the pointer');
         }
       }
       t.throws(() => heap.raw.free('16' as never), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
@@ -309,6 +310,25 @@ for (const backend of BACKENDS) {
       t.throws(() => heap.arenaFree(arenas[0]), { code: 'ERR_PYMEM_INVALID_POINTER', reason: 'free-segment' }, 'an arena freed twice');
       t.equal(heap.stats().segments.arena, 0);
       heap.check();
+    });
+
+    t.test("an arena pymalloc is using cannot be given back under it; heap.check() finds one that was", async (t) => {
+      const heap = heapOn(backend, { maxBytes: 8 * MiB });
+      const block = heap.obj.malloc(64);
+      const arena = block - (block % SEGMENT_SIZE);
+      const before = snapshot(heap);
+      t.throws(() => heap.arenaFree(arena), {
+        code: 'ERR_PYMEM_INVALID_POINTER',
+        reason: 'arena-in-use',
+        message: `heap.arenaFree(0x${arena.toString(16)}): pointer ${arena} (0x${arena.toString(16)}) is an arena the object allocator is using; it gives back its arenas itself as they empty (heap.trim() releases the empty ones)`,
+      });
+      t.ok(snapshot(heap).equals(before), 'nothing changed');
+      heap.check();
+      // The raw allocator's own arenaFree, below the heap's guard (as heap.arenaFree called it before it
+      // had one): the region is consistent for the raw allocator, and the checker names pymalloc's loss.
+      (heap as unknown as { impl: RawBackend }).impl.arenaFree(arena);
+      t.throws(() => heap.check(), { code: 'ERR_PYMEM_HEAP_CORRUPTION', invariant: 'pymalloc.arena.segment', message: new RegExp(`arena 0 at 0x${arena.toString(16)} lies on segment ${arena / SEGMENT_SIZE}, which the raw allocator holds as free`) });
+      heap.close();
     });
 
     t.test('the last free segment goes to an arena even when an empty raw pool holds it', async (t) => {
