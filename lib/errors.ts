@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'ERR_PYMEM_RESERVE_FAILED'
   | 'ERR_PYMEM_NO_EXTERNAL_BUFFERS'
   | 'ERR_PYMEM_NO_MEMORY'
+  | 'ERR_PYMEM_RECURSION'
   | ObjectErrorCode
   | MemoryCorruptionCode;
 
@@ -170,6 +171,20 @@ export class MemoryError extends Error {
   ) {
     super(message);
     this.name = 'MemoryError';
+  }
+}
+
+/**
+ * Python's RecursionError: a walk over nested objects went deeper than CPython lets it (comparing
+ * two structures nested more than 1,498 deep, as CPython 3.12's C recursion limit allows in top-level
+ * code). Nothing changed.
+ */
+export class RecursionError extends Error {
+  readonly code = 'ERR_PYMEM_RECURSION' as const;
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecursionError';
   }
 }
 

@@ -10,7 +10,7 @@ export type { AllocatorName, CurrentAllocatorName } from './allocators';
 export type { ArenaAllocator } from './obmalloc';
 export type { PymallocStats, SizeClassStats } from './obmalloc-stats';
 export { SystemAllocator } from './system';
-export { InvalidPointerError, HeapCorruptionError, MemoryCorruptionError, MemoryError, type ErrorCode, type MemoryCorruptionCode, type ObjectErrorCode } from './errors';
+export { InvalidPointerError, HeapCorruptionError, MemoryCorruptionError, MemoryError, RecursionError, type ErrorCode, type MemoryCorruptionCode, type ObjectErrorCode } from './errors';
 export { Objects } from './objects/objects';
 export { Tuple, type PyJS, type ToJSOptions } from './objects/convert';
 export { ObjectHandle } from './objects/handle';

@@ -5,9 +5,9 @@ import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { BACKENDS, heapOn } from './helpers/backends';
+import { BACKENDS, heapOn, snapshot } from './helpers/backends';
 import { refuses } from './helpers/refuses';
-import { Tuple, type Heap } from '../lib/index';
+import { RecursionError, Tuple, type Heap } from '../lib/index';
 import { DICT_KEYS, DK_LOG2_INDEX_BYTES, DK_INDICES } from '../lib/objects/layout';
 import { tupleHashValue } from '../lib/objects/tuple';
 
@@ -28,6 +28,12 @@ const FIXTURE = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'obj
   typeStatsLines: string[];
 };
 const C = FIXTURE.containers;
+/** CPython 3.12's depths (scripts/fixtures/recursion.py). */
+const R = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'recursion-cpython.json'), 'utf8')) as {
+  deepestCompare: Record<string, number>;
+  compareMessage: string;
+  nestedTupleHash: Record<string, string>;
+};
 
 /** A dict's index table, as the fixture holds CPython's: hex of the keys object's dk_indices. */
 function indexTable(heap: Heap, d: number): string {
@@ -341,6 +347,79 @@ for (const backend of BACKENDS) {
       o.listAppend(ring, pair);
       const back2 = o.toJS(ring) as Tuple[];
       t.ok(back2[0] instanceof Tuple && back2[0].items[0] === back2, 'a cycle through a tuple closes at the list');
+      heap.check();
+    });
+
+    t.test('fromJS shares the key strings of one conversion, as the json decoder memoizes keys', async (t) => {
+      const heap = heapOn(backend);
+      const o = heap.objects;
+      const records = o.fromJS(Array.from({ length: 100 }, (_, i) => ({ id: i, name: `user${i}`, score: i / 2 })));
+      const keysOf = (d: number) => o.dictKeys(d);
+      const first = keysOf(o.listGet(records, 0));
+      for (let i = 1; i < 100; i++) t.same(keysOf(o.listGet(records, i)), first, `record ${i}: the same three str objects`);
+      for (const key of first) t.equal(o.refcount(key), 100, 'one reference per record, none kept by the conversion');
+      const other = o.fromJS({ id: 1 });
+      t.not(o.dictKeys(other)[0], first[0], 'another conversion makes its own');
+      t.equal(o.refcount(first[0]), 100);
+      const map = o.fromJS([new Map([['key', 1]]), { key: 'key' }]);
+      const [inMap, inObject] = [o.listGet(map, 0), o.listGet(map, 1)];
+      t.equal(o.dictKeys(inMap)[0], o.dictKeys(inObject)[0], "a Map's string keys and an object's share too");
+      t.not(o.dictGet(inObject, o.dictKeys(inObject)[0]), o.dictKeys(inObject)[0], 'values are not memoized, as in the decoder');
+      heap.check();
+      for (const p of [records, other, map]) o.decref(p);
+      releases(t, heap, () => o.fromJS([{ a: 1 }, { a: 2, b: Symbol('bad') }]), 'ERR_INVALID_ARG_TYPE');
+    });
+
+    t.test('any depth: fromJS, toJS, hash and dict keys without the JS stack; == past CPython\'s depth is RecursionError', async (t) => {
+      const heap = heapOn(backend, { maxBytes: 256 << 20 });
+      const o = heap.objects;
+      const DEEP = 100_000;
+      let js: unknown = 7;
+      for (let i = 0; i < DEEP; i++) js = i % 3 === 0 ? [js] : i % 3 === 1 ? { k: js } : new Tuple([js]);
+      const p = o.fromJS(js);
+      let back: unknown = o.toJS(p);
+      for (let i = DEEP - 1; i >= 0; i--) back = i % 3 === 0 ? (back as unknown[])[0] : i % 3 === 1 ? (back as { k: unknown }).k : (back as Tuple).items[0];
+      t.equal(back, 7, `${DEEP} levels there and back`);
+      t.ok(o.toJS(p, { maps: true }) instanceof Array, 'with maps too');
+      o.decref(p);
+      // Tuples nested 100,000 deep hash as CPython hashes them (test/fixtures/recursion-cpython.json).
+      let tuple = o.tuple([]);
+      const hashes: Record<string, string> = {};
+      for (let depth = 1; depth <= DEEP; depth++) {
+        const outer = o.tuple([tuple]);
+        o.decref(tuple);
+        tuple = outer;
+        if (String(depth) in R.nestedTupleHash) hashes[depth] = String(o.hash(tuple));
+      }
+      t.same(hashes, R.nestedTupleHash);
+      const d = o.dict();
+      o.dictSet(d, tuple, o.None);
+      t.equal(o.dictGet(d, tuple), o.None, 'a 100,000-deep key, looked up by itself');
+      o.decref(d);
+      o.decref(tuple);
+      const unhashable = o.fromJS(new Tuple([new Tuple([[1]])]));
+      refuses(t, heap, () => o.hash(unhashable), 'ERR_PYMEM_WRONG_TYPE', /^unhashable type: 'list'$/);
+      const one = o.fromJS(new Tuple([new Tuple([])]));
+      t.equal(String(o.hash(one)), R.nestedTupleHash['1'], 'and the next hash starts afresh');
+      o.decref(one);
+      o.decref(unhashable);
+      // ==: as deep as CPython compares in top-level code, and one level more.
+      const nested = (kind: string, depth: number) => {
+        let x: unknown = kind === 'list-around-int' ? 2 ** 40 : null;
+        for (let i = 0; i < depth; i++) x = kind === 'tuple' ? new Tuple([x]) : kind === 'dict' ? { k: x } : [x];
+        return o.fromJS(x);
+      };
+      for (const [kind, deepest] of Object.entries(R.deepestCompare)) {
+        const [a, b] = [nested(kind, deepest), nested(kind, deepest)];
+        t.equal(o.equals(a, b), true, `${kind}: ${deepest} deep compares`);
+        const [c, e] = [nested(kind, deepest + 1), nested(kind, deepest + 1)];
+        const before = snapshot(heap);
+        const error = t.throws(() => o.equals(c, e), { name: 'RecursionError', code: 'ERR_PYMEM_RECURSION', message: R.compareMessage }, `${kind}: ${deepest + 1} deep is RecursionError`);
+        t.ok(error instanceof RecursionError);
+        t.ok(snapshot(heap).equals(before), 'nothing changed');
+        t.equal(o.equals(a, b), true, 'and the next comparison starts from the top');
+        for (const q of [a, b, c, e]) o.decref(q);
+      }
       heap.check();
     });
 

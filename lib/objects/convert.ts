@@ -5,9 +5,15 @@
  * built from it could never be freed by reference counting). When conversion fails part-way, every
  * object made so far is released: nothing stays allocated. toJS rebuilds shared and cyclic heap
  * structures as shared and cyclic JS ones.
+ *
+ * Both walk with a stack of their own rather than the JS call stack, so any depth converts (CPython's
+ * json module and its C converters are bounded by the recursion limit; the heap is not the place
+ * where a deep structure should fail). fromJS shares the key strings of one conversion: a key met
+ * again is the same str object, as CPython's json decoder memoizes object keys, so a million records
+ * of three fields hold three key strings, not three million.
  */
 import { invalidArgType, invalidArgValue } from '../errors';
-import { T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE, T_LIST, NONE, TRUE, FALSE } from './layout';
+import { T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE, T_LIST, T_DICT, NONE, TRUE, FALSE } from './layout';
 import { typeOf } from './header';
 import { intFromNumber, intFromBigInt, intToSafeNumber, intToBigInt, intIsZero } from './int';
 import { newFloat, floatValue } from './float';
@@ -44,19 +50,86 @@ function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-/** One conversion: the JS objects being converted (a cycle) and those done (shared). */
+/** One conversion (heap.objects.fromJS): a new reference to the object made of value. */
 export function fromJS(engine: Engine, value: unknown): number {
   return new FromJS(engine).convert(value);
 }
 
+/** What convert() returns for a container it has begun: its object is made when its items are. */
+const PENDING = -1;
+
+/**
+ * A JS container being converted: its items in order (a dict's as key, value, key, value, ...), the
+ * next one to convert, and the references made for those converted so far.
+ */
+interface Building {
+  value: object;
+  kind: typeof T_TUPLE | typeof T_LIST | typeof T_DICT;
+  items: unknown[];
+  next: number;
+  made: number[];
+}
+
+/** One conversion: the JS containers being converted (a cycle), those done (shared), and the keys met. */
 class FromJS {
   private readonly done = new Map<object, number>();
   private readonly open = new Set<object>();
+  /** The json decoder's memo: one str per key string, holding a reference of its own until the end. */
+  private readonly keys = new Map<string, number>();
+  private readonly stack: Building[] = [];
 
   constructor(private readonly engine: Engine) {}
 
-  /** A new reference to the object for value. */
-  convert(value: unknown): number {
+  convert(root: unknown): number {
+    const engine = this.engine;
+    const stack = this.stack;
+    try {
+      const first = this.begin(root);
+      if (first !== PENDING) return first;
+      for (;;) {
+        const top = stack[stack.length - 1];
+        if (top.next < top.items.length) {
+          const i = top.next++;
+          const item = top.items[i];
+          const p = top.kind === T_DICT && (i & 1) === 0 && typeof item === 'string' ? this.key(item) : this.begin(item);
+          if (p !== PENDING) top.made.push(p);
+          continue;
+        }
+        const p = this.build(top);
+        stack.pop();
+        // The container took its own references to the items; ours go.
+        for (const q of top.made) engine.drop(q);
+        this.open.delete(top.value);
+        this.done.set(top.value, p);
+        if (stack.length === 0) return p;
+        stack[stack.length - 1].made.push(p);
+      }
+    } catch (error) {
+      // Every reference made so far goes, the innermost container's first.
+      for (let f = stack.length - 1; f >= 0; f--) for (const q of stack[f].made) engine.drop(q);
+      stack.length = 0;
+      throw error;
+    } finally {
+      for (const q of this.keys.values()) engine.drop(q);
+      this.keys.clear();
+    }
+  }
+
+  /** A new reference to a dict key's str: the memo's, or a new one the memo keeps too. */
+  private key(text: string): number {
+    const known = this.keys.get(text);
+    if (known !== undefined) {
+      this.engine.incref(known);
+      return known;
+    }
+    const p = strFromJS(this.engine.m, text);
+    this.engine.incref(p);
+    this.keys.set(text, p);
+    return p;
+  }
+
+  /** A new reference to a scalar's object or a container done already; PENDING when a container is begun. */
+  private begin(value: unknown): number {
     const m = this.engine.m;
     switch (typeof value) {
       case 'undefined':
@@ -86,30 +159,18 @@ class FromJS {
     }
     if (this.open.has(value)) throw invalidArgValue('argument "value"', value, 'contains a cycle (an object that contains itself), which reference counting could never free');
     this.open.add(value);
-    const made: number[] = [];
-    try {
-      const p = this.build(value, made);
-      this.done.set(value, p);
-      return p;
-    } finally {
-      // The container took its own references to the items; ours go (all of them, on failure).
-      for (const q of made) this.engine.drop(q);
-      this.open.delete(value);
-    }
+    if (Array.isArray(value)) this.stack.push({ value, kind: T_LIST, items: value, next: 0, made: [] });
+    else if (value instanceof Tuple) this.stack.push({ value, kind: T_TUPLE, items: value.items as unknown[], next: 0, made: [] });
+    else this.stack.push({ value, kind: T_DICT, items: (value instanceof Map ? [...value] : Object.entries(value)).flat(), next: 0, made: [] });
+    return PENDING;
   }
 
-  private build(value: object, made: number[]): number {
+  /** The container of a Building whose items are all made; on failure nothing of it stays. */
+  private build({ kind, made }: Building): number {
     const engine = this.engine;
     const m = engine.m;
-    if (Array.isArray(value) || value instanceof Tuple) {
-      for (const item of Array.isArray(value) ? value : value.items) made.push(this.convert(item));
-      return value instanceof Tuple ? tupleFromItems(m, made, (q) => engine.incref(q)) : listFromItems(m, made, (q) => engine.incref(q), (q) => engine.drop(q));
-    }
-    const pairs: [unknown, unknown][] = value instanceof Map ? [...value] : Object.entries(value);
-    for (const [key, item] of pairs) {
-      made.push(this.convert(key));
-      made.push(this.convert(item));
-    }
+    if (kind === T_TUPLE) return tupleFromItems(m, made, (q) => engine.incref(q));
+    if (kind === T_LIST) return listFromItems(m, made, (q) => engine.incref(q), (q) => engine.drop(q));
     // An unhashable key fails here, before a dict is made (a dict dropped would stay parked on its freelist).
     for (let i = 0; i < made.length; i += 2) engine.hash(made[i]);
     const d = allocDict(m);
@@ -123,51 +184,112 @@ class FromJS {
   }
 }
 
+/** What toJS's walk returns for a container it has begun: its JS value is ready when its items are. */
+const BEGUN: unique symbol = Symbol('begun');
+
+/**
+ * A heap container being rebuilt in JS: a tuple's items (frozen into a Tuple at the end), a list's
+ * array, a dict as a plain object (values only: its keys are strs) or as a Map (keys and values).
+ */
+type Rebuilding =
+  | { kind: typeof T_TUPLE; p: number; next: number; items: PyJS[] }
+  | { kind: typeof T_LIST; p: number; next: number; out: PyJS[] }
+  | { kind: typeof DICT_OBJECT; next: number; entries: [number, number][]; out: { [key: string]: PyJS } }
+  | { kind: typeof DICT_MAP; next: number; entries: [number, number][]; out: Map<PyJS, PyJS>; key: PyJS };
+const DICT_OBJECT = -1;
+const DICT_MAP = -2;
+
 /** The JS value of p (a checked object); shared and cyclic containers stay shared and cyclic. */
-export function toJS(engine: Engine, p: number, options: ToJSOptions, memo = new Map<number, PyJS>()): PyJS {
+export function toJS(engine: Engine, root: number, options: ToJSOptions, memo = new Map<number, PyJS>()): PyJS {
   const m = engine.m;
   const u32 = m.u32;
-  switch (typeOf(u32, p)) {
-    case T_NONE:
-      return null;
-    case T_BOOL:
-      return !intIsZero(u32, p);
-    case T_INT:
-      return options.bigint ? intToBigInt(u32, p) : (intToSafeNumber(u32, p) ?? intToBigInt(u32, p));
-    case T_FLOAT:
-      return floatValue(m, p);
-    case T_STR:
-      return strToJS(m, p);
-    case T_BYTES:
-      return bytesToJS(m, p);
+  const stack: Rebuilding[] = [];
+
+  /** p's JS value, or BEGUN with a container pushed. */
+  const begin = (p: number): PyJS | typeof BEGUN => {
+    switch (typeOf(u32, p)) {
+      case T_NONE:
+        return null;
+      case T_BOOL:
+        return !intIsZero(u32, p);
+      case T_INT:
+        return options.bigint ? intToBigInt(u32, p) : (intToSafeNumber(u32, p) ?? intToBigInt(u32, p));
+      case T_FLOAT:
+        return floatValue(m, p);
+      case T_STR:
+        return strToJS(m, p);
+      case T_BYTES:
+        return bytesToJS(m, p);
+    }
+    const seen = memo.get(p);
+    if (seen !== undefined) return seen;
+    const type = typeOf(u32, p);
+    if (type === T_TUPLE) {
+      // A Tuple is frozen when made, so it is memoized after its items: a tuple reached again through a
+      // cycle (which must pass through a list or dict) is rebuilt once more there, and the cycle ends
+      // at the list or dict, which are memoized before their items.
+      stack.push({ kind: T_TUPLE, p, next: 0, items: [] });
+    } else if (type === T_LIST) {
+      const out: PyJS[] = [];
+      memo.set(p, out);
+      stack.push({ kind: T_LIST, p, next: 0, out });
+    } else {
+      const entries = dictEntries(m, p);
+      if (!options.maps && entries.every(([key]) => typeOf(u32, key) === T_STR)) {
+        const out: { [key: string]: PyJS } = {};
+        memo.set(p, out);
+        stack.push({ kind: DICT_OBJECT, next: 0, entries, out });
+      } else {
+        const out = new Map<PyJS, PyJS>();
+        memo.set(p, out);
+        stack.push({ kind: DICT_MAP, next: 0, entries, out, key: null });
+      }
+    }
+    return BEGUN;
+  };
+
+  let value = begin(root);
+  for (;;) {
+    if (value !== BEGUN) {
+      if (stack.length === 0) return value;
+      // The value of the top container's item next - 1, put in its place.
+      const top = stack[stack.length - 1];
+      if (top.kind === T_TUPLE) top.items.push(value);
+      else if (top.kind === T_LIST) top.out.push(value);
+      else if (top.kind === DICT_OBJECT) top.out[strToJS(m, top.entries[top.next - 1][0])] = value;
+      else if ((top.next & 1) === 1) top.key = value;
+      else top.out.set(top.key, value);
+    }
+    const top = stack[stack.length - 1];
+    const child = nextItem(u32, top);
+    if (child !== 0) {
+      value = begin(child);
+      continue;
+    }
+    stack.pop();
+    if (top.kind === T_TUPLE) {
+      const tuple = new Tuple(top.items);
+      memo.set(top.p, tuple);
+      value = tuple;
+    } else {
+      value = top.out;
+    }
   }
-  const seen = memo.get(p);
-  if (seen !== undefined) return seen;
-  if (typeOf(u32, p) === T_TUPLE) {
-    // A Tuple is frozen when made, so it is memoized after its items: a tuple reached again through a
-    // cycle (which must pass through a list or dict) is rebuilt once more there, and the cycle ends
-    // at the list or dict, which are memoized before their items.
-    const items: PyJS[] = [];
-    for (let i = 0; i < tupleSize(u32, p); i++) items.push(toJS(engine, tupleItem(u32, p, i), options, memo));
-    const tuple = new Tuple(items);
-    memo.set(p, tuple);
-    return tuple;
+}
+
+/** The next item of a container being rebuilt (its pointer), or 0 when there is none left. */
+function nextItem(u32: Uint32Array, c: Rebuilding): number {
+  switch (c.kind) {
+    case T_TUPLE:
+      return c.next < tupleSize(u32, c.p) ? tupleItem(u32, c.p, c.next++) : 0;
+    case T_LIST:
+      return c.next < listSize(u32, c.p) ? u32[listSlot(u32, c.p, c.next++) >>> 2] : 0;
+    case DICT_OBJECT:
+      return c.next < c.entries.length ? c.entries[c.next++][1] : 0;
+    default: {
+      // A Map's key, then its value: next counts both.
+      const at = c.next++;
+      return at < 2 * c.entries.length ? c.entries[at >>> 1][at & 1] : 0;
+    }
   }
-  if (typeOf(u32, p) === T_LIST) {
-    const out: PyJS[] = [];
-    memo.set(p, out);
-    for (let i = 0; i < listSize(u32, p); i++) out.push(toJS(engine, u32[listSlot(u32, p, i) >>> 2], options, memo));
-    return out;
-  }
-  const entries = dictEntries(m, p);
-  if (!options.maps && entries.every(([key]) => typeOf(u32, key) === T_STR)) {
-    const out: { [key: string]: PyJS } = {};
-    memo.set(p, out);
-    for (const [key, value] of entries) out[strToJS(m, key)] = toJS(engine, value, options, memo);
-    return out;
-  }
-  const out = new Map<PyJS, PyJS>();
-  memo.set(p, out);
-  for (const [key, value] of entries) out.set(toJS(engine, key, options, memo), toJS(engine, value, options, memo));
-  return out;
 }

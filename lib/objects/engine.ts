@@ -5,8 +5,12 @@
  * up to 50 deep, and deeper ones are deposited on a list (linked through the GC head) and run when
  * the outermost one returns, so a million-deep nesting neither overflows the JS stack nor changes the
  * order in which CPython frees (and parks on freelists) the objects of shallower structures.
+ *
+ * No walk here recurses without a bound: nested tuples hash with a stack of their own (CPython's
+ * tuplehash recurses in C without a guard, and answers for any depth), and comparisons nest at most
+ * MAX_COMPARE_DEPTH deep, then raise RecursionError as CPython does.
  */
-import { objectError } from '../errors';
+import { RecursionError, objectError } from '../errors';
 import {
   IMMORTAL, OB_REFCNT, GC_PREV, T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE, T_LIST, T_DICT,
   TYPE_INFO, SIZED_HASH,
@@ -18,19 +22,32 @@ import { intToSafeNumber, intToBigInt, intEquals, intEqualsDouble } from './int'
 import { floatValue, deallocFloat } from './float';
 import { strEquals, strHashLow } from './str';
 import { bytesEquals, ensureBytesHash } from './bytes';
-import { tupleSize, tupleItem, freeTuple, tupleHash } from './tuple';
+import { tupleSize, tupleItem, freeTuple, TUPLE_HASH_START, tupleHashLane, tupleHashEnd } from './tuple';
 import { listSize, listSlot, freeList, listClearItems } from './list';
 import { HASH_LO, HASH_HI, deallocDict, dictClear, dictEntries, dictGet, dictUsed, type DictOps } from './dict';
 import type { ObjectMemory } from './memory';
 
 /** _PyTrash_UNWIND_LEVEL. */
 const TRASH_UNWIND_LEVEL = 50;
+/**
+ * Comparisons nested deeper raise RecursionError: CPython 3.12 enters its C recursion limit (1,500)
+ * at each comparison of two objects that are not one, and top-level code holds two levels of it
+ * already, so two structures 1,498 containers deep compare and 1,499 do not
+ * (test/fixtures/recursion-cpython.json).
+ */
+export const MAX_COMPARE_DEPTH = 1498;
 const SCRATCH = new Uint32Array(2);
 
 export class Engine implements DictOps {
   /** The trashcan's nesting depth, and the head of the objects deposited for later. */
   private nesting = 0;
   private later = 0;
+  /** Comparisons in progress, one inside another (equals of containers). */
+  private compareDepth = 0;
+  /** The nested tuples being hashed, their next item and accumulators: the stack hash() keeps. */
+  private readonly hashing: number[] = [];
+  private readonly hashNext: number[] = [];
+  private readonly hashAcc: bigint[] = [];
 
   constructor(readonly m: ObjectMemory) {}
 
@@ -171,18 +188,65 @@ export class Engine implements DictOps {
         this.hashInto(p, SCRATCH);
         return readHash(m.u32, p + SIZED_HASH);
       case T_TUPLE:
-        return tupleHash(m.u32, p, (item) => this.hash(item));
+        return this.tupleHash(p);
       default:
         throw objectError('ERR_PYMEM_WRONG_TYPE', `unhashable type: '${TYPE_INFO[type][0]}'`);
     }
   }
 
   /**
+   * tuplehash over nested tuples, depth first with an explicit stack: each tuple's accumulator takes
+   * its items' hashes in order, a nested tuple's once that tuple is done. Items of other types hash
+   * directly (none of them holds objects). An unhashable item throws, and the stack is left empty.
+   */
+  private tupleHash(root: number): bigint {
+    const u32 = this.m.u32;
+    const stack = this.hashing;
+    const next = this.hashNext;
+    const acc = this.hashAcc;
+    // hash() of an item that is no tuple never comes back here: the stack is this call's alone.
+    stack.push(root);
+    next.push(0);
+    acc.push(TUPLE_HASH_START);
+    try {
+      for (;;) {
+        const top = stack.length - 1;
+        const p = stack[top];
+        const i = next[top];
+        const n = tupleSize(u32, p);
+        if (i < n) {
+          next[top] = i + 1;
+          const item = tupleItem(u32, p, i);
+          if (typeOf(u32, item) === T_TUPLE) {
+            stack.push(item);
+            next.push(0);
+            acc.push(TUPLE_HASH_START);
+          } else {
+            acc[top] = tupleHashLane(acc[top], this.hash(item));
+          }
+          continue;
+        }
+        const h = tupleHashEnd(acc[top], n);
+        stack.pop();
+        next.pop();
+        acc.pop();
+        if (stack.length === 0) return h;
+        acc[top - 1] = tupleHashLane(acc[top - 1], h);
+      }
+    } finally {
+      stack.length = next.length = acc.length = 0;
+    }
+  }
+
+  /**
    * PyObject_RichCompareBool(a, b, Py_EQ): identity first; numbers by value across bool, int and
-   * float; str, bytes by content; tuples and lists item by item; dicts by their keys and values.
+   * float; str, bytes by content; tuples and lists item by item; dicts by their keys and values. A
+   * comparison of two objects counts one level of recursion, as Py_EnterRecursiveCall(" in
+   * comparison") does in PyObject_RichCompare; past MAX_COMPARE_DEPTH, RecursionError.
    */
   equals(a: number, b: number): boolean {
     if (a === b) return true;
+    if (this.compareDepth >= MAX_COMPARE_DEPTH) throw new RecursionError('maximum recursion depth exceeded in comparison');
     const m = this.m;
     const u32 = m.u32;
     const ta = typeOf(u32, a);
@@ -193,11 +257,20 @@ export class Engine implements DictOps {
       return ta === T_FLOAT ? intEqualsDouble(u32, b, floatValue(m, a)) : intEqualsDouble(u32, a, floatValue(m, b));
     }
     if (ta !== tb) return false;
-    switch (ta) {
-      case T_STR:
-        return strEquals(m, a, b);
-      case T_BYTES:
-        return bytesEquals(m, a, b);
+    if (ta === T_STR) return strEquals(m, a, b);
+    if (ta === T_BYTES) return bytesEquals(m, a, b);
+    this.compareDepth++;
+    try {
+      return this.containerEquals(m, a, b, ta);
+    } finally {
+      this.compareDepth--;
+    }
+  }
+
+  /** Two tuples, lists or dicts (None is one object: identity answered for it), one level down. */
+  private containerEquals(m: ObjectMemory, a: number, b: number, type: number): boolean {
+    const u32 = m.u32;
+    switch (type) {
       case T_TUPLE: {
         const n = tupleSize(u32, a);
         if (n !== tupleSize(u32, b)) return false;

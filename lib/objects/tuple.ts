@@ -105,16 +105,20 @@ export function tupleNumFree(u32: Uint32Array, n: number): number {
   return u32[numFree(n) >>> 2];
 }
 
-/** tuplehash: xxHash's lanes over the items' hashes (64-bit, unsigned), mangled with the length. */
-export function tupleHash(u32: Uint32Array, p: number, hashOf: (item: number) => bigint): bigint {
-  const n = tupleSize(u32, p);
-  let acc = XXPRIME_5;
-  for (let i = 0; i < n; i++) {
-    const lane = U64(hashOf(tupleItem(u32, p, i)));
-    acc = U64(acc + lane * XXPRIME_2);
-    acc = U64((acc << 31n) | (acc >> 33n));
-    acc = U64(acc * XXPRIME_1);
-  }
+/**
+ * tuplehash: xxHash's lanes over the items' hashes (64-bit, unsigned), mangled with the length. In
+ * two steps, so that the engine can hash nested tuples without recursion: the accumulator starts at
+ * TUPLE_HASH_START, takes each item's hash in turn, and ends with the length.
+ */
+export const TUPLE_HASH_START = XXPRIME_5;
+
+export function tupleHashLane(acc: bigint, itemHash: bigint): bigint {
+  acc = U64(acc + U64(itemHash) * XXPRIME_2);
+  acc = U64((acc << 31n) | (acc >> 33n));
+  return U64(acc * XXPRIME_1);
+}
+
+export function tupleHashEnd(acc: bigint, n: number): bigint {
   return tupleHashValue(U64(acc + (BigInt(n) ^ (XXPRIME_5 ^ 3527539n))));
 }
 
