@@ -49,7 +49,7 @@ const POINTER_PROBLEMS: Record<number, [reason: string, text: string]> = {
   [PTR_NOT_BLOCK]: ['not-block', "is not on a block boundary of its pool's size class"],
   [PTR_FREE_POOL]: ['free-pool', 'points into an empty pool of the object allocator: the block was already freed'],
   [PTR_UNCARVED]: ['uncarved', 'points into memory of an arena that no block has been carved from'],
-  [PTR_ARENA_IN_USE]: ['arena-in-use', 'is an arena the object allocator is using; it gives back its arenas itself as they empty (heap.trim() releases the empty ones)'],
+  [PTR_ARENA_IN_USE]: ['arena-in-use', 'is an arena the object allocator is using; it gives back each of its arenas itself once the last block in it is freed'],
 };
 
 /** The error for a pointer the allocator refused with `status`, raised by `fn` (e.g. 'heap.raw.free'). */

@@ -21,6 +21,7 @@ export type { MemoryPressureCallback, MemoryPressureInfo, MemoryPressureStats } 
 export type { HeapStats, SegmentCounts } from './stats';
 export type { BackendName } from './raw/backend';
 export type { BackendChoice } from './raw/open';
+export { drawHeapMap } from './cli/map-render';
 export { ALIGNMENT, SEGMENT_SIZE, RAW_HUGE_THRESHOLD, DEFAULT_MAX_BYTES, MAX_MAX_BYTES, MIN_MAX_BYTES } from './config';
 
 /** Whether the native addon loads in this process: its path, or why not. Loads it once. */

@@ -19,7 +19,7 @@ const path = require('node:path');
  */
 const ALLOWED = [
   /^package\.json$/,
-  /^(README|BENCHMARKS)\.md$/,
+  /^(README|BENCHMARKS|CHANGELOG)\.md$/,
   /^LICENSE$/,
   /^binding\.gyp$/,
   /^native\/[a-z_]+\.(c|cc|h)$/,
@@ -33,7 +33,7 @@ const ALLOWED = [
 
 /** The files a user cannot do without, from package.json and binding.gyp, and this platform's prebuild. */
 function requiredFiles(pkg, bindingGyp, platform = `${process.platform}-${process.arch}`) {
-  const required = new Set(['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'scripts/install.js', 'scripts/build-native.js', 'bench/glibc/replay.c']);
+  const required = new Set(['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'binding.gyp', 'scripts/install.js', 'scripts/build-native.js', 'bench/glibc/replay.c']);
   required.add(`prebuilds/${platform}/pymem.node`);
   const add = (file) => required.add(path.posix.normalize(file));
   add(pkg.main);

@@ -320,7 +320,7 @@ for (const backend of BACKENDS) {
       t.throws(() => heap.arenaFree(arena), {
         code: 'ERR_PYMEM_INVALID_POINTER',
         reason: 'arena-in-use',
-        message: `heap.arenaFree(0x${arena.toString(16)}): pointer ${arena} (0x${arena.toString(16)}) is an arena the object allocator is using; it gives back its arenas itself as they empty (heap.trim() releases the empty ones)`,
+        message: `heap.arenaFree(0x${arena.toString(16)}): pointer ${arena} (0x${arena.toString(16)}) is an arena the object allocator is using; it gives back each of its arenas itself once the last block in it is freed`,
       });
       t.ok(snapshot(heap).equals(before), 'nothing changed');
       heap.check();

@@ -4,12 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { replay } from '../trace/replay';
 import { HEAP_OPTIONS, HEAP_USAGE, UsageError, heapChoice, openHeap, scale, workload, type Command } from './args';
-import { readHeapModel } from './map-model';
-import { drawHeap } from './map-draw';
-import { toHtml, toSvg } from './map-svg';
-import { toPng } from './png';
+import { drawHeapMap } from './map-render';
 import { count } from './numbers';
-
 export const mapCommand: Command = {
   summary: 'draw the heap a workload leaves (SVG, HTML or PNG)',
   usage: `Usage: pymem map [options]
@@ -45,13 +41,10 @@ ${HEAP_USAGE}
     const program = workload(name, scale(values.scale));
     const heap = openHeap(choice, mib * 2 ** 20);
     const { failed } = replay(heap[choice.domain], program);
-    const title = `pymem heap map: ${name} (${choice.allocator}, heap.${choice.domain})`;
-    const drawing = drawHeap(readHeapModel(heap), title);
-    const stats = heap.debugMallocStats();
+    const { data, width, height } = drawHeapMap(heap, format as 'svg' | 'html' | 'png', `pymem heap map: ${name} (${choice.allocator}, heap.${choice.domain})`);
     heap.close();
-    const data = format === 'svg' ? toSvg(drawing) : format === 'html' ? toHtml(drawing, title, stats) : toPng(drawing);
     writeFileSync(out, data);
-    io.stdout.write(`${out}: ${drawing.width} x ${drawing.height} ${format.toUpperCase()}, ${count(data.length)} bytes${failed ? `; ${failed} allocations failed (the heap was full)` : ''}\n`);
+    io.stdout.write(`${out}: ${width} x ${height} ${format.toUpperCase()}, ${count(data.length)} bytes${failed ? `; ${failed} allocations failed (the heap was full)` : ''}\n`);
     return 0;
   },
 };
