@@ -436,7 +436,8 @@ export class Heap {
       );
     }
     checkRegion(this.u32, this.maxBytes / SEGMENT_SIZE);
-    checkPymalloc(this.u32, this.maxBytes);
+    // Under an arena allocator of the user's, where arenas lie is the user's to say.
+    checkPymalloc(this.u32, this.maxBytes, this.pymalloc.arenas.alloc === this.defaultArenas.alloc);
     if (this.u32[OBJ_MAGIC >>> 2] === OBJ_MAGIC_VALUE) checkObjects(this.u32, this.maxBytes);
   }
 

@@ -29,7 +29,8 @@ function isArenaObject(ao: number, maxarenas: number): boolean {
   return ao >= OBM_ARENAS && (ao - OBM_ARENAS) % AO_SIZE === 0 && arenaIndex(ao) < maxarenas;
 }
 
-export function checkPymalloc(m: Uint32Array, limit: number): void {
+/** `segmentArenas`: the default arena allocator is in force, so every arena is a segment of its own. */
+export function checkPymalloc(m: Uint32Array, limit: number, segmentArenas: boolean): void {
   const at = (offset: number): number => m[offset >>> W];
   const maxarenas = at(OBM_MAXARENAS);
   // The table grows 16, 32, 64, ... up to its capacity, itself a multiple of 16.
@@ -58,13 +59,11 @@ export function checkPymalloc(m: Uint32Array, limit: number): void {
     }
     live++;
     if (address % 16 !== 0 || address + ARENA_SIZE > limit) fail('arena.address', `arena ${i} at ${hex(address)} is not inside the region`);
-    // Its memory is the raw allocator's, given out: an arena segment, or a raw block under an arena
-    // allocator of the user's. A free segment under a live arena (heap.arenaFree of it, a wild write
-    // to the segment table) would be handed out again over live blocks.
-    for (let s = address >>> SEGMENT_SHIFT; s <= (address + ARENA_SIZE - 1) >>> SEGMENT_SHIFT; s++) {
-      const kind = segmentKind(m, s);
-      if (kind === SEG_FREE_CLEAN || kind === SEG_FREE_CACHED) fail('arena.segment', `arena ${i} at ${hex(address)} lies on segment ${s}, which the raw allocator holds as free`);
-    }
+    // The default arena allocator's arenas are segments the raw allocator gave out. A free segment
+    // under a live arena (heap.arenaFree of it, a wild write to the segment table) would be handed
+    // out again over live blocks.
+    const kind = segmentKind(m, address >>> SEGMENT_SHIFT);
+    if (segmentArenas && (kind === SEG_FREE_CLEAN || kind === SEG_FREE_CACHED)) fail('arena.segment', `arena ${i} at ${hex(address)} lies on segment ${address >>> SEGMENT_SHIFT}, which the raw allocator holds as free`);
     const tail = address & ARENA_SIZE_MASK;
     const s = address >>> ARENA_BITS;
     const entry = expectedMap.get(s) ?? [0, 0];

@@ -370,7 +370,7 @@ for (const backend of BACKENDS) {
       releases(t, heap, () => o.fromJS([{ a: 1 }, { a: 2, b: Symbol('bad') }]), 'ERR_INVALID_ARG_TYPE');
     });
 
-    t.test('any depth: fromJS, toJS, hash and dict keys without the JS stack; == past CPython\'s depth is RecursionError', async (t) => {
+    t.test('any depth: fromJS, toJS, hash and dict keys without the JS stack', async (t) => {
       const heap = heapOn(backend, { maxBytes: 256 << 20 });
       const o = heap.objects;
       const DEEP = 100_000;
@@ -398,12 +398,18 @@ for (const backend of BACKENDS) {
       o.decref(d);
       o.decref(tuple);
       const unhashable = o.fromJS(new Tuple([new Tuple([[1]])]));
-      refuses(t, heap, () => o.hash(unhashable), 'ERR_PYMEM_WRONG_TYPE', /^unhashable type: 'list'$/);
+      t.throws(() => o.hash(unhashable), { code: 'ERR_PYMEM_WRONG_TYPE', message: "unhashable type: 'list'" });
       const one = o.fromJS(new Tuple([new Tuple([])]));
       t.equal(String(o.hash(one)), R.nestedTupleHash['1'], 'and the next hash starts afresh');
       o.decref(one);
       o.decref(unhashable);
-      // ==: as deep as CPython compares in top-level code, and one level more.
+      heap.check();
+      heap.close();
+    });
+
+    t.test("== as deep as CPython 3.12 compares, and one level more: RecursionError, nothing changed", async (t) => {
+      const heap = heapOn(backend);
+      const o = heap.objects;
       const nested = (kind: string, depth: number) => {
         let x: unknown = kind === 'list-around-int' ? 2 ** 40 : null;
         for (let i = 0; i < depth; i++) x = kind === 'tuple' ? new Tuple([x]) : kind === 'dict' ? { k: x } : [x];
@@ -421,6 +427,7 @@ for (const backend of BACKENDS) {
         for (const q of [a, b, c, e]) o.decref(q);
       }
       heap.check();
+      heap.close();
     });
 
     t.test('tracemalloc: a container is traced at its GC head, and re-dated when reused', async (t) => {
