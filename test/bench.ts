@@ -13,6 +13,7 @@ import { formatResults, recommendation, verdict, type BenchResults } from '../li
 import { WARM_MS, measure, peakRss } from '../lib/cli/bench-child';
 import { objectsSummary, recordsSummary, runObjects } from '../lib/cli/bench-objects';
 import { measureObjects } from '../lib/cli/bench-objects-child';
+import { runChild } from '../lib/cli/child';
 import { decodeProgram, encodeProgram } from '../lib/trace/binary';
 import { loadWorkload } from '../lib/trace/workloads';
 import { parseTrace } from '../lib/trace/format';
@@ -33,6 +34,31 @@ t.test('program files: what the children and the C replayer read', async (t) => 
   t.throws(() => decodeProgram(Buffer.from('pymem-trace 1\nm 1 1\n, and more')), { message: 'not a pymem program file (version 1)' });
   t.throws(() => decodeProgram(bytes.subarray(0, bytes.length - 1)), { message: `a program file of 11375 events is ${bytes.length} bytes, not ${bytes.length - 1}` });
   t.throws(() => measure('jemalloc', program), { message: "unknown contender 'jemalloc'" });
+});
+
+t.test("the children: compiled scripts run with node's defaults, each printing one JSON line", async (t) => {
+  t.throws(() => runChild('no-such-child', [], 'the measurement'), { message: /^the measurement cannot run: \S+\/dist\/cli\/no-such-child\.js is missing \(npm run compile builds it\)$/ });
+  // Neither NODE_OPTIONS nor NODE_V8_COVERAGE reaches a measurement (this test runs under both).
+  let seen: NodeJS.ProcessEnv = {};
+  const { runChild: spy } = t.mockRequire('../lib/cli/child', {
+    'node:child_process': { spawnSync: (_: string, __: string[], options: { env: NodeJS.ProcessEnv }) => ((seen = options.env), { status: 0, stdout: '{"ok":1}' }) },
+  }) as typeof import('../lib/cli/child');
+  const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, NODE_V8_COVERAGE: process.env.NODE_V8_COVERAGE };
+  Object.assign(process.env, { NODE_OPTIONS: '--max-old-space-size=100', NODE_V8_COVERAGE: path.join(scratch, 'coverage') });
+  try {
+    t.same(spy('bench-child', [], 'a spy'), { ok: 1 });
+  } finally {
+    for (const [name, value] of Object.entries(saved)) if (value === undefined) delete process.env[name]; else process.env[name] = value;
+  }
+  t.same([seen.NODE_OPTIONS, seen.NODE_V8_COVERAGE, seen.PATH], [undefined, undefined, process.env.PATH]);
+  // The scripts themselves, as the bench runs them (here with coverage on, for their command lines).
+  const file = path.join(scratch, 'child.prog');
+  writeFileSync(file, encodeProgram(loadWorkload('sweep', 0.01)!));
+  const dist = (name: string) => path.join(PACKAGE_ROOT, 'dist', 'cli', `${name}.js`);
+  const replayed = spawnSync(process.execPath, [dist('bench-child-main'), 'fallback', file, '1'], { encoding: 'utf8' });
+  t.match(JSON.parse(replayed.stdout), { failed: 0, nsPerEvent: Number, peakCommitted: Number }, replayed.stderr);
+  const built = spawnSync(process.execPath, ['--expose-gc', dist('bench-objects-main'), 'js', '100'], { encoding: 'utf8' });
+  t.match(JSON.parse(built.stdout), { buildMs: Number, checksum: Number }, built.stderr);
 });
 
 t.test("a child's peak RSS is its own, not its parent's", async (t) => {

@@ -13,6 +13,7 @@ import { crc32, toPng } from '../lib/cli/png';
 import { FONT_CHARACTERS, glyph } from '../lib/cli/font';
 import { SEG_ARENA, SEG_FREE_CLEAN, SEG_HUGE_CONT, SEG_HUGE_HEAD, SEG_META, SEG_RAW_POOL } from '../lib/raw/layout';
 import { BACKENDS, heapOn } from './helpers/backends';
+import { createHeap, drawHeapMap } from '../lib/index';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'pymem-map-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
@@ -175,4 +176,18 @@ t.test('pymem map writes the picture in the format its name asks for', async (t)
   t.match(pymem('map', '--out', 'map.jpg'), { status: 2, stderr: /^pymem map: --out must end in \.svg, \.html or \.png; got 'map\.jpg'\n\nUsage: pymem map/ });
   t.match(pymem('map', '--max-bytes', '1.5'), { status: 2, stderr: /^pymem map: --max-bytes must be a whole number of MiB from 2 to 4096; got '1\.5'/ });
   t.match(pymem('map', 'small'), { status: 2, stderr: /^pymem map: unexpected argument 'small'/ });
+});
+
+t.test("drawHeapMap: a program's own heap, as pymem map draws it", async (t) => {
+  const heap = createHeap({ backend: 'fallback', maxBytes: 8 << 20 });
+  heap.obj.malloc(64);
+  const svg = drawHeapMap(heap, 'svg', 'mine');
+  t.match(svg.data, /^<svg /);
+  t.match(svg.data, '>mine<');
+  t.ok(svg.width > 0 && svg.height > 0);
+  t.match(drawHeapMap(heap, 'html').data, /Small block threshold = 512/, 'the page carries debugMallocStats()');
+  t.same([...(drawHeapMap(heap, 'png').data as Buffer).subarray(1, 4)], [...Buffer.from('PNG')]);
+  t.throws(() => drawHeapMap(heap, 'gif' as never), { code: 'ERR_INVALID_ARG_VALUE', message: /The argument "format" must be 'svg', 'html' or 'png'\. Received 'gif'/ });
+  t.throws(() => drawHeapMap({} as never, 'svg'), { code: 'ERR_INVALID_ARG_TYPE', message: /The "heap" argument must be of type Heap/ });
+  heap.close();
 });

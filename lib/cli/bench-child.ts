@@ -3,7 +3,7 @@
  * colours another's (a process that has run both backends calls the addon through V8's generic path:
  * see lib/raw/native.ts):
  *
- *   node dist/cli/bench-child.js CONTENDER PROGRAM_FILE WARMUP_MS
+ *   node dist/cli/bench-child-main.js CONTENDER PROGRAM_FILE WARMUP_MS
  *
  * CONTENDER: native or fallback (heap.obj of a pymem heap: pymalloc, with the raw allocator behind
  * it), native-debug or fallback-debug (the same with debug hooks: allocator 'pymalloc_debug'),
@@ -16,7 +16,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { createHeap } from '../heap';
-import { decodeProgram } from '../trace/binary';
 import { OP_CALLOC, OP_FREE, OP_MALLOC, programSlice, type TraceProgram } from '../trace/format';
 import { freeLive, replay, type Replayable } from '../trace/replay';
 
@@ -179,7 +178,3 @@ export function measure(contender: string, program: TraceProgram, warmMs = WARM_
   throw new Error(`unknown contender '${contender}'`);
 }
 
-if (require.main === module) {
-  const [contender, file, warmMs] = process.argv.slice(2);
-  process.stdout.write(`${JSON.stringify(measure(contender, decodeProgram(readFileSync(file)), Number(warmMs)))}\n`);
-}

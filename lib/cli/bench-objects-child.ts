@@ -2,7 +2,7 @@
  * One measurement of `pymem bench --objects`, in a process of its own started with --expose-gc, so
  * that V8's heap holds nothing but what the form builds:
  *
- *   node --expose-gc dist/cli/bench-objects-child.js FORM COUNT
+ *   node --expose-gc dist/cli/bench-objects-main.js FORM COUNT
  *
  * FORM: native or fallback (COUNT ints, floats and short strings as objects of heap.objects on that
  * backend, their pointers in a Uint32Array), or js (the same values as JS values in an array);
@@ -218,7 +218,3 @@ export function measureObjects(form: string, count: number): ObjectsMeasurement 
   return { buildMs, readMs, gcMs, collectMs, v8HeapGrowth, handleBytes: run.handleBytes, heapBytes: run.heapBytes(), committedGrowth: run.committed() - committedBefore, checksum };
 }
 
-if (require.main === module) {
-  const [form, count] = process.argv.slice(2);
-  process.stdout.write(`${JSON.stringify(measureObjects(form, Number(count)))}\n`);
-}

@@ -37,7 +37,7 @@ export function runObjects(forms: string[], valueCount: number, rounds: number, 
   for (let r = 0; r < rounds; r++) {
     for (const form of forms) {
       step(`objects: ${FORM_LABELS[form]}, round ${r + 1} of ${rounds}`);
-      samples[form].push(runChild<ObjectsMeasurement>('bench-objects-child', [form, String(valueCount)], `objects, ${form},`, ['--expose-gc']));
+      samples[form].push(runChild<ObjectsMeasurement>('bench-objects-main', [form, String(valueCount)], `objects, ${form},`, ['--expose-gc']));
     }
   }
   const checksums = new Set(forms.flatMap((form) => samples[form].map((m) => m.checksum)));

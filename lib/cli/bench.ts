@@ -189,7 +189,7 @@ export function runBench(settings: BenchSettings, io: Io, { env = process.env, t
         for (const contender of found.ready) {
           bar.step(`${name}: ${LABELS[contender]}, round ${r + 1} of ${repeats}`);
           const file = SLOW.has(contender) ? files.slow : files.all;
-          samples[contender].push(contender === 'glibc' ? glibc(found.glibc!, file, name) : runChild<Measurement>('bench-child', [contender, file, String(warmupMs)], `${contender} on ${name}`));
+          samples[contender].push(contender === 'glibc' ? glibc(found.glibc!, file, name) : runChild<Measurement>('bench-child-main', [contender, file, String(warmupMs)], `${contender} on ${name}`));
         }
       }
       const cells: Record<string, Cell> = {};

@@ -83,35 +83,43 @@ class FromJS {
   convert(root: unknown): number {
     const engine = this.engine;
     const stack = this.stack;
+    let done = false;
     try {
-      const first = this.begin(root);
-      if (first !== PENDING) return first;
-      for (;;) {
-        const top = stack[stack.length - 1];
-        if (top.next < top.items.length) {
-          const i = top.next++;
-          const item = top.items[i];
-          const p = top.kind === T_DICT && (i & 1) === 0 && typeof item === 'string' ? this.key(item) : this.begin(item);
-          if (p !== PENDING) top.made.push(p);
-          continue;
-        }
-        const p = this.build(top);
-        stack.pop();
-        // The container took its own references to the items; ours go.
-        for (const q of top.made) engine.drop(q);
-        this.open.delete(top.value);
-        this.done.set(top.value, p);
-        if (stack.length === 0) return p;
-        stack[stack.length - 1].made.push(p);
-      }
-    } catch (error) {
-      // Every reference made so far goes, the innermost container's first.
-      for (let f = stack.length - 1; f >= 0; f--) for (const q of stack[f].made) engine.drop(q);
-      stack.length = 0;
-      throw error;
+      const p = this.walk(root);
+      done = true;
+      return p;
     } finally {
+      // On failure, every reference made so far goes, the innermost container's first.
+      if (!done) for (let f = stack.length - 1; f >= 0; f--) for (const q of stack[f].made) engine.drop(q);
+      stack.length = 0;
       for (const q of this.keys.values()) engine.drop(q);
       this.keys.clear();
+    }
+  }
+
+  /** The conversion proper: depth first, each container made once its items are. */
+  private walk(root: unknown): number {
+    const engine = this.engine;
+    const stack = this.stack;
+    const first = this.begin(root);
+    if (first !== PENDING) return first;
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (top.next < top.items.length) {
+        const i = top.next++;
+        const item = top.items[i];
+        const p = top.kind === T_DICT && (i & 1) === 0 && typeof item === 'string' ? this.key(item) : this.begin(item);
+        if (p !== PENDING) top.made.push(p);
+        continue;
+      }
+      const p = this.build(top);
+      stack.pop();
+      // The container took its own references to the items; ours go.
+      for (const q of top.made) engine.drop(q);
+      this.open.delete(top.value);
+      this.done.set(top.value, p);
+      if (stack.length === 0) return p;
+      stack[stack.length - 1].made.push(p);
     }
   }
 
