@@ -5,7 +5,7 @@ import { EMPTY_FREE_LISTS } from './helpers/free-lists';
 import { BACKENDS, heapOn, snapshot } from './helpers/backends';
 import { Random } from './helpers/random';
 import { InvalidPointerError, createHeap, type Heap, type Allocator } from '../lib/index';
-import { POOL_SIZE, POOL_OVERHEAD, ARENA_SIZE, blockSize, numBlocks } from '../lib/obmalloc-layout';
+import { POOL_SIZE, POOL_OVERHEAD, POOL_ARENAINDEX, ARENA_SIZE, blockSize, numBlocks } from '../lib/obmalloc-layout';
 
 const MiB = 1 << 20;
 const poolOf = (p: number): number => p - (p % POOL_SIZE);
@@ -275,6 +275,15 @@ for (const backend of BACKENDS) {
       t.throws(() => heap.obj.malloc(-1), { code: 'ERR_OUT_OF_RANGE' });
       t.throws(() => heap.obj.calloc(1, NaN), { code: 'ERR_OUT_OF_RANGE' });
       t.equal(Buffer.compare(before, snapshot(heap)), 0, 'the region is byte for byte unchanged');
+      // An uncarved pool whose header holds garbage: an arena index past the table is no pool's.
+      const stray = poolOf(a) + 20 * POOL_SIZE;
+      heap.u32[(stray + POOL_ARENAINDEX) >>> 2] = 0x7fffffff;
+      t.equal(refusal(() => heap.obj.free(stray + 48)), 'uncarved', 'a garbage arena index');
+      heap.u32[(stray + POOL_ARENAINDEX) >>> 2] = 0;
+      // The default arena allocator: more than a segment is 0; a pointer that is no arena is refused.
+      const arenas = heapOn(backend).getArenaAllocator();
+      t.same([arenas.alloc(ARENA_SIZE + 1), arenas.alloc(0)], [0, 0]);
+      t.throws(() => arenas.free(16, ARENA_SIZE), { code: 'ERR_PYMEM_INVALID_POINTER', reason: 'not-arena', message: /^arena allocator free\(0x10\): pointer 16 \(0x10\) is not the start of an arena$/ });
       heap.obj.free(a);
       heap.obj.free(b);
       heap.check();
