@@ -255,11 +255,12 @@ t.test('the command: options, JSON, Markdown, and a missing addon said in one li
   t.match(pymem('bench', '--rounds', '0'), { status: 2, stderr: /^pymem bench: --rounds must be a whole number from 1; got '0'/ });
   const json = path.join(scratch, 'bench.json');
   t.match(pymem('bench', '--warmup', '-5'), { status: 2, stderr: /^pymem bench: --warmup must be a whole number of milliseconds from 0; got '-5'\n/ }, 'a negative value is the value, not an option');
-  const md = pymem('bench', '--full', '--workload', 'large', '--rounds', '1', '--warmup', '0', '--markdown', '--json', json);
+  const md = pymem('bench', '--full', '--workload', 'small', '--rounds', '1', '--scale', '0.01', '--warmup', '0', '--markdown', '--json', json);
   t.equal(md.status, 0);
-  t.match(md.stdout, /^## `pymem bench --full --workload large --rounds 1 --warmup 0 --markdown`\n/);
+  t.match(md.stdout, /^## `pymem bench --full --workload small --rounds 1 --scale 0\.01 --warmup 0 --markdown`\n/);
   const saved = JSON.parse(readFileSync(json, 'utf8')) as BenchResults;
-  t.same([saved.mode, saved.scale, saved.repeats, saved.workloads.map((w) => [w.name, w.events])], ['full', MODES.full.scale, 1, [['large', 784]]]);
+  t.same([saved.mode, saved.scale, saved.repeats, saved.workloads.map((w) => [w.name, w.events])], ['full', 0.01, 1, [['small', 14_000]]]);
+  t.equal(saved.slowEvents, MODES.full.slowEvents, "--full's cap on the slow contenders");
   // Where the addon cannot load, the bench says so and measures the rest.
   const empty = path.join(scratch, 'no-addon');
   mkdirSync(empty);

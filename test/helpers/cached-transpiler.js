@@ -12,9 +12,8 @@ const CACHE = path.join(__dirname, '..', '..', 'node_modules', '.cache', 'pymem-
 
 exports.create = function create({ service, nodeModuleEmitKind }) {
   const ts = require(service.projectLocalResolveHelper('typescript', true));
+  // module node16: a .ts file of this CommonJS package comes out as CommonJS, import() kept as it is.
   const compilerOptions = { ...service.config.options };
-  // The package is CommonJS: node16 would make transpileModule guess each file's format alone.
-  if (nodeModuleEmitKind !== 'nodeesm') compilerOptions.module = ts.ModuleKind.CommonJS;
   const salt = `${ts.version}\n${nodeModuleEmitKind}\n${JSON.stringify(compilerOptions)}\n`;
   return {
     transpile(input, { fileName }) {
