@@ -264,11 +264,12 @@ t.test('the command: options, JSON, Markdown, and a missing addon said in one li
   // Where the addon cannot load, the bench says so and measures the rest.
   const empty = path.join(scratch, 'no-addon');
   mkdirSync(empty);
-  const child = spawnSync(path.join(PACKAGE_ROOT, 'bin', 'pymem'), ['bench', '--workload', 'large', '--rounds', '1', '--scale', '0.01', '--warmup', '1'], { encoding: 'utf8', env: { ...process.env, PYMEM_PREBUILD: empty } });
+  const child = spawnSync(path.join(PACKAGE_ROOT, 'bin', 'pymem'), ['bench', '--workload', 'sweep', '--rounds', '1', '--warmup', '1'], { encoding: 'utf8', env: { ...process.env, PYMEM_PREBUILD: empty } });
   t.equal(child.status, 0);
   t.match(child.stderr, /^pymem native: left out, the addon is not available \(No native build was found .*\)\n/);
   t.notMatch(child.stderr, /Warning/, 'the bench says it in its own words, without the warning a heap would emit');
   t.notMatch(child.stdout, /pymem native/);
+  t.match(child.stdout, /^pymem bench --quick --workload sweep --rounds 1 --warmup 1: synthetic workloads at scale 0\.25, /, "without --scale, the mode's");
   t.match(child.stdout, /\nThe native backend did not run here, so there is nothing to compare the fallback with\.\n/);
   t.match(child.stdout, /\nOn this machine createHeap\(\) runs on the fallback \(auto: the native addon is not available: No native build was found .*\)\.\nRecommendation: the fallback is all that runs here; /);
 });
