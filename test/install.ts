@@ -2,7 +2,7 @@
 // install, whatever the machine lacks. Each case runs scripts/install.js in a scratch copy of the package.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { copyPackage } from './helpers/package-copy';
@@ -34,6 +34,13 @@ t.test('the node-gyp command, on every kind of machine', async (t) => {
   t.same(rebuildCommand(['--debug'], { ...base, env: { npm_config_node_gyp: '/npm/node-gyp.js', npm_config_nodedir: '/usr' }, resolve: none }), ['/opt/node/bin/node', '/npm/node-gyp.js', 'rebuild', '--debug'], "npm's node-gyp and npm's nodedir");
   t.same(rebuildCommand([], { execPath: '/opt/node/bin/node', exists: () => false, env: {}, resolve: none }), ['node-gyp', 'rebuild'], 'the PATH, no local headers');
   t.equal(buildNative(scratch, [], { env: { PATH: '/nonexistent' }, resolve: none }), 1, 'no node-gyp anywhere: a failed build, not an exception');
+  // npm passes its config as npm_config_* variables, and node-gyp takes a gyp variable from them:
+  // `npm rebuild pymem --pymem_no_external_buffers=1` reaches node-gyp through the build's environment.
+  const fake = path.join(scratch, 'fake-node-gyp.js');
+  const seen = path.join(scratch, 'node-gyp-saw.json');
+  writeFileSync(fake, `require('fs').writeFileSync(${JSON.stringify(seen)}, JSON.stringify({ argv: process.argv.slice(2), gyp: process.env.npm_config_pymem_no_external_buffers }));\n`);
+  t.equal(buildNative(scratch, ['--jobs=1'], { env: { ...process.env, npm_config_node_gyp: fake, npm_config_nodedir: '/usr', npm_config_pymem_no_external_buffers: '1' }, resolve: none }), 0);
+  t.same(JSON.parse(readFileSync(seen, 'utf8')), { argv: ['rebuild', '--jobs=1'], gyp: '1' });
 });
 
 t.test('with no addon, the install step builds one', async (t) => {
