@@ -9,7 +9,8 @@
 //
 // Only the modules listed here are folded: each holds `export const` numbers and nothing that changes
 // after it loads (a test checks that they declare no `export let`). Each literal keeps its name in a
-// comment, and no line is added or removed, so stack traces keep their line numbers.
+// comment and is padded to the length of the load it replaces, so that tsc's source maps and stack
+// traces keep pointing at the right line and column.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -26,6 +27,20 @@ function jsFiles(dir) {
 /** A numeric export as source text: negative numbers in parentheses, so `x - -1` cannot become `x --1`. */
 function literal(value) {
   return value < 0 ? `(${value})` : String(value);
+}
+
+/**
+ * The text for `load` (e.g. `obmalloc_layout_1.POOL_COUNT`) of `name`: the literal and its name in a
+ * comment, padded inside the comment to the load's length; without the comment when that is too long;
+ * the bare literal when even that is longer than the load (a short alias and a long number).
+ */
+function replacement(load, name, value) {
+  const lit = literal(value);
+  for (const [open, close] of [[`${lit} /* ${name} `, '*/'], [`${lit}/*${name}`, '*/'], [lit, '']]) {
+    const pad = load.length - open.length - close.length;
+    if (pad >= 0) return open + ' '.repeat(pad) + close;
+  }
+  return lit;
 }
 
 /** Rewrites every .js file under `dist`; returns how many loads it folded. */
@@ -50,7 +65,7 @@ function inlineConstants(dist, folded = FOLDED) {
         const value = values.get(name);
         if (value === undefined) return load;
         count++;
-        return `${literal(value)} /* ${name} */`;
+        return replacement(load, name, value);
       });
     }
     if (source !== original) fs.writeFileSync(file, source);

@@ -25,17 +25,19 @@ t.test("dist/obmalloc.js reads none of pymalloc's numeric offsets from the layou
   const numeric = loads.filter((name) => typeof (obmallocLayout as Record<string, unknown>)[name] === 'number');
   t.same(numeric, [], 'every numeric load was folded');
   t.ok(loads.includes('BLOCK_START'), 'a typed array stays a load');
-  t.match(compiled, `${obmallocLayout.POOL_OVERHEAD} /* POOL_OVERHEAD */`);
+  t.match(compiled, `${obmallocLayout.POOL_OVERHEAD} /* POOL_OVERHEAD          */`, 'the literal is as long as the load it replaced');
 });
 
 t.test('folding, on a compiled tree of its own', async (t) => {
   const dist = t.testdir({
-    'consts.js': '"use strict";\nexports.A = 48;\nexports.NEG = -1;\nexports.NAME = "x";\nexports.f = () => 1;\n',
+    'consts.js': '"use strict";\nexports.A = 48;\nexports.NEG = -1;\nexports.BIG = 1234567890;\nexports.NAME = "x";\nexports.f = () => 1;\n',
     sub: {
       'user.js': [
         '"use strict";',
         'const consts_1 = require("../consts");',
         'const other_1 = require("./other");',
+        'const k = require("../consts");',
+        'exports.big = [k.BIG, consts_1.BIG, k.A];',
         'exports.sum = consts_1.A + consts_1.NEG - consts_1.NEG;',
         'exports.kept = [consts_1.NAME, (0, consts_1.f)(), other_1.A, consts_1.MISSING];',
         'consts_1.A = 2;',
@@ -48,16 +50,17 @@ t.test('folding, on a compiled tree of its own', async (t) => {
   });
   mkdirSync(path.join(dist, 'empty'));
   writeFileSync(path.join(dist, 'notes.txt'), 'consts_1.A');
-  t.equal(inlineConstants(dist, ['consts']), 4, 'four loads of numbers folded');
+  t.equal(inlineConstants(dist, ['consts']), 7, 'seven loads of numbers folded');
   const user = readFileSync(path.join(dist, 'sub', 'user.js'), 'utf8').split('\n');
-  t.equal(user.length, 8, 'no line added or removed');
-  t.equal(user[3], 'exports.sum = 48 /* A */ + (-1) /* NEG */ - (-1) /* NEG */;', 'a negative number keeps its sign in parentheses');
-  t.equal(user[4], 'exports.kept = [consts_1.NAME, (0, consts_1.f)(), other_1.A, consts_1.MISSING];', 'strings, functions, other modules and unknown names stay loads');
-  t.equal(user[5], 'consts_1.A = 2;', 'an assignment is not a load');
-  t.equal(user[6], 'exports.same = 48 /* A */ === 48;', 'a comparison is a load');
+  t.equal(user.length, 10, 'no line added or removed');
+  t.equal(user[4], 'exports.big = [1234567890, 1234567890  , 48 ];', 'without the name where it does not fit, and longer than a load shorter than the number');
+  t.equal(user[5], 'exports.sum = 48 /* A */ + (-1)/*NEG */ - (-1)/*NEG */;', 'a negative number keeps its sign in parentheses');
+  t.equal(user[6], 'exports.kept = [consts_1.NAME, (0, consts_1.f)(), other_1.A, consts_1.MISSING];', 'strings, functions, other modules and unknown names stay loads');
+  t.equal(user[7], 'consts_1.A = 2;', 'an assignment is not a load');
+  t.equal(user[8], 'exports.same = 48 /* A */ === 48;', 'a comparison is a load');
   t.equal(readFileSync(path.join(dist, 'notes.txt'), 'utf8'), 'consts_1.A', 'only .js files are read');
   const mod = require(path.join(dist, 'sub', 'user.js'));
-  t.same([mod.sum, mod.same], [48, true], 'the folded code computes what it did');
+  t.same([mod.sum, mod.same, mod.big], [48, true, [1234567890, 1234567890, 48]], 'the folded code computes what it did');
 });
 
 t.test('the command folds the package\'s dist/ once: run again, it finds nothing left to fold', async (t) => {
