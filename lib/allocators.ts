@@ -13,7 +13,9 @@
  * functions of one of the sets, as CPython compares its PyMemAllocatorEx structs.
  */
 import { invalidArgValue } from './errors';
-import { pointerError, UNSERVABLE, type Allocator, type DomainName, type Domain } from './domains';
+import {
+  pointerError, selfValidating, isU32, bigSize, callocFast, callocOverflows, checkPointer, UNSERVABLE, type Allocator, type DomainName, type Domain,
+} from './domains';
 import { SEGMENT_SIZE } from './config';
 import { committedBytes } from './stats';
 import type { Pymalloc, ArenaAllocator } from './obmalloc';
@@ -27,31 +29,39 @@ const ALLOCATOR_NAMES: readonly string[] = ['default', 'pymalloc', 'malloc', 'de
  * The raw allocator as a domain's allocator: the backend's operations, its refusals thrown as errors.
  * A request that finds no memory gets the memory pressure response and one retry (lib/pressure.ts),
  * unless pymalloc made it for a request of its own: that one responds instead, as a whole.
+ *
+ * Both of the heap's allocators validate their arguments as a domain does (selfValidating), so that a
+ * domain calls them with nothing in between: each argument's isU32 test is the whole cost.
  */
 export function rawAllocator(backend: RawBackend, domain: DomainName, pressure: MemoryPressure): Allocator {
   const realloc = `heap.${domain}.realloc`;
   const free = `heap.${domain}.free`;
-  return {
+  return selfValidating({
     malloc: (n) => {
+      if (!isU32(n)) n = bigSize(n);
       const p = backend.malloc(n);
       return p !== 0 ? p : pressure.rawFailed(n, () => backend.malloc(n));
     },
     calloc: (nelem, elsize) => {
+      if (!callocFast(nelem, elsize) && callocOverflows(nelem, elsize)) return 0;
       const n = Math.min(nelem * elsize, UNSERVABLE);
       const p = backend.calloc(n);
       return p !== 0 ? p : pressure.rawFailed(n, () => backend.calloc(n));
     },
     realloc: (p, n) => {
+      if (!isU32(p)) checkPointer(p, realloc);
+      if (!isU32(n)) n = bigSize(n);
       let q = backend.realloc(p, n);
       if (q === 0) q = pressure.rawFailed(n, () => backend.realloc(p, n));
       if (q < 0) throw pointerError(realloc, p, -q);
       return q;
     },
     free: (p) => {
+      if (!isU32(p)) checkPointer(p, free);
       const status = backend.free(p);
       if (status !== 0) throw pointerError(free, p, status);
     },
-  };
+  });
 }
 
 /**
@@ -62,26 +72,31 @@ export function rawAllocator(backend: RawBackend, domain: DomainName, pressure: 
 export function pymallocAllocator(pm: Pymalloc, domain: DomainName, pressure: MemoryPressure): Allocator {
   const realloc = `heap.${domain}.realloc`;
   const free = `heap.${domain}.free`;
-  return {
+  return selfValidating({
     malloc: (n) => {
+      if (!isU32(n)) n = bigSize(n);
       const p = pm.malloc(n);
       return p !== 0 ? p : pressure.retryNested(n, () => pm.malloc(n));
     },
     calloc: (nelem, elsize) => {
+      if (!callocFast(nelem, elsize) && callocOverflows(nelem, elsize)) return 0;
       const p = pm.calloc(nelem, elsize);
       return p !== 0 ? p : pressure.retryNested(nelem * elsize, () => pm.calloc(nelem, elsize));
     },
     realloc: (p, n) => {
+      if (!isU32(p)) checkPointer(p, realloc);
+      if (!isU32(n)) n = bigSize(n);
       let q = pm.realloc(p, n);
       if (q === 0) q = pressure.retryNested(n, () => pm.realloc(p, n));
       if (q < 0) throw pointerError(realloc, p, -q);
       return q;
     },
     free: (p) => {
+      if (!isU32(p)) checkPointer(p, free);
       const status = pm.free(p);
       if (status !== 0) throw pointerError(free, p, status);
     },
-  };
+  });
 }
 
 /**

@@ -21,8 +21,10 @@
  * in it (heap.setAllocator): four plain functions, called with validated arguments. Hooks (debug,
  * tracemalloc, a user's counter) are installed by wrapping them, so a heap without hooks tests no flag.
  *
- * Hot path: per argument one isU32 test, then one call of the installed function; every unusual value
- * takes a slow path.
+ * Hot path: the domain's methods are own properties. For the heap's own allocators, which validate
+ * their arguments themselves (see selfValidating), they are those allocators' functions: heap.obj.malloc
+ * is pymalloc's entry, one call and one isU32 test per argument. Any other allocator is installed
+ * behind a validating wrapper, one call more.
  */
 import { InvalidPointerError, hex, invalidArgType, mixedAllocators, outOfRange } from './errors';
 import {
@@ -103,15 +105,76 @@ export interface Allocator {
   free(p: number): void;
 }
 
+/**
+ * Functions that validate their arguments exactly as a domain does (throwing the same errors, naming
+ * the same domain) before they serve them: the heap's own allocators mark theirs, and a domain installs
+ * them as its methods unwrapped. A WeakSet, so that a user's functions can never be mistaken for them.
+ */
+const SELF_VALIDATING = new WeakSet<(...args: never[]) => number | void>();
+
+/** Marks the four functions of `a` as validating their own arguments (see SELF_VALIDATING); returns `a`. */
+export function selfValidating(a: Allocator): Allocator {
+  for (const fn of [a.malloc, a.calloc, a.realloc, a.free]) SELF_VALIDATING.add(fn);
+  return a;
+}
+
+/** A size that failed isU32: UNSERVABLE when it is a valid size too large for any region, else the error. */
+export function bigSize(n: unknown): number {
+  checkSize(n, 'size');
+  return UNSERVABLE;
+}
+
+/**
+ * calloc's arguments that are not both u32: validates them, and says whether nelem * elsize overflows
+ * (CPython's guard, elsize != 0 && nelem > PY_SSIZE_T_MAX / elsize, returns NULL unasked).
+ */
+export function callocOverflows(nelem: number, elsize: number): boolean {
+  if (!isU32(nelem)) checkSize(nelem, 'nelem');
+  if (!isU32(elsize)) checkSize(elsize, 'elsize');
+  return nelem * elsize > Number.MAX_SAFE_INTEGER;
+}
+
+/** calloc's fast path: two u32 factors whose product is exact (two u32s can still pass 2^53). */
+export function callocFast(nelem: number, elsize: number): boolean {
+  return isU32(nelem) && isU32(elsize) && nelem * elsize <= Number.MAX_SAFE_INTEGER;
+}
+
+/** `a` behind the domain's validation, for an allocator that is not self-validating. */
+function validating(name: DomainName, a: Allocator): Allocator {
+  const { malloc, calloc, realloc, free } = a;
+  const reallocName = `heap.${name}.realloc`;
+  const freeName = `heap.${name}.free`;
+  return {
+    malloc: (n) => malloc(isU32(n) ? n : bigSize(n)),
+    calloc: (nelem, elsize) => {
+      if (!callocFast(nelem, elsize) && callocOverflows(nelem, elsize)) return 0;
+      return calloc(nelem, elsize);
+    },
+    realloc: (p, n) => {
+      if (!isU32(p)) checkPointer(p, reallocName);
+      return realloc(p, isU32(n) ? n : bigSize(n)); // a too-large n still validates p, and fails leaving it intact
+    },
+    free: (p) => {
+      if (!isU32(p)) checkPointer(p, freeName);
+      free(p);
+    },
+  };
+}
+
 /** One domain: validates arguments as CPython's public wrappers do, then calls the installed allocator. */
 export class Domain {
   /** The thread that owns the domain's heap (see lib/thread.ts). */
   readonly owner: symbol;
-  /** The installed allocator's functions (heap.setAllocator replaces them). */
-  private fmalloc: Allocator['malloc'];
-  private fcalloc: Allocator['calloc'];
-  private frealloc: Allocator['realloc'];
-  private ffree: Allocator['free'];
+  /** malloc: n bytes, uninitialised; 0 when the heap cannot serve them. */
+  malloc!: (n: number) => number;
+  /** calloc: nelem * elsize zeroed bytes; 0 when the product overflows or cannot be served. */
+  calloc!: (nelem: number, elsize: number) => number;
+  /** realloc: resizes p's block to n bytes, moving it if it must; 0 on failure with p intact. */
+  realloc!: (p: number, n: number) => number;
+  /** free: frees p's block; free(0) does nothing. */
+  free!: (p: number) => void;
+  /** The installed allocator's functions, as given (heap.setAllocator replaces them). */
+  private installed!: Allocator;
 
   /** @internal the heap creates its domains */
   constructor(
@@ -119,56 +182,26 @@ export class Domain {
     allocator: Allocator,
   ) {
     this.owner = ownerMark(`the heap.${name} domain`);
-    this.fmalloc = allocator.malloc;
-    this.fcalloc = allocator.calloc;
-    this.frealloc = allocator.realloc;
-    this.ffree = allocator.free;
+    this.allocator = allocator;
   }
 
   /** @internal PyMem_GetAllocator: a copy of the installed functions. */
   get allocator(): Allocator {
-    return { malloc: this.fmalloc, calloc: this.fcalloc, realloc: this.frealloc, free: this.ffree };
+    const { malloc, calloc, realloc, free } = this.installed;
+    return { malloc, calloc, realloc, free };
   }
 
-  /** @internal PyMem_SetAllocator: installs copies of the four functions (the object is not kept). */
+  /**
+   * @internal PyMem_SetAllocator: installs copies of the four functions (the object is not kept), each
+   * as the domain's method when it validates its own arguments, else behind the domain's validation.
+   */
   set allocator(a: Allocator) {
-    this.fmalloc = a.malloc;
-    this.fcalloc = a.calloc;
-    this.frealloc = a.realloc;
-    this.ffree = a.free;
-  }
-
-  /** malloc: n bytes, uninitialised; 0 when the heap cannot serve them. */
-  malloc(n: number): number {
-    if (!isU32(n)) {
-      checkSize(n, 'size');
-      n = UNSERVABLE;
-    }
-    return this.fmalloc(n);
-  }
-
-  /** calloc: nelem * elsize zeroed bytes; 0 when the product overflows or cannot be served. */
-  calloc(nelem: number, elsize: number): number {
-    if (!isU32(nelem)) checkSize(nelem, 'nelem');
-    if (!isU32(elsize)) checkSize(elsize, 'elsize');
-    // CPython's overflow guard: elsize != 0 && nelem > PY_SSIZE_T_MAX / elsize returns NULL unasked.
-    if (nelem * elsize > Number.MAX_SAFE_INTEGER) return 0;
-    return this.fcalloc(nelem, elsize);
-  }
-
-  /** realloc: resizes p's block to n bytes, moving it if it must; 0 on failure with p intact. */
-  realloc(p: number, n: number): number {
-    if (!isU32(p)) checkPointer(p, `heap.${this.name}.realloc`);
-    if (!isU32(n)) {
-      checkSize(n, 'size');
-      n = UNSERVABLE; // still validates p, and fails leaving it intact
-    }
-    return this.frealloc(p, n);
-  }
-
-  /** free: frees p's block; free(0) does nothing. */
-  free(p: number): void {
-    if (!isU32(p)) checkPointer(p, `heap.${this.name}.free`);
-    this.ffree(p);
+    const { malloc, calloc, realloc, free } = a;
+    this.installed = { malloc, calloc, realloc, free };
+    const checked = validating(this.name, this.installed);
+    this.malloc = SELF_VALIDATING.has(malloc) ? malloc : checked.malloc;
+    this.calloc = SELF_VALIDATING.has(calloc) ? calloc : checked.calloc;
+    this.realloc = SELF_VALIDATING.has(realloc) ? realloc : checked.realloc;
+    this.free = SELF_VALIDATING.has(free) ? free : checked.free;
   }
 }

@@ -13,17 +13,13 @@
  * The tables are JS Maps, outside the region, as CPython keeps its tables outside pymalloc.
  */
 import { invalidArgType, outOfRange } from '../errors';
-import { DOMAIN_NAMES, Domain, type Allocator, type DomainName } from '../domains';
+import { DOMAIN_NAMES, type Allocator, type Domain, type DomainName } from '../domains';
 import { captureFrames, UNKNOWN_FRAMES } from './stack';
 import { Snapshot, Traceback, type RawFrame, type RawTrace } from './snapshot';
 import { NO_TRACEBACK } from '../debug-report';
 
 /** MAX_NFRAME: tracebacks store their frame count in 16 bits. */
 export const MAX_NFRAME = 65535;
-/** Where a traceback starts: below the domain method the caller called (see lib/tracemalloc/stack.ts). */
-const MALLOC = Domain.prototype.malloc;
-const CALLOC = Domain.prototype.calloc;
-const REALLOC = Domain.prototype.realloc;
 /** The domain of the heap's own blocks (CPython's DEFAULT_DOMAIN). */
 const DEFAULT_DOMAIN = 0;
 
@@ -72,7 +68,7 @@ export class Tracemalloc {
     const saved = {} as Record<DomainName, Allocator>;
     for (const name of DOMAIN_NAMES) {
       saved[name] = this.domains[name].allocator;
-      this.domains[name].allocator = this.hook(saved[name]);
+      this.domains[name].allocator = this.hook(saved[name], this.domains[name]);
     }
     this.saved = saved;
     this.tracing = true;
@@ -236,7 +232,11 @@ export class Tracemalloc {
   }
 
   /** The hooks around one domain's allocator (tracemalloc_alloc_gil and friends). */
-  private hook(inner: Allocator): Allocator {
+  /**
+   * The traceback starts below the method of `domain` that the caller called (lib/tracemalloc/stack.ts):
+   * the domain's validating wrapper around these hooks, read at each call, as the domain holds it.
+   */
+  private hook(inner: Allocator, domain: Domain): Allocator {
     const { malloc, calloc, realloc, free } = inner;
     return {
       malloc: (n) => {
@@ -244,7 +244,7 @@ export class Tracemalloc {
         this.reentrant = true;
         try {
           const p = malloc(n);
-          if (p !== 0) this.add(DEFAULT_DOMAIN, p, n, MALLOC);
+          if (p !== 0) this.add(DEFAULT_DOMAIN, p, n, domain.malloc);
           return p;
         } finally {
           this.reentrant = false;
@@ -255,7 +255,7 @@ export class Tracemalloc {
         this.reentrant = true;
         try {
           const p = calloc(nelem, elsize);
-          if (p !== 0) this.add(DEFAULT_DOMAIN, p, nelem * elsize, CALLOC);
+          if (p !== 0) this.add(DEFAULT_DOMAIN, p, nelem * elsize, domain.calloc);
           return p;
         } finally {
           this.reentrant = false;
@@ -274,7 +274,7 @@ export class Tracemalloc {
           const q = realloc(p, n);
           if (q === 0) return 0;
           if (p !== 0 && q !== p) this.remove(DEFAULT_DOMAIN, p);
-          this.add(DEFAULT_DOMAIN, q, n, REALLOC);
+          this.add(DEFAULT_DOMAIN, q, n, domain.realloc);
           return q;
         } finally {
           this.reentrant = false;
