@@ -26,7 +26,7 @@
 #define TLSF_FL_COUNT (SEGMENT_SHIFT - TLSF_FL_SHIFT + 1u)
 
 /* lib/raw/layout.ts: metadata segment */
-#define LAYOUT_VERSION 1u
+#define LAYOUT_VERSION 2u /* 2: quick bins */
 #define ADDON_API 2u /* the region handle's functions: 2 added trim() */
 #define MAGIC 0x6d6d7970u
 #define NULL_GUARD_BYTES 0x10000u
@@ -46,6 +46,11 @@
 #define TLSF_SL_BITMAPS 0x10094u
 #define TLSF_HEADS 0x10100u
 #define SEG_FREE_MAP 0x10700u
+#define QUICK_BINS 0x10900u /* glibc's tcache: freed blocks kept whole, per exact size */
+#define QUICK_BIN_COUNT 256u /* block sizes 32..4112 */
+#define QUICK_MAX_BLOCK (32u + (QUICK_BIN_COUNT - 1u) * 16u)
+#define QUICK_DEPTH 7u /* glibc's tcache_count */
+#define QUICK_COUNT_MASK 15u /* the count in a bin word's low bits */
 #define SEG_TABLE 0x11000u
 #define SEG_ENTRY_SIZE 8u
 #define SEG_KIND 0u
@@ -101,6 +106,7 @@
   X(LAYOUT_VERSION) X(ADDON_API) X(MAGIC) X(NULL_GUARD_BYTES) X(HDR_MAGIC) X(HDR_VERSION) X(HDR_SEGMENT_SHIFT) X(HDR_SEGMENT_COUNT)   \
   X(HDR_HUGE_THRESHOLD) X(HDR_CACHE_MAX) X(RAW_BLOCKS) X(RAW_BYTES) X(EMPTY_POOL) X(CACHE_COUNT)     \
   X(KIND_COUNTS) X(CACHE) X(TLSF_FL_BITMAP) X(TLSF_SL_BITMAPS) X(TLSF_HEADS) X(SEG_FREE_MAP)        \
+  X(QUICK_BINS) X(QUICK_BIN_COUNT) X(QUICK_MAX_BLOCK) X(QUICK_DEPTH) X(QUICK_COUNT_MASK)            \
   X(SEG_TABLE) X(SEG_ENTRY_SIZE) X(SEG_KIND) X(SEG_VALUE) X(META_RAW_END) X(SEG_FREE_CLEAN)         \
   X(SEG_FREE_CACHED) X(SEG_META) X(SEG_RAW_POOL) X(SEG_ARENA) X(SEG_HUGE_HEAD) X(SEG_HUGE_CONT)     \
   X(SEG_KIND_COUNT) X(POOL_LIVE_MAP) X(POOL_LIVE_MAP_BYTES) X(POOL_FIRST_BLOCK) X(POOL_SENTINEL)    \

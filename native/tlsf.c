@@ -13,6 +13,8 @@
 #define HEAD(r, list) PM_U32(r, TLSF_HEADS + (list) * 4u)
 #define SL_MAP(r, fl) PM_U32(r, TLSF_SL_BITMAPS + (fl) * 4u)
 #define FL_MAP(r) PM_U32(r, TLSF_FL_BITMAP)
+/* A quick bin's word: its first block's header | the bin's count (headers are 16-aligned). */
+#define QUICK_BIN(r, size) PM_U32(r, QUICK_BINS + (((size) - BLOCK_MIN_SIZE) >> 4) * 4u)
 
 static inline uint32_t fls32(uint32_t x) { return 31u - (uint32_t)__builtin_clz(x); } /* x != 0 */
 static inline uint32_t ffs32(uint32_t x) { return (uint32_t)__builtin_ctz(x); }       /* x != 0 */
@@ -108,8 +110,9 @@ static void split(pm_region *r, uint32_t h, uint32_t whole, uint32_t size) {
 }
 
 int pm_tlsf_drop_empty_pool(pm_region *r) {
+  int flushed = pm_tlsf_flush_quick(r); /* may empty pools: beyond the one kept, they go back at once */
   uint32_t s = PM_U32(r, EMPTY_POOL);
-  if (s == 0) return 0;
+  if (s == 0) return flushed;
   unlink_block(r, s * SEGMENT_SIZE + POOL_FIRST_BLOCK, POOL_BLOCK_MAX);
   PM_U32(r, EMPTY_POOL) = 0;
   pm_seg_release(r, s);
@@ -132,9 +135,39 @@ static uint32_t new_pool(pm_region *r) {
   return h;
 }
 
+/* TLSF's free of block h (no longer live): coalesces, gives back a wholly free pool beyond the one kept. */
+static void release_block(pm_region *r, uint32_t h, uint32_t size);
+
+int pm_tlsf_flush_quick(pm_region *r) {
+  int any = 0;
+  for (uint32_t bin = 0; bin < QUICK_BIN_COUNT; bin++) {
+    uint32_t word = PM_U32(r, QUICK_BINS + bin * 4u);
+    if (word == 0) continue;
+    PM_U32(r, QUICK_BINS + bin * 4u) = 0;
+    any = 1;
+    for (uint32_t h = word & ~QUICK_COUNT_MASK; h != 0;) {
+      uint32_t next = PM_U32(r, h + BLK_REQUESTED); /* read before release_block reuses the word */
+      release_block(r, h, PM_U32(r, h + BLK_SIZE));
+      h = next;
+    }
+  }
+  return any;
+}
+
 uint32_t pm_tlsf_malloc(pm_region *r, uint32_t n) {
   uint32_t size = pm_block_size_for(n);
+  if (size <= QUICK_MAX_BLOCK) {
+    uint32_t word = QUICK_BIN(r, size);
+    if (word != 0) { /* the quick bin's pop: the block is whole, of exactly this size */
+      uint32_t h = word & ~QUICK_COUNT_MASK;
+      QUICK_BIN(r, size) = PM_U32(r, h + BLK_REQUESTED) | ((word & QUICK_COUNT_MASK) - 1u);
+      PM_U32(r, h + BLK_REQUESTED) = n;
+      set_live(r, h + BLOCK_HEADER_SIZE, 1);
+      return h + BLOCK_HEADER_SIZE;
+    }
+  }
   uint32_t h = take_free(r, size);
+  if (h == 0 && pm_tlsf_flush_quick(r)) h = take_free(r, size); /* kept blocks, coalesced, may serve */
   if (h == 0) {
     h = new_pool(r);
     if (h == 0) return 0;
@@ -151,6 +184,18 @@ uint32_t pm_tlsf_malloc(pm_region *r, uint32_t n) {
 void pm_tlsf_free(pm_region *r, uint32_t h) {
   uint32_t size = PM_U32(r, h + BLK_SIZE);
   set_live(r, h + BLOCK_HEADER_SIZE, 0);
+  if (size <= QUICK_MAX_BLOCK) {
+    uint32_t word = QUICK_BIN(r, size);
+    if ((word & QUICK_COUNT_MASK) < QUICK_DEPTH) { /* the quick bin's push: kept whole, in use to TLSF */
+      PM_U32(r, h + BLK_REQUESTED) = word & ~QUICK_COUNT_MASK;
+      QUICK_BIN(r, size) = h | ((word & QUICK_COUNT_MASK) + 1u);
+      return;
+    }
+  }
+  release_block(r, h, size);
+}
+
+static void release_block(pm_region *r, uint32_t h, uint32_t size) {
   uint32_t prev = PM_U32(r, h + BLK_PREV);
   if (prev != 0) {
     uint32_t psize = PM_U32(r, prev + BLK_SIZE);

@@ -6,7 +6,7 @@ import {
   HDR_MAGIC, HDR_VERSION, HDR_SEGMENT_COUNT, HDR_SEGMENT_SHIFT, HDR_HUGE_THRESHOLD, HDR_CACHE_MAX, KIND_COUNTS, CACHE,
   CACHE_COUNT, EMPTY_POOL, RAW_BLOCKS, RAW_BYTES, TLSF_FL_BITMAP, TLSF_SL_BITMAPS, TLSF_HEADS, SEG_TABLE,
   SEG_ENTRY_SIZE, SEG_KIND, SEG_VALUE, SEG_FREE_MAP, SEG_ARENA, SEG_FREE_CLEAN, SEG_FREE_CACHED, BLK_SIZE,
-  BLK_PREV, BLK_REQUESTED, BLK_PREV_FREE, BLK_NEXT_FREE, BLOCK_FREE_BIT, POOL_SENTINEL, POOL_LIVE_MAP,
+  BLK_PREV, BLK_REQUESTED, BLK_PREV_FREE, BLK_NEXT_FREE, BLOCK_FREE_BIT, POOL_SENTINEL, POOL_LIVE_MAP, QUICK_BINS,
 } from '../lib/raw/layout';
 import { listIndex } from '../lib/raw/tlsf';
 
@@ -14,10 +14,11 @@ const MiB = 1 << 20;
 
 interface Scene {
   heap: Heap;
-  /** Pool blocks in use around one freed block: a, [b freed], c, d. */
+  /** Pool blocks in use around one freed block: a, [b freed], c, d; q, freed into its quick bin. */
   a: number;
   b: number;
   c: number;
+  q: number;
   /** A large block of three segments and an arena. */
   huge: number;
   arena: number;
@@ -26,15 +27,18 @@ interface Scene {
 function scene(backend: 'native' | 'fallback'): Scene {
   const heap = heapOn(backend);
   const a = heap.raw.malloc(100);
-  const b = heap.raw.malloc(200);
+  const b = heap.raw.malloc(4200); // past the quick bins' sizes: its free goes to TLSF
   const c = heap.raw.malloc(300);
   heap.raw.malloc(5000);
+  const q = heap.raw.malloc(150);
+  heap.raw.malloc(150);
   heap.raw.free(b);
+  heap.raw.free(q);
   const huge = heap.raw.malloc(3 * MiB);
   heap.raw.free(heap.raw.malloc(2 * MiB)); // two cached segments
   const arena = heap.arenaAlloc();
   heap.check();
-  return { heap, a, b, c, huge, arena };
+  return { heap, a, b, c, q, huge, arena };
 }
 
 const u32 = (heap: Heap, offset: number): { get: () => number; set: (v: number) => void } => ({
@@ -51,6 +55,8 @@ const toggleLive = (heap: Heap, p: number): void => {
   heap.u32[((base + POOL_LIVE_MAP) >>> 2) + (g >>> 5)] ^= 1 << (g & 31);
 };
 const clearLive = toggleLive;
+/** The offset of the quick bin that the block of payload p belongs to, by its size word. */
+const quickBin = (heap: Heap, p: number): number => QUICK_BINS + ((heap.u32[(p - 16 + BLK_SIZE) >>> 2] - 32) >>> 4) * 4;
 /** Moves the free block b from its own list to `list`, bitmaps kept consistent with the heads. */
 const moveToList = (heap: Heap, b: number, list: number): void => {
   const h = b - 16;
@@ -126,6 +132,13 @@ const corruptions: [invariant: string, what: string, corrupt: (s: Scene) => void
   ['tlsf.list', 'a free block on no list', ({ heap, b }) => moveToList(heap, b, -1)],
   ['tlsf.bitmap', 'a first-level bit for an empty row', ({ heap }) => u32(heap, TLSF_FL_BITMAP).set(u32(heap, TLSF_FL_BITMAP).get() ^ (1 << 11))],
   ['tlsf.list', 'a free block with a wrong back link', ({ heap, b }) => u32(heap, b - 16 + BLK_PREV_FREE).set(0x12340)],
+  ['quick.count', 'a quick bin counting more than its depth', ({ heap, q }) => u32(heap, quickBin(heap, q)).set(q - 16 + 8)],
+  ['quick.count', "a quick bin's chain longer than its count", ({ heap, a, q }) => u32(heap, q - 16 + BLK_REQUESTED).set(a - 16)],
+  ['quick.block', 'a quick bin holding a live block of another size', ({ heap, a, q }) => u32(heap, quickBin(heap, q)).set(a - 16 + 1)],
+  ['quick.block', 'a quick bin holding an arena', ({ heap, arena, q }) => u32(heap, quickBin(heap, q)).set(arena + 1)],
+  ['quick.block', 'a block kept in a quick bin marked live', ({ heap, q }) => toggleLive(heap, q)],
+  ['block.reserved', 'a write just below a block kept in a quick bin', ({ heap, q }) => u32(heap, q - 4).set(1)],
+  ['pool.liveMap', 'a block in use but neither live nor kept', ({ heap, q }) => u32(heap, quickBin(heap, q)).set(0)],
   ['counters.rawBlocks', 'the block counter off by one', ({ heap }) => u32(heap, RAW_BLOCKS).set(u32(heap, RAW_BLOCKS).get() + 1)],
   ['counters.rawBytes', 'the byte counter off by one', ({ heap }) => u32(heap, RAW_BYTES).set(u32(heap, RAW_BYTES).get() + 1)],
 ];

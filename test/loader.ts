@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadNative, layoutMismatch, layoutTable, PACKAGE_ROOT } from '../lib/raw/native';
 import { copyPackage } from './helpers/package-copy';
+import { LAYOUT_VERSION } from '../lib/raw/layout';
 
 const CHILD = path.join(__dirname, 'helpers', 'child-heap.js');
 
@@ -115,11 +116,11 @@ t.test('a stale addon, built for another layout, is never used', async (t) => {
   const dir = path.join(scratch, 'stale');
   const built = buildVariant(dir, [], (d) => {
     const header = path.join(d, 'native', 'layout.h');
-    writeFileSync(header, readFileSync(header, 'utf8').replace('#define LAYOUT_VERSION 1u', '#define LAYOUT_VERSION 2u'));
+    writeFileSync(header, readFileSync(header, 'utf8').replace(`#define LAYOUT_VERSION ${LAYOUT_VERSION}u`, `#define LAYOUT_VERSION ${LAYOUT_VERSION + 1}u`));
   });
   t.equal(built, '', 'node-gyp built the stale variant');
   const file = path.join(dir, 'build', 'Release', 'pymem.node');
-  const expected = `the addon at ${file} was built for another layout (LAYOUT_VERSION is 2 in the addon and 1 in the TypeScript allocator); rebuild it with \`npm run build:native\``;
+  const expected = `the addon at ${file} was built for another layout (LAYOUT_VERSION is ${LAYOUT_VERSION + 1} in the addon and ${LAYOUT_VERSION} in the TypeScript allocator); rebuild it with \`npm run build:native\``;
   t.equal(loadNative(dir).error, expected);
   const auto = child({ PYMEM_PREBUILD: dir, PYMEM_BACKEND: '' });
   t.equal(auto.backend, 'fallback');

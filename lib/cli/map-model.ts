@@ -7,10 +7,11 @@ import type { Heap } from '../heap';
 import type { HeapStats } from '../stats';
 import { SEGMENT_SIZE } from '../config';
 import {
-  BLK_SIZE, BLOCK_FREE_BIT, BLOCK_SIZE_MASK, POOL_BLOCK_MAX, POOL_FIRST_BLOCK, SEG_ARENA, SEG_HUGE_CONT, SEG_HUGE_HEAD,
+  BLK_SIZE, BLOCK_HEADER_SIZE, BLOCK_FREE_BIT, BLOCK_SIZE_MASK, POOL_BLOCK_MAX, POOL_FIRST_BLOCK, SEG_ARENA, SEG_HUGE_CONT, SEG_HUGE_HEAD,
   SEG_RAW_POOL,
 } from '../raw/layout';
 import { segmentKind, segmentValue } from '../raw/segments';
+import { isLive } from '../raw/tlsf';
 import {
   AO_ADDRESS, AO_NTOTALPOOLS, AO_POOL_ADDRESS, OBM_MAXARENAS, POOL_COUNT, POOL_SIZE, firstPool, POOL_SZIDX,
   arenaObject, blockSize, numBlocks,
@@ -54,7 +55,8 @@ function rawPoolFill(u32: Uint32Array, base: number): number {
     const word = u32[(h + BLK_SIZE) >>> 2];
     const size = word & BLOCK_SIZE_MASK;
     if (size === 0) break; // the sentinel
-    if ((word & BLOCK_FREE_BIT) === 0) used += size;
+    // Live, not merely in use: a block kept in a quick bin is free to the program.
+    if ((word & BLOCK_FREE_BIT) === 0 && isLive(u32, h + BLOCK_HEADER_SIZE)) used += size;
     h += size;
   }
   return used / POOL_BLOCK_MAX;

@@ -12,6 +12,7 @@ import {
   SEG_FREE_CACHED, SEG_META, SEG_RAW_POOL, SEG_HUGE_HEAD, SEG_HUGE_CONT, POOL_FIRST_BLOCK, POOL_SENTINEL,
   POOL_BLOCK_MAX, POOL_LIVE_MAP, POOL_LIVE_MAP_BYTES, BLK_SIZE, BLK_PREV, BLK_REQUESTED, BLK_RESERVED,
   BLK_NEXT_FREE, BLK_PREV_FREE, BLOCK_FREE_BIT, BLOCK_SIZE_MASK, BLOCK_MIN_SIZE, BLOCK_HEADER_SIZE,
+  QUICK_BINS, QUICK_BIN_COUNT, QUICK_DEPTH, QUICK_COUNT_MASK,
 } from './layout';
 import { blockSizeFor, isLive, listIndex } from './tlsf';
 import { segmentKind, segmentValue } from './segments';
@@ -42,7 +43,8 @@ export function checkRegion(m: Uint32Array, segmentCount: number): void {
   expectHeader(m, HDR_CACHE_MAX, 'cacheMax', SEGMENT_CACHE_MAX);
   const huge = checkSegments(m, segmentCount);
   checkCache(m, segmentCount);
-  const pools = checkPools(m, segmentCount);
+  const quick = checkQuickBins(m, segmentCount);
+  const pools = checkPools(m, segmentCount, quick);
   checkFreeLists(m, pools.free);
   const blocks = pools.usedBlocks + huge.blocks;
   if (m[RAW_BLOCKS >>> 2] !== blocks) fail('counters.rawBlocks', `the counter says ${m[RAW_BLOCKS >>> 2]}, the region holds ${blocks}`);
@@ -112,8 +114,34 @@ function checkCache(m: Uint32Array, count: number): void {
   if (cached !== n) fail('segment.cache', `${cached} segments are cached but the cache holds ${n}`);
 }
 
+/**
+ * The quick bins: each bin's count is the length of its chain, at most QUICK_DEPTH, of distinct blocks
+ * of the bin's size in raw pools, none of them live. Returns the blocks kept; checkPools then finds each
+ * of them in use to TLSF, where it is walked.
+ */
+function checkQuickBins(m: Uint32Array, count: number): Set<number> {
+  const kept = new Set<number>();
+  for (let bin = 0; bin < QUICK_BIN_COUNT; bin++) {
+    const word = m[(QUICK_BINS >>> 2) + bin];
+    const size = BLOCK_MIN_SIZE + bin * 16;
+    const n = word & QUICK_COUNT_MASK;
+    if (n > QUICK_DEPTH) fail('quick.count', `the quick bin of ${size}-byte blocks counts ${n}, at most ${QUICK_DEPTH} allowed`);
+    let h = word - n;
+    for (let i = 0; i < n; i++) {
+      const s = h >>> SEGMENT_SHIFT;
+      const where = `the quick bin of ${size}-byte blocks holds ${hex(h)}`;
+      if (h === 0 || s >= count || segmentKind(m, s) !== SEG_RAW_POOL || (h & 15) !== 0 || kept.has(h)) fail('quick.block', `${where}, not a distinct block in a raw pool`);
+      if (m[(h + BLK_SIZE) >>> 2] !== size || isLive(m, h + BLOCK_HEADER_SIZE)) fail('quick.block', `${where}, whose size word is ${hex(m[(h + BLK_SIZE) >>> 2])}${isLive(m, h + BLOCK_HEADER_SIZE) ? ' and which is live' : ''}`);
+      kept.add(h);
+      h = m[(h + BLK_REQUESTED) >>> 2];
+    }
+    if (h !== 0) fail('quick.count', `the quick bin of ${size}-byte blocks counts ${n} but its chain goes on at ${hex(h)}`);
+  }
+  return kept;
+}
+
 /** Every pool's blocks, physically; returns the free blocks found and the blocks in use. */
-function checkPools(m: Uint32Array, count: number): { free: Set<number>; usedBlocks: number; usedBytes: number } {
+function checkPools(m: Uint32Array, count: number, quick: Set<number>): { free: Set<number>; usedBlocks: number; usedBytes: number } {
   const free = new Set<number>();
   let usedBlocks = 0;
   let usedBytes = 0;
@@ -145,6 +173,9 @@ function checkPools(m: Uint32Array, count: number): { free: Set<number>; usedBlo
         if (isLive(m, p)) fail('pool.liveMap', `free ${where} is marked live`);
         if (size === POOL_BLOCK_MAX && emptyPool !== s) fail('pool.emptyPool', `segment ${s} is wholly free but not the kept empty pool`);
         free.add(h);
+      } else if (quick.has(h)) {
+        // Kept in a quick bin (checked there): in use to TLSF, not live, its requested word a link.
+        if (m[(h + BLK_RESERVED) >>> 2] !== 0) fail('block.reserved', `the word just below the kept block ${hex(p)} is ${hex(m[(h + BLK_RESERVED) >>> 2])}, not 0`);
       } else {
         if (!isLive(m, p)) fail('pool.liveMap', `${where} is in use but not marked live`);
         if (m[(h + BLK_RESERVED) >>> 2] !== 0) fail('block.reserved', `the word just below payload ${hex(p)} is ${hex(m[(h + BLK_RESERVED) >>> 2])}, not 0: written before the block's start?`);

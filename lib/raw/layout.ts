@@ -16,12 +16,14 @@
  *   0x10090 TLSF bitmaps      first level (1 x u32), second level                (12 x u32)
  *   0x10100 TLSF heads        free-list heads, [first level][second level]       (12 x 32 x u32)
  *   0x10700 free-segment map  bit s set <=> segment s is free (clean or cached)  (128 x u32)
+ *   0x10900 quick bins        per block size 32..4112, freed blocks kept whole   (256 x u32)
  *   0x11000 segment table     [kind, value] per segment                          (4096 x 2 x u32)
  *   0x19000 end of the raw allocator's metadata; later layers place theirs after it
  */
 import { SEGMENT_SIZE, TLSF_FL_COUNT, TLSF_SL_COUNT, MAX_SEGMENTS, SEGMENT_CACHE_SLOTS } from '../config';
 
-export const LAYOUT_VERSION = 1;
+/** 2: quick bins at 0x10900. */
+export const LAYOUT_VERSION = 2;
 /**
  * The functions a region handle of the addon has: 2 added trim(). Not part of the region's bytes; it
  * is here so that an addon built from older sources fails the layout comparison and is rebuilt.
@@ -58,6 +60,25 @@ export const TLSF_HEADS = 0x10100;
 // Segments.
 export const SEG_FREE_MAP = 0x10700;
 export const SEG_TABLE = 0x11000;
+
+/**
+ * Quick bins, glibc's tcache: a freed pool block of at most QUICK_MAX_BLOCK bytes is kept whole, in use
+ * as far as TLSF knows but not live, on a LIFO bin of its exact size, up to QUICK_DEPTH per bin; malloc
+ * takes one back with two loads and two stores, where TLSF's search, split and coalescing cost about
+ * thirty. Bin i holds blocks of BLOCK_MIN_SIZE + 16 i bytes; its word is the first block's header with
+ * the bin's count in the low 4 bits (headers are 16-aligned), 0 when empty; each kept block's
+ * BLK_REQUESTED word links to the next one's header (0 ends the bin). At most 256 x 7 blocks of up
+ * to 4 KiB stay out of TLSF: they are given back (flushQuick) before TLSF takes a new pool, before a
+ * kept empty pool is dropped, and by heap.trim().
+ *
+ * 7 is glibc's tcache_count and 4 KiB its reach in spirit (tcache covers 1 KiB; pymalloc already
+ * serves everything up to 512 B, so the raw allocator's frequent sizes are the containers' 0.5-4 KiB).
+ */
+export const QUICK_BINS = 0x10900;
+export const QUICK_BIN_COUNT = 256;
+export const QUICK_MAX_BLOCK = 32 + (QUICK_BIN_COUNT - 1) * 16;
+export const QUICK_DEPTH = 7;
+export const QUICK_COUNT_MASK = 15;
 export const SEG_ENTRY_SIZE = 8;
 export const SEG_KIND = 0;
 /** Huge head: the block's requested size. Huge continuation: the head's segment index. Else 0. */
@@ -137,7 +158,9 @@ assert(HDR_MAGIC === NULL_GUARD_BYTES, 'the header starts right after the NULL g
 assert(CACHE + SEGMENT_CACHE_SLOTS * 4 <= TLSF_FL_BITMAP, 'cache slots end before TLSF');
 assert(TLSF_SL_BITMAPS + TLSF_FL_COUNT * 4 <= TLSF_HEADS, 'second-level bitmaps end before heads');
 assert(TLSF_HEADS + TLSF_FL_COUNT * TLSF_SL_COUNT * 4 <= SEG_FREE_MAP, 'heads end before the free map');
-assert(SEG_FREE_MAP + MAX_SEGMENTS / 8 <= SEG_TABLE, 'free map ends before the table');
+assert(SEG_FREE_MAP + MAX_SEGMENTS / 8 <= QUICK_BINS, 'free map ends before the quick bins');
+assert(QUICK_BINS + QUICK_BIN_COUNT * 4 <= SEG_TABLE, 'quick bins end before the table');
+assert(QUICK_MAX_BLOCK === BLOCK_MIN_SIZE + (QUICK_BIN_COUNT - 1) * 16 && QUICK_DEPTH <= QUICK_COUNT_MASK, 'a bin per 16-byte block size; the count fits its bits');
 assert(SEG_TABLE + MAX_SEGMENTS * SEG_ENTRY_SIZE <= META_RAW_END, 'table ends before META_RAW_END');
 assert(KIND_COUNTS + SEG_KIND_COUNT * 4 <= CACHE, 'kind counts end before the cache');
 assert(((1 + BLOCK_HEADER_SIZE + 15) & ~15) === BLOCK_MIN_SIZE, 'a 1-byte request takes the smallest block');
