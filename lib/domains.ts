@@ -31,7 +31,7 @@ import {
   PTR_OUTSIDE, PTR_MISALIGNED, PTR_METADATA, PTR_FREE_SEGMENT, PTR_ARENA, PTR_NOT_LIVE, PTR_INSIDE_HUGE,
   PTR_NOT_ARENA, PTR_RAW_BLOCK,
 } from './raw/layout';
-import { PTR_POOL_HEADER, PTR_NOT_BLOCK, PTR_FREE_POOL, PTR_UNCARVED, PTR_ARENA_IN_USE } from './obmalloc-layout';
+import { PTR_POOL_HEADER, PTR_NOT_BLOCK, PTR_FREE_POOL, PTR_UNCARVED, PTR_ARENA_IN_USE, PTR_DOUBLE_FREE } from './obmalloc-layout';
 import { ownerMark } from './thread';
 
 /** Any size from 2^32 up cannot be served by a region of at most 4 GiB; the backends take this one instead. */
@@ -51,6 +51,7 @@ const POINTER_PROBLEMS: Record<number, [reason: string, text: string]> = {
   [PTR_NOT_BLOCK]: ['not-block', "is not on a block boundary of its pool's size class"],
   [PTR_FREE_POOL]: ['free-pool', 'points into an empty pool of the object allocator: the block was already freed'],
   [PTR_UNCARVED]: ['uncarved', 'points into memory of an arena that no block has been carved from'],
+  [PTR_DOUBLE_FREE]: ['double-free', 'is a free block of the object allocator: freed already, or never handed out'],
   [PTR_ARENA_IN_USE]: ['arena-in-use', 'is an arena the object allocator is using; it gives back each of its arenas itself once the last block in it is freed'],
 };
 

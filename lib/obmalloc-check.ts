@@ -10,8 +10,8 @@ import {
   POOL_NEXTOFFSET, POOL_MAXNEXTOFFSET, AO_ADDRESS, AO_POOL_ADDRESS, AO_NFREEPOOLS, AO_NTOTALPOOLS, AO_FREEPOOLS,
   AO_NEXTARENA, AO_PREVARENA, OBM_USABLE_ARENAS, OBM_UNUSED_ARENA_OBJECTS, OBM_MAXARENAS, OBM_NARENAS_CURRENT,
   OBM_NTIMES_ALLOCATED, OBM_NARENAS_HIGHWATER, OBM_RAW_ALLOCATED_BLOCKS, OBM_NFP2LASTA, OBM_ARENA_MAP,
-  ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_MAP_TAIL_LO, ARENA_CAPACITY, INITIAL_ARENA_OBJECTS, AO_SIZE, OBM_ARENAS,
-  usedpoolsHead, blockSize, arenaObject, arenaIndex,
+  ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_MAP_TAIL_LO, ARENA_MAP_CARVED_LO, ARENA_MAP_CARVED_HI, ARENA_CAPACITY,
+  INITIAL_ARENA_OBJECTS, AO_SIZE, OBM_ARENAS, POOL_BITS, FREED_KEY, usedpoolsHead, blockSize, arenaObject, arenaIndex,
 } from './obmalloc-layout';
 import { MAX_SEGMENTS, SEGMENT_SHIFT } from './config';
 import { RAW_BLOCKS, SEG_FREE_CACHED, SEG_FREE_CLEAN } from './raw/layout';
@@ -23,6 +23,9 @@ const W = 2;
 function fail(invariant: string, detail: string): never {
   throw new HeapCorruptionError(`pymalloc.${invariant}`, detail);
 }
+
+/** An arena map entry as its fields read: tail_hi, tail_lo, carved_lo, carved_hi. */
+type MapEntry = [hi: number, lo: number, carvedLo: number, carvedHi: number];
 
 /** Whether ao is the offset of an arena object below maxarenas. */
 function isArenaObject(ao: number, maxarenas: number): boolean {
@@ -46,7 +49,12 @@ export function checkPymalloc(m: Uint32Array, limit: number, segmentArenas: bool
   }
 
   // Live arenas, their pools and the map.
-  const expectedMap = new Map<number, [hi: number, lo: number]>();
+  const expectedMap = new Map<number, MapEntry>();
+  const entryOf = (s: number): MapEntry => {
+    let entry = expectedMap.get(s);
+    if (entry === undefined) expectedMap.set(s, (entry = [0, 0, 0, 0]));
+    return entry;
+  };
   const inUsedpools = new Set<number>();
   const usedPools = new Map<number, number>(); // pool -> size class, for pools that must be in usedpools
   let live = 0;
@@ -66,14 +74,8 @@ export function checkPymalloc(m: Uint32Array, limit: number, segmentArenas: bool
     if (segmentArenas && (kind === SEG_FREE_CLEAN || kind === SEG_FREE_CACHED)) fail('arena.segment', `arena ${i} at ${hex(address)} lies on segment ${address >>> SEGMENT_SHIFT}, which the raw allocator holds as free`);
     const tail = address & ARENA_SIZE_MASK;
     const s = address >>> ARENA_BITS;
-    const entry = expectedMap.get(s) ?? [0, 0];
-    entry[0] = tail === 0 ? -1 : tail;
-    expectedMap.set(s, entry);
-    if (tail !== 0) {
-      const next = expectedMap.get(s + 1) ?? [0, 0];
-      next[1] = tail;
-      expectedMap.set(s + 1, next);
-    }
+    entryOf(s)[0] = tail === 0 ? -1 : tail;
+    if (tail !== 0) entryOf(s + 1)[1] = tail;
     const first = firstPool(address);
     const total = first === address ? MAX_POOLS_IN_ARENA : MAX_POOLS_IN_ARENA - 1;
     if (at(ao + AO_NTOTALPOOLS) !== total) fail('arena.ntotalpools', `arena ${i} has ntotalpools ${at(ao + AO_NTOTALPOOLS)}, expected ${total}`);
@@ -91,7 +93,13 @@ export function checkPymalloc(m: Uint32Array, limit: number, segmentArenas: bool
     if (at(ao + AO_NFREEPOOLS) !== empty.size + total - carved) {
       fail('arena.nfreepools', `arena ${i} has nfreepools ${at(ao + AO_NFREEPOOLS)}, but ${empty.size} empty and ${total - carved} uncarved pools`);
     }
-    for (let pool = first; pool < poolAddress; pool += POOL_SIZE) checkPool(m, pool, i, empty.has(pool), usedPools);
+    for (let pool = first; pool < poolAddress; pool += POOL_SIZE) {
+      checkPool(m, pool, i, empty.has(pool), usedPools);
+      // Carved pools are counted in their segment's entry: carved_hi in the arena's first segment, carved_lo past it.
+      const index = ((pool & ARENA_SIZE_MASK) >>> POOL_BITS) + 1;
+      if (pool >>> ARENA_BITS === s) entryOf(s)[3] = index;
+      else entryOf(s + 1)[2] = index;
+    }
   }
   if (live !== at(OBM_NARENAS_CURRENT)) fail('counters.current', `${live} arenas live, narenas_currently_allocated says ${at(OBM_NARENAS_CURRENT)}`);
   if (at(OBM_NARENAS_HIGHWATER) < live || at(OBM_NTIMES_ALLOCATED) < at(OBM_NARENAS_HIGHWATER)) {
@@ -101,11 +109,13 @@ export function checkPymalloc(m: Uint32Array, limit: number, segmentArenas: bool
     fail('counters.raw', `${at(OBM_RAW_ALLOCATED_BLOCKS)} raw-allocated object blocks, but only ${at(RAW_BLOCKS)} raw blocks live`);
   }
   const map = new Int32Array(m.buffer, OBM_ARENA_MAP, MAX_SEGMENTS * (ARENA_MAP_ENTRY / 4));
+  const fields = [ARENA_MAP_TAIL_HI, ARENA_MAP_TAIL_LO, ARENA_MAP_CARVED_LO, ARENA_MAP_CARVED_HI];
   for (let s = 0; s < MAX_SEGMENTS; s++) {
-    const [hi, lo] = expectedMap.get(s) ?? [0, 0];
-    const foundHi = map[s * 2 + (ARENA_MAP_TAIL_HI >>> W)];
-    const foundLo = map[s * 2 + (ARENA_MAP_TAIL_LO >>> W)];
-    if (foundHi !== hi || foundLo !== lo) fail('map.entry', `segment ${s} is mapped [${foundHi}, ${foundLo}], its arenas say [${hi}, ${lo}]`);
+    const expected = expectedMap.get(s) ?? [0, 0, 0, 0];
+    const found = fields.map((field) => map[(s * ARENA_MAP_ENTRY + field) >>> W]);
+    if (found.some((v, k) => v !== expected[k])) {
+      fail('map.entry', `segment ${s} is mapped [${found.join(', ')}] (tail_hi, tail_lo, carved_lo, carved_hi), its arenas say [${expected.join(', ')}]`);
+    }
   }
 
   // usedpools: each class's circular list holds exactly its pools with free blocks and blocks in use.
@@ -145,6 +155,7 @@ function checkPool(m: Uint32Array, pool: number, arena: number, isEmpty: boolean
     const offset = block - pool - POOL_OVERHEAD;
     if (offset < 0 || block + bs > pool + nextoffset || offset % bs !== 0) fail('pool.freeblock', `pool ${hex(pool)}'s free list reaches ${hex(block)}, not one of its carved blocks`);
     if (seen.has(block)) fail('pool.freecycle', `pool ${hex(pool)}'s free list reaches ${hex(block)} twice`);
+    if (at(block + 4) !== FREED_KEY) fail('pool.freekey', `free block ${hex(block)} of pool ${hex(pool)} has lost its key (${hex(at(block + 4))}): written after its free?`);
     seen.add(block);
   }
   // nextoffset <= POOL_SIZE bounds the carved blocks by numBlocks(size), so the count is bounded too.

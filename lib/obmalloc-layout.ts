@@ -13,9 +13,9 @@
  *                           ntimes_arena_allocated, narenas_highwater, raw_allocated_blocks   (8 x u32)
  *   0x19020 usedpools       per size class, the nextpool/prevpool pair of a fake pool header (32 x 2 x u32)
  *   0x19120 nfp2lasta       per free-pool count 0..64, the rightmost usable arena with it  (65 x u32)
- *   0x19300 arena map       per segment, arena coverage [tail_hi : i32][tail_lo : i32]     (4096 x 2 x i32)
- *   0x21300 arena table     arena objects                                                  (4096 x 32 B)
- *   0x41300 end
+ *   0x19300 arena map       per segment, arena coverage and carved pools                  (4096 x 16 B)
+ *   0x29300 arena table     arena objects                                                  (4096 x 32 B)
+ *   0x49300 end
  */
 import { ALIGNMENT_SHIFT, MAX_SEGMENTS, SEGMENT_SHIFT, SEGMENT_SIZE } from './config';
 import { META_RAW_END } from './raw/layout';
@@ -93,9 +93,22 @@ export const OBM_RAW_ALLOCATED_BLOCKS = META_RAW_END + 24;
 export const OBM_USEDPOOLS = META_RAW_END + 0x20;
 export const OBM_NFP2LASTA = OBM_USEDPOOLS + NB_SMALL_SIZE_CLASSES * 8;
 export const OBM_ARENA_MAP = META_RAW_END + 0x300;
-export const ARENA_MAP_ENTRY = 8;
+/**
+ * Arena map entry, per segment: CPython's arena_map_bot_t entry (tail_hi, tail_lo), and how many of the
+ * segment's pools are carved, so that free() tells a carved pool from the map entry it has loaded
+ * anyway, without the pool's arena object.
+ *
+ *   +0  tail_hi    i32  an arena starts in this segment at tail_hi (-1: at 0); 0 when none does
+ *   +4  tail_lo    i32  an arena that started in the previous segment covers [0, tail_lo)
+ *   +8  carved_lo  u32  pools [0, carved_lo) of this segment are carved pools of the tail_lo arena
+ *   +12 carved_hi  u32  pools below carved_hi, from the first whole pool at or after tail_hi, are
+ *                       carved pools of the arena starting here (pool index = offset in segment >> 14)
+ */
+export const ARENA_MAP_ENTRY = 16;
 export const ARENA_MAP_TAIL_HI = 0;
 export const ARENA_MAP_TAIL_LO = 4;
+export const ARENA_MAP_CARVED_LO = 8;
+export const ARENA_MAP_CARVED_HI = 12;
 export const OBM_ARENAS = OBM_ARENA_MAP + MAX_SEGMENTS * ARENA_MAP_ENTRY;
 /** Arena objects the table holds: one per segment, more than any region can give arenas for. */
 export const ARENA_CAPACITY = MAX_SEGMENTS;
@@ -147,6 +160,17 @@ export const PTR_FREE_POOL = 18;
 export const PTR_UNCARVED = 19;
 /** heap.arenaFree() of an arena pymalloc still uses: only pymalloc gives its arenas back. */
 export const PTR_ARENA_IN_USE = 20;
+/** A block already on its pool's free list: freed twice, or realloc'd after its free. */
+export const PTR_DOUBLE_FREE = 21;
+
+/**
+ * glibc's tcache key, for pymalloc: written in a block's second word when it joins its pool's free list
+ * (free, or carving), cleared when malloc hands it out. A free that finds the key confirms by walking
+ * the pool's free list, so user data that happens to hold it costs a walk, never a false refusal; a
+ * write after free that clobbers it lets a double free through, as in glibc. Any value serves; this one
+ * is rare in data (not a small integer, an ASCII run or a float's usual high bits).
+ */
+export const FREED_KEY = 0xf4eeb10c;
 
 /**
  * BLOCK_START[class * 32 + (j >>> 5)] bit (j & 31): whether 16 j bytes past a pool's first block is

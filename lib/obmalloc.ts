@@ -6,15 +6,16 @@
  *   request 0 or > 512     the RAW domain (PyMem_RawMalloc), counted in raw_allocated_blocks
  *
  * Arguments arrive validated by the domain (sizes and pointers are u32 integers). A pointer that is not
- * the start of a live block is refused with a PTR_* status before anything changes, where that is O(1):
- * outside every arena it goes to the raw allocator, which refuses what it did not hand out; inside an
- * arena it must be in a carved, non-empty pool, past the header, on a block boundary of the pool's
- * class and below the pool's carving mark. A block already on its pool's free list cannot be told in
- * O(1) and is, as in CPython, undefined behaviour (the debug hooks catch it).
+ * the start of a live block is refused with a PTR_* status before anything changes: outside every arena
+ * it goes to the raw allocator, which refuses what it did not hand out; inside an arena it must be in a
+ * carved, non-empty pool, past the header, on a block boundary of the pool's class and below the pool's
+ * carving mark. A block already on its pool's free list is a double free, caught as glibc's tcache
+ * catches one (FREED_KEY in obmalloc-layout.ts): CPython leaves it undefined.
  *
- * Hot paths: malloc from a used pool is one list-head load, a count increment and a free-list pop, about
- * ten typed-array accesses; free into a pool that stays used is the range check (two loads), the pool
- * checks (six loads) and a free-list push. Neither allocates a JS object.
+ * Hot paths: malloc from a used pool is one list-head load, a count increment, a free-list pop and the
+ * key's clearing, about a dozen typed-array accesses; free into a pool that stays used is the arena
+ * map entry (three loads, one cache line), the pool checks (four loads), the key's test and a
+ * free-list push. Neither allocates a JS object.
  */
 import { ALIGNMENT_SHIFT } from './config';
 import {
@@ -23,9 +24,10 @@ import {
   POOL_SZIDX, POOL_NEXTOFFSET, POOL_MAXNEXTOFFSET, POOL_OVERHEAD, AO_ADDRESS, AO_POOL_ADDRESS, AO_NFREEPOOLS,
   AO_NTOTALPOOLS, AO_FREEPOOLS, AO_NEXTARENA, AO_PREVARENA, OBM_USABLE_ARENAS, OBM_UNUSED_ARENA_OBJECTS,
   OBM_MAXARENAS, OBM_NARENAS_CURRENT, OBM_NTIMES_ALLOCATED, OBM_NARENAS_HIGHWATER, OBM_RAW_ALLOCATED_BLOCKS,
-  OBM_NFP2LASTA, OBM_ARENA_MAP, ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_MAP_TAIL_LO, OBM_ARENAS,
-  AO_SIZE, ARENA_CAPACITY, NB_SMALL_SIZE_CLASSES, BLOCK_START, PTR_POOL_HEADER, PTR_NOT_BLOCK, PTR_FREE_POOL,
-  PTR_UNCARVED, usedpoolsHead, blockSize, arenaObject,
+  OBM_NFP2LASTA, OBM_ARENA_MAP, ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_MAP_TAIL_LO, ARENA_MAP_CARVED_LO,
+  ARENA_MAP_CARVED_HI, OBM_ARENAS, AO_SIZE, ARENA_CAPACITY, NB_SMALL_SIZE_CLASSES, BLOCK_START, PTR_POOL_HEADER,
+  PTR_NOT_BLOCK, PTR_FREE_POOL, PTR_UNCARVED, PTR_DOUBLE_FREE, FREED_KEY, POOL_BITS, OBM_USEDPOOLS, numBlocks,
+  usedpoolsHead, blockSize, arenaObject,
 } from './obmalloc-layout';
 import { invalidReturnValue } from './errors';
 
@@ -45,6 +47,12 @@ export interface ArenaAllocator {
 
 /** Word index of a byte offset: every field is a u32 at a 4-byte-aligned offset. */
 const W = 2;
+/** refuse()'s answer for a pointer no arena covers: it belongs to the raw allocator. */
+const OUTSIDE_ARENAS = -1;
+/** A free block's second word holds FREED_KEY (its first links the free list). */
+const KEY = 4;
+/** The most blocks a pool holds (1021 of 16 bytes): bounds a free-list walk, even over a corrupted list. */
+const MAX_POOL_BLOCKS = numBlocks(0);
 
 export class Pymalloc {
   private readonly m: Uint32Array;
@@ -130,14 +138,14 @@ export class Pymalloc {
    */
   free(p: number): number {
     if (p === 0) return 0;
-    if (!this.addressInRange(p)) {
-      this.raw.free(p);
-      this.m[OBM_RAW_ALLOCATED_BLOCKS >>> W]--;
+    const status = this.refuse(p);
+    if (status === 0) {
+      this.poolFree(p);
       return 0;
     }
-    const status = this.refuse(p);
-    if (status !== 0) return status;
-    this.poolFree(p);
+    if (status !== OUTSIDE_ARENAS) return status;
+    this.raw.free(p);
+    this.m[OBM_RAW_ALLOCATED_BLOCKS >>> W]--;
     return 0;
   }
 
@@ -149,8 +157,8 @@ export class Pymalloc {
    */
   realloc(p: number, n: number): number {
     if (p === 0) return this.malloc(n);
-    if (!this.addressInRange(p)) return this.rawCall(p, n, 2);
     const status = this.refuse(p);
+    if (status === OUTSIDE_ARENAS) return this.rawCall(p, n, 2);
     if (status !== 0) return -status;
     const size = blockSize(this.m[(((p & ~POOL_SIZE_MASK) >>> 0) + POOL_SZIDX) >>> W]);
     let copy = size;
@@ -179,16 +187,29 @@ export class Pymalloc {
     return tail < this.i32[e + (ARENA_MAP_TAIL_LO >>> W)] || (tail >= hi && hi !== 0);
   }
 
-  /** Why p, inside an arena, is not the start of a live block: a PTR_* status, or 0 when it is one. */
+  /**
+   * Why p is not the start of a live block: a PTR_* status, 0 when it is one, OUTSIDE_ARENAS when no
+   * arena covers it. address_in_range and the pool checks in one: the arena map entry that says p is in
+   * an arena also says how many of its segment's pools are carved, so a stale or never-written pool
+   * header is never read. Reads only.
+   */
   private refuse(p: number): number {
     const m = this.m;
+    const e = (OBM_ARENA_MAP + (p >>> ARENA_BITS) * ARENA_MAP_ENTRY) >>> W;
+    const tail = p & ARENA_SIZE_MASK;
+    const hi = this.i32[e + (ARENA_MAP_TAIL_HI >>> W)];
+    let carved: number;
+    if (tail < this.i32[e + (ARENA_MAP_TAIL_LO >>> W)]) {
+      carved = m[e + (ARENA_MAP_CARVED_LO >>> W)];
+    } else if (tail >= hi && hi !== 0) {
+      // Below an unaligned arena's first whole pool lies memory of the arena but of no pool.
+      if ((tail & ~POOL_SIZE_MASK) < hi) return PTR_UNCARVED;
+      carved = m[e + (ARENA_MAP_CARVED_HI >>> W)];
+    } else {
+      return OUTSIDE_ARENAS;
+    }
+    if (tail >>> POOL_BITS >= carved) return PTR_UNCARVED;
     const pool = (p & ~POOL_SIZE_MASK) >>> 0;
-    const ai = m[(pool + POOL_ARENAINDEX) >>> W];
-    if (ai >= m[OBM_MAXARENAS >>> W]) return PTR_UNCARVED;
-    const ao = arenaObject(ai);
-    const address = m[(ao + AO_ADDRESS) >>> W];
-    // A stale or never-written header cannot pass: a carved pool lies below its arena's carving mark.
-    if (address === 0 || pool < address || pool >= m[(ao + AO_POOL_ADDRESS) >>> W]) return PTR_UNCARVED;
     if (m[(pool + POOL_COUNT) >>> W] === 0) return PTR_FREE_POOL;
     const offset = p - pool - POOL_OVERHEAD;
     if (offset < 0) return PTR_POOL_HEADER;
@@ -198,19 +219,32 @@ export class Pymalloc {
       return PTR_NOT_BLOCK;
     }
     if (offset + POOL_OVERHEAD >= m[(pool + POOL_NEXTOFFSET) >>> W]) return PTR_UNCARVED;
+    if (m[(p + KEY) >>> W] === FREED_KEY && this.onFreeList(pool, p)) return PTR_DOUBLE_FREE;
     return 0;
+  }
+
+  /** Whether block p is on its pool's free list: a walk of at most MAX_POOL_BLOCKS links. */
+  private onFreeList(pool: number, p: number): boolean {
+    const m = this.m;
+    let b = m[(pool + POOL_FREEBLOCK) >>> W];
+    for (let i = 0; b !== 0 && i < MAX_POOL_BLOCKS; i++) {
+      if (b === p) return true;
+      b = m[b >>> W];
+    }
+    return false;
   }
 
   /** pymalloc_alloc for size class `size`: a block, or 0 when no arena can be had. */
   private poolAlloc(size: number): number {
     const m = this.m;
-    const head = usedpoolsHead(size);
+    const head = OBM_USEDPOOLS + (size << 3) - POOL_NEXTPOOL; // usedpoolsHead(size), written out on the hot path
     const pool = m[(head + POOL_NEXTPOOL) >>> W];
     if (pool === head) return this.allocateFromNewPool(size);
     m[(pool + POOL_COUNT) >>> W]++;
     const bp = m[(pool + POOL_FREEBLOCK) >>> W];
     const next = m[bp >>> W];
     m[(pool + POOL_FREEBLOCK) >>> W] = next;
+    m[(bp + KEY) >>> W] = 0;
     if (next === 0) this.poolExtend(pool, size);
     return bp;
   }
@@ -222,8 +256,9 @@ export class Pymalloc {
     if (nextoffset <= m[(pool + POOL_MAXNEXTOFFSET) >>> W]) {
       const block = pool + nextoffset;
       m[(pool + POOL_FREEBLOCK) >>> W] = block;
-      m[(pool + POOL_NEXTOFFSET) >>> W] = nextoffset + blockSize(size);
+      m[(pool + POOL_NEXTOFFSET) >>> W] = nextoffset + ((size + 1) << ALIGNMENT_SHIFT); // blockSize(size)
       m[block >>> W] = 0;
+      m[(block + KEY) >>> W] = FREED_KEY;
       return;
     }
     const next = m[(pool + POOL_NEXTPOOL) >>> W];
@@ -262,6 +297,7 @@ export class Pymalloc {
       m[(pool + POOL_ARENAINDEX) >>> W] = (ao - OBM_ARENAS) / AO_SIZE;
       m[(pool + POOL_SZIDX) >>> W] = DUMMY_SIZE_IDX;
       m[(ao + AO_POOL_ADDRESS) >>> W] = pool + POOL_SIZE;
+      this.markCarved(pool);
     }
     m[(ao + AO_NFREEPOOLS) >>> W] = nf - 1;
     if (nf === 1) {
@@ -280,6 +316,7 @@ export class Pymalloc {
     if (m[(pool + POOL_SZIDX) >>> W] === size) {
       const bp = m[(pool + POOL_FREEBLOCK) >>> W];
       m[(pool + POOL_FREEBLOCK) >>> W] = m[bp >>> W];
+      m[(bp + KEY) >>> W] = 0;
       return bp;
     }
     // First use for this class: the first block is handed out, the second becomes the free list, and
@@ -291,6 +328,10 @@ export class Pymalloc {
     const free = pool + POOL_OVERHEAD + bs;
     m[(pool + POOL_FREEBLOCK) >>> W] = free;
     m[free >>> W] = 0;
+    m[(free + KEY) >>> W] = FREED_KEY;
+    // The pool's memory may hold anything, a key of the pool's last life included: a stale key in a
+    // live block would cost its free a walk of the free list.
+    m[(pool + POOL_OVERHEAD + KEY) >>> W] = 0;
     return pool + POOL_OVERHEAD;
   }
 
@@ -338,16 +379,34 @@ export class Pymalloc {
     return ao;
   }
 
-  /** arena_map_mark_used: records (or forgets) the arena at `base` in the coverage map. */
+  /**
+   * arena_map_mark_used: records (or forgets) the arena at `base` in the coverage map, none of its pools
+   * carved yet (or any longer).
+   */
   private markArena(base: number, used: boolean): void {
     const e = (OBM_ARENA_MAP + (base >>> ARENA_BITS) * ARENA_MAP_ENTRY) >>> W;
     const tail = base & ARENA_SIZE_MASK;
+    this.m[e + (ARENA_MAP_CARVED_HI >>> W)] = 0;
     if (tail === 0) {
       this.i32[e + (ARENA_MAP_TAIL_HI >>> W)] = used ? -1 : 0;
     } else {
       this.i32[e + (ARENA_MAP_TAIL_HI >>> W)] = used ? tail : 0;
       this.i32[e + ((ARENA_MAP_ENTRY + ARENA_MAP_TAIL_LO) >>> W)] = used ? tail : 0;
+      this.m[e + ((ARENA_MAP_ENTRY + ARENA_MAP_CARVED_LO) >>> W)] = 0;
     }
+  }
+
+  /**
+   * Records that `pool` is carved in its segment's map entry: pools are carved in address order, so its
+   * segment's count of carved pools becomes its index there plus one. It belongs to the arena starting
+   * in its segment when it lies at or past tail_hi, else to the one from the previous segment.
+   */
+  private markCarved(pool: number): void {
+    const e = (OBM_ARENA_MAP + (pool >>> ARENA_BITS) * ARENA_MAP_ENTRY) >>> W;
+    const tail = pool & ARENA_SIZE_MASK;
+    const hi = this.i32[e + (ARENA_MAP_TAIL_HI >>> W)];
+    const field = hi !== 0 && tail >= hi ? ARENA_MAP_CARVED_HI : ARENA_MAP_CARVED_LO;
+    this.m[e + (field >>> W)] = (tail >>> POOL_BITS) + 1;
   }
 
   /** pymalloc_free of a validated block. */
@@ -356,6 +415,7 @@ export class Pymalloc {
     const pool = (p & ~POOL_SIZE_MASK) >>> 0;
     const lastfree = m[(pool + POOL_FREEBLOCK) >>> W];
     m[p >>> W] = lastfree;
+    m[(p + KEY) >>> W] = FREED_KEY;
     m[(pool + POOL_FREEBLOCK) >>> W] = p;
     const count = --m[(pool + POOL_COUNT) >>> W];
     if (lastfree === 0) {

@@ -6,7 +6,7 @@ import {
   POOL_SIZE, POOL_COUNT, POOL_FREEBLOCK, POOL_NEXTPOOL, POOL_PREVPOOL, POOL_ARENAINDEX, POOL_SZIDX, POOL_NEXTOFFSET,
   AO_ADDRESS, AO_POOL_ADDRESS, AO_NFREEPOOLS, AO_NTOTALPOOLS, AO_FREEPOOLS, AO_NEXTARENA, AO_PREVARENA,
   OBM_USABLE_ARENAS, OBM_UNUSED_ARENA_OBJECTS, OBM_MAXARENAS, OBM_NARENAS_CURRENT, OBM_NARENAS_HIGHWATER,
-  OBM_RAW_ALLOCATED_BLOCKS, OBM_NFP2LASTA, OBM_ARENA_MAP, ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_BITS,
+  OBM_RAW_ALLOCATED_BLOCKS, OBM_NFP2LASTA, OBM_ARENA_MAP, ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_MAP_CARVED_HI, ARENA_BITS,
   usedpoolsHead, arenaObject, numBlocks,
 } from '../lib/obmalloc-layout';
 
@@ -46,6 +46,7 @@ const CASES: [invariant: string, what: string, corrupt: (s: Scene, set: (offset:
   ['counters.arenas', 'highwater below current', (_, set) => set(OBM_NARENAS_HIGHWATER, 1)],
   ['counters.raw', 'raw_allocated_blocks', (_, set) => set(OBM_RAW_ALLOCATED_BLOCKS, 99)],
   ['map.entry', 'arena map entry', (s, set) => set(OBM_ARENA_MAP + (s.arena1 >>> ARENA_BITS) * ARENA_MAP_ENTRY + ARENA_MAP_TAIL_HI, 5)],
+  ['map.entry', "arena map entry's count of carved pools", (s, set) => set(OBM_ARENA_MAP + (s.arena1 >>> ARENA_BITS) * ARENA_MAP_ENTRY + ARENA_MAP_CARVED_HI, 64)],
   ['usedpools.member', 'a pool in the wrong class list', (s, set) => {
     set(usedpoolsHead(5) + POOL_NEXTPOOL, s.pool0);
   }],

@@ -13,10 +13,10 @@
  *
  * Segment 0, after pymalloc's state (OBM_END):
  *
- *   0x42000 state       magic, the freelists (float, tuple, list, dict, dict keys), the interned table,
+ *   0x4a000 state       magic, the freelists (float, tuple, list, dict, dict keys), the interned table,
  *                       the cyclic collector's generations and counters
- *   0x42800 types       one 64-byte record per type                                (16 x 64 B)
- *   0x43000 statics     None, False, True, the small ints, the empty and one-character strings and
+ *   0x4a800 types       one 64-byte record per type                                (16 x 64 B)
+ *   0x4b000 statics     None, False, True, the small ints, the empty and one-character strings and
  *                       bytes: CPython 3.12 allocates them statically, outside pymalloc, and so do we
  */
 import { SEGMENT_SIZE } from '../config';
@@ -168,7 +168,7 @@ export const DKIX_DUMMY = -2;
 export const DICT_LOG_MINSIZE = 3;
 
 /** The objects layer's state, a page after pymalloc's. */
-export const OBJ_STATE = 0x42000;
+export const OBJ_STATE = 0x4a000;
 /** 'pyob': the objects layer has written its types and statics (heap.objects was first used). */
 export const OBJ_MAGIC_VALUE = 0x626f7970;
 export const OBJ_MAGIC = OBJ_STATE;
@@ -240,7 +240,7 @@ export function genHead(g: number): number {
  *
  *   +0 tp_basicsize:4  +4 tp_itemsize:4  +8 tp_name: NUL-terminated ASCII (up to 56 bytes)
  */
-export const TYPES = 0x42800;
+export const TYPES = 0x4a800;
 export const TYPE_RECORD = 64;
 export const TYPE_RECORD_SHIFT = 6;
 export const TP_BASICSIZE = 0;
@@ -281,7 +281,7 @@ export function typeRecord(type: number): number {
  * Static objects. Each starts on a 16-byte boundary, as every heap block does, so that a pointer test
  * need not tell statics from blocks.
  */
-export const STATICS = 0x43000;
+export const STATICS = 0x4b000;
 export const NONE = STATICS;
 export const FALSE = NONE + 16;
 /** The bools are ints: 28 bytes, one digit, in 32-byte slots. */

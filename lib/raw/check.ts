@@ -131,7 +131,8 @@ function checkQuickBins(m: Uint32Array, count: number): Set<number> {
       const s = h >>> SEGMENT_SHIFT;
       const where = `the quick bin of ${size}-byte blocks holds ${hex(h)}`;
       if (h === 0 || s >= count || segmentKind(m, s) !== SEG_RAW_POOL || (h & 15) !== 0 || kept.has(h)) fail('quick.block', `${where}, not a distinct block in a raw pool`);
-      if (m[(h + BLK_SIZE) >>> 2] !== size || isLive(m, h + BLOCK_HEADER_SIZE)) fail('quick.block', `${where}, whose size word is ${hex(m[(h + BLK_SIZE) >>> 2])}${isLive(m, h + BLOCK_HEADER_SIZE) ? ' and which is live' : ''}`);
+      if (m[(h + BLK_SIZE) >>> 2] !== size) fail('quick.block', `${where}, whose size word is ${hex(m[(h + BLK_SIZE) >>> 2])}`);
+      if (isLive(m, h + BLOCK_HEADER_SIZE)) fail('quick.block', `${where}, which is live`);
       kept.add(h);
       h = m[(h + BLK_REQUESTED) >>> 2];
     }
