@@ -13,6 +13,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { PACKAGE_ROOT } from '../lib/raw/native';
 import { createHeap, MemoryCorruptionError } from '../lib/index';
 import { parseTrace } from '../lib/trace/format';
+import { FREED_KEY } from '../lib/obmalloc-layout';
 
 interface Block {
   /** The line of the opening fence, the info string, and the text between the fences. */
@@ -197,8 +198,10 @@ const CHECKS: { name: string; claims: (b: Block) => boolean; check: (t: Test, b:
       t.same([...u8.subarray(p, p + 5)], Array(5).fill(0xcd), '0xCD when new');
       t.same([...u8.subarray(p + 5, p + 13)], Array(8).fill(0xfd), "p+N ['\\xfd' x 8]");
       heap.mem.free(p);
-      // pymalloc's free list then takes the block's first word, as in CPython.
-      t.same([...u8.subarray(p - 12, p + 13)], Array(25).fill(0xdd), '0xDD over the whole block once freed');
+      // pymalloc's free list then takes the block's first 8 bytes: the link, as in CPython, and the
+      // freed-block key that catches a double free (FREED_KEY).
+      t.same([...u8.subarray(p - 8, p + 13)], Array(21).fill(0xdd), '0xDD over the whole block once freed');
+      t.equal(heap.u32[(p - 12) >>> 2], FREED_KEY, 'its second word the key');
       t.match(b.text, /\[size: 8, big-endian\]\[api id: 1\]\['\\xfd' x 7\][^]*0xCD when new[^]*\['\\xfd' x 8\] +0xDD over the whole block once freed/);
       heap.close();
     },
