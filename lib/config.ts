@@ -37,12 +37,18 @@ export const RAW_HUGE_THRESHOLD = 256 * 1024;
 
 /**
  * Wholly free segments kept committed instead of released, against alloc/free thrashing at a segment
- * boundary (CPython keeps its last empty arena for the same reason, bpo-37257). 4 MiB of memory at
- * most; everything beyond goes back to the OS at once.
+ * boundary (CPython keeps its last empty arena for the same reason, bpo-37257; mimalloc delays its
+ * purges): a program that frees everything and builds it again, as a request loop does, finds its
+ * segments still committed. Up to a quarter of the region's segments and at least 4; beyond that a
+ * freed segment goes back to the OS at once, and heap.trim() or memory pressure give back the rest.
  */
-export const SEGMENT_CACHE_MAX = 4;
-/** Slots reserved for the cache in the layout, so the cache can grow without a layout change. */
-export const SEGMENT_CACHE_SLOTS = 16;
+export const SEGMENT_CACHE_MIN = 4;
+export const SEGMENT_CACHE_SHIFT = 2;
+
+/** The most segments a region of `segmentCount` segments keeps cached (its header's cacheMax). */
+export function segmentCacheMax(segmentCount: number): number {
+  return Math.max(SEGMENT_CACHE_MIN, segmentCount >>> SEGMENT_CACHE_SHIFT);
+}
 
 /**
  * TLSF (Masmano et al., "TLSF: a new dynamic memory allocator for real-time systems", 2004): each power
@@ -68,5 +74,4 @@ assert(MAX_SEGMENTS === 4096, 'the segment table has room for every segment of a
 // realloc(p, 0xFFFFFFFF) is how the RAW domain validates p for a request no region can satisfy.
 assert(MAX_MAX_BYTES - SEGMENT_SIZE < 0xffffffff, 'no region can satisfy a request of 2^32 - 1 bytes');
 assert(RAW_HUGE_THRESHOLD % ALIGNMENT === 0 && RAW_HUGE_THRESHOLD < SEGMENT_SIZE / 2, 'huge threshold');
-assert(SEGMENT_CACHE_MAX <= SEGMENT_CACHE_SLOTS, 'the cache fits its slots');
 assert(TLSF_SL_COUNT <= 32, 'a second-level bitmap fits one u32');

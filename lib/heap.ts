@@ -34,7 +34,7 @@ import { ownerMark } from './thread';
 import { openBackend, warnFallback, type BackendChoice } from './raw/open';
 import { PTR_MISALIGNED, PTR_OUTSIDE } from './raw/layout';
 import { checkRegion } from './raw/check';
-import { readStats, type HeapStats } from './stats';
+import { readStats, committedBytes, type HeapStats } from './stats';
 import type { BackendName, RawBackend } from './raw/backend';
 
 export interface HeapOptions {
@@ -245,6 +245,20 @@ export class Heap {
   private releaseMemory(): void {
     this.arenasReleased += this.pymalloc.releaseEmptyArenas();
     this.segmentsReleased += this.impl.trim();
+  }
+
+  /**
+   * Gives back everything kept free against thrashing (what a full collection and memory pressure give
+   * back too): pymalloc's empty arenas, the raw allocator's quick bins and kept empty pool, and every
+   * cached segment, whose pages go to the OS (native: madvise, so RSS falls at once; fallback: zeroed).
+   * Returns the committed bytes released.
+   */
+  trim(): number {
+    this.assertOpen('heap.trim');
+    const segments = this.maxBytes / SEGMENT_SIZE;
+    const before = committedBytes(this.u32, segments);
+    this.releaseMemory();
+    return before - committedBytes(this.u32, segments);
   }
 
   /** Whether close() has been called. */

@@ -18,15 +18,15 @@
 #define DEFAULT_MAX_BYTES 1073741824u
 #define MAX_SEGMENTS 4096u
 #define RAW_HUGE_THRESHOLD (256u * 1024u)
-#define SEGMENT_CACHE_MAX 4u
-#define SEGMENT_CACHE_SLOTS 16u
+#define SEGMENT_CACHE_MIN 4u /* cached segments kept: max(4, count >> 2) */
+#define SEGMENT_CACHE_SHIFT 2u
 #define TLSF_SL_LOG2 5u
 #define TLSF_SL_COUNT (1u << TLSF_SL_LOG2)
 #define TLSF_FL_SHIFT (TLSF_SL_LOG2 + ALIGNMENT_SHIFT)
 #define TLSF_FL_COUNT (SEGMENT_SHIFT - TLSF_FL_SHIFT + 1u)
 
 /* lib/raw/layout.ts: metadata segment */
-#define LAYOUT_VERSION 2u /* 2: quick bins */
+#define LAYOUT_VERSION 3u /* 2: quick bins; 3: the segment cache a bitmap */
 #define ADDON_API 2u /* the region handle's functions: 2 added trim() */
 #define MAGIC 0x6d6d7970u
 #define NULL_GUARD_BYTES 0x10000u
@@ -41,7 +41,6 @@
 #define EMPTY_POOL 0x10028u
 #define CACHE_COUNT 0x1002cu
 #define KIND_COUNTS 0x10030u
-#define CACHE 0x10050u
 #define TLSF_FL_BITMAP 0x10090u
 #define TLSF_SL_BITMAPS 0x10094u
 #define TLSF_HEADS 0x10100u
@@ -51,6 +50,7 @@
 #define QUICK_MAX_BLOCK (32u + (QUICK_BIN_COUNT - 1u) * 16u)
 #define QUICK_DEPTH 7u /* glibc's tcache_count */
 #define QUICK_COUNT_MASK 15u /* the count in a bin word's low bits */
+#define SEG_CACHE_MAP 0x10d00u /* bit s <=> segment s cached */
 #define SEG_TABLE 0x11000u
 #define SEG_ENTRY_SIZE 8u
 #define SEG_KIND 0u
@@ -101,11 +101,11 @@
 /* X-macro over every constant, for the addon's `layout` export; names as in TypeScript. */
 #define PM_LAYOUT_TABLE(X)                                                                           \
   X(ALIGNMENT) X(ALIGNMENT_SHIFT) X(SEGMENT_SHIFT) X(SEGMENT_SIZE) X(MAX_MAX_BYTES) X(MIN_MAX_BYTES)  \
-  X(DEFAULT_MAX_BYTES) X(MAX_SEGMENTS) X(RAW_HUGE_THRESHOLD) X(SEGMENT_CACHE_MAX)                    \
-  X(SEGMENT_CACHE_SLOTS) X(TLSF_SL_LOG2) X(TLSF_SL_COUNT) X(TLSF_FL_SHIFT) X(TLSF_FL_COUNT)          \
+  X(DEFAULT_MAX_BYTES) X(MAX_SEGMENTS) X(RAW_HUGE_THRESHOLD) X(SEGMENT_CACHE_MIN)                    \
+  X(SEGMENT_CACHE_SHIFT) X(TLSF_SL_LOG2) X(TLSF_SL_COUNT) X(TLSF_FL_SHIFT) X(TLSF_FL_COUNT)          \
   X(LAYOUT_VERSION) X(ADDON_API) X(MAGIC) X(NULL_GUARD_BYTES) X(HDR_MAGIC) X(HDR_VERSION) X(HDR_SEGMENT_SHIFT) X(HDR_SEGMENT_COUNT)   \
   X(HDR_HUGE_THRESHOLD) X(HDR_CACHE_MAX) X(RAW_BLOCKS) X(RAW_BYTES) X(EMPTY_POOL) X(CACHE_COUNT)     \
-  X(KIND_COUNTS) X(CACHE) X(TLSF_FL_BITMAP) X(TLSF_SL_BITMAPS) X(TLSF_HEADS) X(SEG_FREE_MAP)        \
+  X(KIND_COUNTS) X(SEG_CACHE_MAP) X(TLSF_FL_BITMAP) X(TLSF_SL_BITMAPS) X(TLSF_HEADS) X(SEG_FREE_MAP)        \
   X(QUICK_BINS) X(QUICK_BIN_COUNT) X(QUICK_MAX_BLOCK) X(QUICK_DEPTH) X(QUICK_COUNT_MASK)            \
   X(SEG_TABLE) X(SEG_ENTRY_SIZE) X(SEG_KIND) X(SEG_VALUE) X(META_RAW_END) X(SEG_FREE_CLEAN)         \
   X(SEG_FREE_CACHED) X(SEG_META) X(SEG_RAW_POOL) X(SEG_ARENA) X(SEG_HUGE_HEAD) X(SEG_HUGE_CONT)     \

@@ -19,8 +19,13 @@ void pm_corrupt(const pm_region *r, uint64_t offset, uint64_t length) {
 
 #define ENTRY(s) (SEG_TABLE + (s) * SEG_ENTRY_SIZE)
 #define FREE_WORD(r, s) PM_U32(r, SEG_FREE_MAP + ((s) >> 5) * 4u)
-#define CACHE_SLOT(r, i) PM_U32(r, CACHE + (i) * 4u)
+#define CACHE_WORD(r, s) PM_U32(r, SEG_CACHE_MAP + ((s) >> 5) * 4u)
 #define KIND_COUNT(r, k) PM_U32(r, KIND_COUNTS + (k) * 4u)
+
+static uint32_t pm_segment_cache_max(uint32_t count) { /* lib/config.ts's segmentCacheMax */
+  uint32_t quarter = count >> SEGMENT_CACHE_SHIFT;
+  return quarter > SEGMENT_CACHE_MIN ? quarter : SEGMENT_CACHE_MIN;
+}
 
 void pm_region_init(pm_region *r, uint8_t *base, uint32_t count) {
   r->base = base;
@@ -32,7 +37,7 @@ void pm_region_init(pm_region *r, uint8_t *base, uint32_t count) {
   PM_U32(r, HDR_SEGMENT_SHIFT) = SEGMENT_SHIFT;
   PM_U32(r, HDR_SEGMENT_COUNT) = count;
   PM_U32(r, HDR_HUGE_THRESHOLD) = RAW_HUGE_THRESHOLD;
-  PM_U32(r, HDR_CACHE_MAX) = SEGMENT_CACHE_MAX;
+  PM_U32(r, HDR_CACHE_MAX) = pm_segment_cache_max(count);
   PM_U32(r, ENTRY(0) + SEG_KIND) = SEG_META;
   KIND_COUNT(r, SEG_META) = 1;
   KIND_COUNT(r, SEG_FREE_CLEAN) = count - 1;
@@ -51,18 +56,19 @@ static void set_entry(pm_region *r, uint32_t s, uint32_t kind, uint32_t value) {
   PM_U32(r, ENTRY(s) + SEG_VALUE) = value;
 }
 
-static uint32_t lowest_free(const pm_region *r) {
+/* The lowest segment whose bit is set in the free map or the cached-segment map; 0 when none is. */
+static uint32_t lowest_in(const pm_region *r, uint32_t map) {
   uint32_t words = (r->count + 31) >> 5;
   for (uint32_t w = 0; w < words; w++) {
-    uint32_t bits = PM_U32(r, SEG_FREE_MAP + w * 4u);
+    uint32_t bits = PM_U32(r, map + w * 4u);
     if (bits != 0) return (w << 5) + (uint32_t)__builtin_ctz(bits);
   }
   return 0;
 }
 
 uint32_t pm_seg_alloc_one(pm_region *r, uint32_t kind, uint32_t value) {
-  uint32_t n = PM_U32(r, CACHE_COUNT);
-  uint32_t s = n > 0 ? CACHE_SLOT(r, n - 1) : lowest_free(r);
+  /* the lowest cached segment (still committed), else the lowest clean one */
+  uint32_t s = lowest_in(r, PM_U32(r, CACHE_COUNT) > 0 ? SEG_CACHE_MAP : SEG_FREE_MAP);
   if (s == 0) return 0;
   r->last_dirty = pm_seg_claim(r, s, kind, value);
   return s;
@@ -92,11 +98,8 @@ int pm_seg_claim(pm_region *r, uint32_t s, uint32_t kind, uint32_t value) {
   int dirty = 0;
   if (pm_seg_kind(r, s) == SEG_FREE_CACHED) {
     dirty = 1;
-    uint32_t n = PM_U32(r, CACHE_COUNT), i = 0;
-    while (CACHE_SLOT(r, i) != s) i++;
-    for (; i < n - 1; i++) CACHE_SLOT(r, i) = CACHE_SLOT(r, i + 1);
-    CACHE_SLOT(r, n - 1) = 0;
-    PM_U32(r, CACHE_COUNT) = n - 1;
+    CACHE_WORD(r, s) &= ~(1u << (s & 31));
+    PM_U32(r, CACHE_COUNT)--;
   }
   FREE_WORD(r, s) &= ~(1u << (s & 31));
   set_entry(r, s, kind, value);
@@ -105,11 +108,14 @@ int pm_seg_claim(pm_region *r, uint32_t s, uint32_t kind, uint32_t value) {
 
 uint32_t pm_seg_flush_cache(pm_region *r) {
   uint32_t n = PM_U32(r, CACHE_COUNT);
-  for (uint32_t i = 0; i < n; i++) {
-    uint32_t s = CACHE_SLOT(r, i);
-    pm_os_release(pm_bytes(r, (uint64_t)s * SEGMENT_SIZE, SEGMENT_SIZE), SEGMENT_SIZE);
-    set_entry(r, s, SEG_FREE_CLEAN, 0);
-    CACHE_SLOT(r, i) = 0;
+  uint32_t words = (r->count + 31) >> 5;
+  for (uint32_t w = 0; w < words; w++) {
+    for (uint32_t bits = PM_U32(r, SEG_CACHE_MAP + w * 4u); bits != 0; bits &= bits - 1) {
+      uint32_t s = (w << 5) + (uint32_t)__builtin_ctz(bits);
+      pm_os_release(pm_bytes(r, (uint64_t)s * SEGMENT_SIZE, SEGMENT_SIZE), SEGMENT_SIZE);
+      set_entry(r, s, SEG_FREE_CLEAN, 0);
+    }
+    PM_U32(r, SEG_CACHE_MAP + w * 4u) = 0;
   }
   PM_U32(r, CACHE_COUNT) = 0;
   return n;
@@ -117,8 +123,8 @@ uint32_t pm_seg_flush_cache(pm_region *r) {
 
 void pm_seg_release(pm_region *r, uint32_t s) {
   uint32_t n = PM_U32(r, CACHE_COUNT);
-  if (n < SEGMENT_CACHE_MAX) {
-    CACHE_SLOT(r, n) = s;
+  if (n < PM_U32(r, HDR_CACHE_MAX)) { /* kept committed: the bound is the region's, in its header */
+    CACHE_WORD(r, s) |= 1u << (s & 31);
     PM_U32(r, CACHE_COUNT) = n + 1;
     set_entry(r, s, SEG_FREE_CACHED, 0);
   } else {

@@ -3,7 +3,7 @@ import t from 'tap';
 import { BACKENDS, heapOn } from './helpers/backends';
 import { HeapCorruptionError, SEGMENT_SIZE, type Heap } from '../lib/index';
 import {
-  HDR_MAGIC, HDR_VERSION, HDR_SEGMENT_COUNT, HDR_SEGMENT_SHIFT, HDR_HUGE_THRESHOLD, HDR_CACHE_MAX, KIND_COUNTS, CACHE,
+  HDR_MAGIC, HDR_VERSION, HDR_SEGMENT_COUNT, HDR_SEGMENT_SHIFT, HDR_HUGE_THRESHOLD, HDR_CACHE_MAX, KIND_COUNTS, SEG_CACHE_MAP,
   CACHE_COUNT, EMPTY_POOL, RAW_BLOCKS, RAW_BYTES, TLSF_FL_BITMAP, TLSF_SL_BITMAPS, TLSF_HEADS, SEG_TABLE,
   SEG_ENTRY_SIZE, SEG_KIND, SEG_VALUE, SEG_FREE_MAP, SEG_ARENA, SEG_FREE_CLEAN, SEG_FREE_CACHED, BLK_SIZE,
   BLK_PREV, BLK_REQUESTED, BLK_PREV_FREE, BLK_NEXT_FREE, BLOCK_FREE_BIT, POOL_SENTINEL, POOL_LIVE_MAP, QUICK_BINS,
@@ -95,9 +95,13 @@ const corruptions: [invariant: string, what: string, corrupt: (s: Scene) => void
   ['segment.hugeSize', 'a large block too small to be one', ({ heap, huge }) => u32(heap, entry(segmentOf(huge), SEG_VALUE)).set(100)],
   ['segment.value', 'an arena with a value', ({ heap, arena }) => u32(heap, entry(segmentOf(arena), SEG_VALUE)).set(5)],
   ['segment.kindCounts', 'the arena count off by one', ({ heap }) => u32(heap, KIND_COUNTS + SEG_ARENA * 4).set(2)],
-  ['segment.cache', 'the cache naming a segment in use', ({ heap, arena }) => u32(heap, CACHE).set(segmentOf(arena))],
-  ['segment.cache', 'more cached segments than the cache holds', ({ heap }) => u32(heap, CACHE_COUNT).set(5)],
-  ['segment.cache', 'a stale entry in an unused slot', ({ heap }) => u32(heap, CACHE + 12).set(9)],
+  ['segment.cache', 'the cache map marking a segment in use', ({ heap, arena }) => {
+    const s = segmentOf(arena);
+    heap.u32[(SEG_CACHE_MAP >>> 2) + (s >>> 5)] |= 1 << (s & 31);
+  }],
+  ['segment.cache', 'more cached segments than the region keeps', ({ heap }) => u32(heap, CACHE_COUNT).set(5)],
+  ['segment.cache', 'a cache count the map disagrees with', ({ heap }) => u32(heap, CACHE_COUNT).set(3)],
+  ['segment.cache', 'a cache-map bit beyond the region', ({ heap }) => u32(heap, SEG_CACHE_MAP + 12).set(1)],
   ['segment.cache', 'a cached segment missing from the cache', ({ heap }) => {
     u32(heap, entry(15, SEG_KIND)).set(SEG_FREE_CACHED);
     u32(heap, KIND_COUNTS + SEG_FREE_CLEAN * 4).set(u32(heap, KIND_COUNTS + SEG_FREE_CLEAN * 4).get() - 1);

@@ -4,10 +4,10 @@
  * naming the first invariant broken. Cost: linear in the region's live segments (every block of every
  * pool is visited once); meant for tests and debugging, not for hot paths.
  */
-import { SEGMENT_SIZE, SEGMENT_SHIFT, RAW_HUGE_THRESHOLD, SEGMENT_CACHE_MAX, SEGMENT_CACHE_SLOTS, MAX_SEGMENTS, TLSF_FL_COUNT, TLSF_SL_COUNT, TLSF_SL_LOG2 } from '../config';
+import { SEGMENT_SIZE, SEGMENT_SHIFT, RAW_HUGE_THRESHOLD, MAX_SEGMENTS, TLSF_FL_COUNT, TLSF_SL_COUNT, TLSF_SL_LOG2, segmentCacheMax } from '../config';
 import {
   NULL_GUARD_BYTES, MAGIC, LAYOUT_VERSION, HDR_MAGIC, HDR_VERSION, HDR_SEGMENT_SHIFT, HDR_SEGMENT_COUNT, HDR_HUGE_THRESHOLD, HDR_CACHE_MAX,
-  RAW_BLOCKS, RAW_BYTES, EMPTY_POOL, CACHE_COUNT, CACHE, KIND_COUNTS, TLSF_FL_BITMAP, TLSF_SL_BITMAPS, TLSF_HEADS,
+  RAW_BLOCKS, RAW_BYTES, EMPTY_POOL, CACHE_COUNT, SEG_CACHE_MAP, KIND_COUNTS, TLSF_FL_BITMAP, TLSF_SL_BITMAPS, TLSF_HEADS,
   SEG_FREE_MAP, SEG_KIND_COUNT, SEG_KIND_NAMES, SEG_FREE_CLEAN,
   SEG_FREE_CACHED, SEG_META, SEG_RAW_POOL, SEG_HUGE_HEAD, SEG_HUGE_CONT, POOL_FIRST_BLOCK, POOL_SENTINEL,
   POOL_BLOCK_MAX, POOL_LIVE_MAP, POOL_LIVE_MAP_BYTES, BLK_SIZE, BLK_PREV, BLK_REQUESTED, BLK_RESERVED,
@@ -40,7 +40,7 @@ export function checkRegion(m: Uint32Array, segmentCount: number): void {
   expectHeader(m, HDR_SEGMENT_SHIFT, 'segmentShift', SEGMENT_SHIFT);
   expectHeader(m, HDR_SEGMENT_COUNT, 'segmentCount', segmentCount);
   expectHeader(m, HDR_HUGE_THRESHOLD, 'hugeThreshold', RAW_HUGE_THRESHOLD);
-  expectHeader(m, HDR_CACHE_MAX, 'cacheMax', SEGMENT_CACHE_MAX);
+  expectHeader(m, HDR_CACHE_MAX, 'cacheMax', segmentCacheMax(segmentCount));
   const huge = checkSegments(m, segmentCount);
   checkCache(m, segmentCount);
   const quick = checkQuickBins(m, segmentCount);
@@ -95,23 +95,18 @@ function checkSegments(m: Uint32Array, count: number): { blocks: number; bytes: 
   return { blocks, bytes };
 }
 
+/** The cached-segment map: exactly the cached segments, as many as CACHE_COUNT says, at most cacheMax. */
 function checkCache(m: Uint32Array, count: number): void {
   const n = m[CACHE_COUNT >>> 2];
-  if (n > SEGMENT_CACHE_MAX) fail('segment.cache', `${n} cached segments, at most ${SEGMENT_CACHE_MAX} allowed`);
-  const seen = new Set<number>();
-  for (let i = 0; i < SEGMENT_CACHE_SLOTS; i++) {
-    const s = m[(CACHE >>> 2) + i];
-    if (i >= n) {
-      if (s !== 0) fail('segment.cache', `unused cache slot ${i} holds ${s}`);
-      continue;
-    }
-    if (s === 0 || s >= count || seen.has(s) || segmentKind(m, s) !== SEG_FREE_CACHED) {
-      fail('segment.cache', `cache slot ${i} holds segment ${s}, which is not a distinct cached segment`);
-    }
-    seen.add(s);
+  const max = segmentCacheMax(count);
+  if (n > max) fail('segment.cache', `${n} cached segments, at most ${max} allowed`);
+  for (let s = 0; s < MAX_SEGMENTS; s++) {
+    const bit = (m[(SEG_CACHE_MAP >>> 2) + (s >>> 5)] >>> (s & 31)) & 1;
+    const cached = s < count && segmentKind(m, s) === SEG_FREE_CACHED ? 1 : 0;
+    if (bit !== cached) fail('segment.cache', `segment ${s} is ${cached ? '' : 'not '}cached but its cache-map bit is ${bit}`);
   }
   const cached = m[(KIND_COUNTS >>> 2) + SEG_FREE_CACHED];
-  if (cached !== n) fail('segment.cache', `${cached} segments are cached but the cache holds ${n}`);
+  if (cached !== n) fail('segment.cache', `${cached} segments are cached but the cache counts ${n}`);
 }
 
 /**

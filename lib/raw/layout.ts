@@ -12,18 +12,18 @@
  *                             huge threshold, cache size                         (8 x u32)
  *   0x10020 raw counters      live raw blocks, their requested bytes, kept empty pool, cache count
  *   0x10030 kind counts       segments of each kind                              (8 x u32)
- *   0x10050 segment cache     indices of cached (free, still committed) segments (16 x u32)
  *   0x10090 TLSF bitmaps      first level (1 x u32), second level                (12 x u32)
  *   0x10100 TLSF heads        free-list heads, [first level][second level]       (12 x 32 x u32)
  *   0x10700 free-segment map  bit s set <=> segment s is free (clean or cached)  (128 x u32)
  *   0x10900 quick bins        per block size 32..4112, freed blocks kept whole   (256 x u32)
+ *   0x10d00 cached-segment map bit s set <=> segment s is cached (free, committed) (128 x u32)
  *   0x11000 segment table     [kind, value] per segment                          (4096 x 2 x u32)
  *   0x19000 end of the raw allocator's metadata; later layers place theirs after it
  */
-import { SEGMENT_SIZE, TLSF_FL_COUNT, TLSF_SL_COUNT, MAX_SEGMENTS, SEGMENT_CACHE_SLOTS } from '../config';
+import { SEGMENT_SIZE, TLSF_FL_COUNT, TLSF_SL_COUNT, MAX_SEGMENTS } from '../config';
 
-/** 2: quick bins at 0x10900. */
-export const LAYOUT_VERSION = 2;
+/** 2: quick bins at 0x10900. 3: the segment cache is a bitmap at 0x10d00, its bound per region. */
+export const LAYOUT_VERSION = 3;
 /**
  * The functions a region handle of the addon has: 2 added trim(). Not part of the region's bytes; it
  * is here so that an addon built from older sources fails the layout comparison and is rebuilt.
@@ -50,7 +50,6 @@ export const RAW_BYTES = 0x10024;
 export const EMPTY_POOL = 0x10028;
 export const CACHE_COUNT = 0x1002c;
 export const KIND_COUNTS = 0x10030;
-export const CACHE = 0x10050;
 
 // TLSF control.
 export const TLSF_FL_BITMAP = 0x10090;
@@ -79,6 +78,9 @@ export const QUICK_BIN_COUNT = 256;
 export const QUICK_MAX_BLOCK = 32 + (QUICK_BIN_COUNT - 1) * 16;
 export const QUICK_DEPTH = 7;
 export const QUICK_COUNT_MASK = 15;
+
+/** The cached segments (SEG_FREE_CACHED), as a bitmap: CACHE_COUNT says how many bits are set. */
+export const SEG_CACHE_MAP = 0x10d00;
 export const SEG_ENTRY_SIZE = 8;
 export const SEG_KIND = 0;
 /** Huge head: the block's requested size. Huge continuation: the head's segment index. Else 0. */
@@ -155,13 +157,13 @@ function assert(ok: boolean, what: string): void {
   if (!ok) throw new Error(`pymem layout: ${what}`);
 }
 assert(HDR_MAGIC === NULL_GUARD_BYTES, 'the header starts right after the NULL guard');
-assert(CACHE + SEGMENT_CACHE_SLOTS * 4 <= TLSF_FL_BITMAP, 'cache slots end before TLSF');
+assert(KIND_COUNTS + SEG_KIND_COUNT * 4 <= TLSF_FL_BITMAP, 'kind counts end before TLSF');
 assert(TLSF_SL_BITMAPS + TLSF_FL_COUNT * 4 <= TLSF_HEADS, 'second-level bitmaps end before heads');
 assert(TLSF_HEADS + TLSF_FL_COUNT * TLSF_SL_COUNT * 4 <= SEG_FREE_MAP, 'heads end before the free map');
 assert(SEG_FREE_MAP + MAX_SEGMENTS / 8 <= QUICK_BINS, 'free map ends before the quick bins');
-assert(QUICK_BINS + QUICK_BIN_COUNT * 4 <= SEG_TABLE, 'quick bins end before the table');
+assert(QUICK_BINS + QUICK_BIN_COUNT * 4 <= SEG_CACHE_MAP, 'quick bins end before the cached-segment map');
+assert(SEG_CACHE_MAP + MAX_SEGMENTS / 8 <= SEG_TABLE, 'the cached-segment map ends before the table');
 assert(QUICK_MAX_BLOCK === BLOCK_MIN_SIZE + (QUICK_BIN_COUNT - 1) * 16 && QUICK_DEPTH <= QUICK_COUNT_MASK, 'a bin per 16-byte block size; the count fits its bits');
 assert(SEG_TABLE + MAX_SEGMENTS * SEG_ENTRY_SIZE <= META_RAW_END, 'table ends before META_RAW_END');
-assert(KIND_COUNTS + SEG_KIND_COUNT * 4 <= CACHE, 'kind counts end before the cache');
 assert(((1 + BLOCK_HEADER_SIZE + 15) & ~15) === BLOCK_MIN_SIZE, 'a 1-byte request takes the smallest block');
 assert(POOL_BLOCK_MAX < 2 ** 20 && POOL_BLOCK_MAX % 16 === 0, 'a pool block fits the last TLSF row');

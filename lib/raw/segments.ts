@@ -2,13 +2,14 @@
  * Layer 0/+1 boundary: the region's 1 MiB segments, their kinds, the free-segment map and the cache of
  * empty segments. native/segments.c is the same algorithm over the same bytes.
  *
- * Cost: allocOne() pops the cache in O(1) or scans the free map (at most 128 words); findRun() scans
- * it bit by bit (at most 4096 steps); both run once per pool, arena or huge block, never per small block.
+ * Cost: allocOne() scans the cached-segment map, or when nothing is cached the free map (at most 128
+ * words each); findRun() scans the free map bit by bit (at most 4096 steps); they run once per pool,
+ * arena or huge block, never per small block.
  */
-import { SEGMENT_SHIFT, SEGMENT_SIZE, SEGMENT_CACHE_MAX, RAW_HUGE_THRESHOLD } from '../config';
+import { SEGMENT_SHIFT, SEGMENT_SIZE, RAW_HUGE_THRESHOLD, segmentCacheMax } from '../config';
 import {
   MAGIC, LAYOUT_VERSION, HDR_MAGIC, HDR_VERSION, HDR_SEGMENT_SHIFT, HDR_SEGMENT_COUNT, HDR_HUGE_THRESHOLD,
-  HDR_CACHE_MAX, KIND_COUNTS, CACHE, CACHE_COUNT, SEG_FREE_MAP, SEG_TABLE, SEG_ENTRY_SIZE, SEG_KIND, SEG_VALUE,
+  HDR_CACHE_MAX, KIND_COUNTS, SEG_CACHE_MAP, CACHE_COUNT, SEG_FREE_MAP, SEG_TABLE, SEG_ENTRY_SIZE, SEG_KIND, SEG_VALUE,
   SEG_FREE_CLEAN, SEG_FREE_CACHED, SEG_META,
 } from './layout';
 
@@ -25,7 +26,7 @@ export function initRegion(m: Uint32Array, segmentCount: number): void {
   m[HDR_SEGMENT_SHIFT >>> 2] = SEGMENT_SHIFT;
   m[HDR_SEGMENT_COUNT >>> 2] = segmentCount;
   m[HDR_HUGE_THRESHOLD >>> 2] = RAW_HUGE_THRESHOLD;
-  m[HDR_CACHE_MAX >>> 2] = SEGMENT_CACHE_MAX;
+  m[HDR_CACHE_MAX >>> 2] = segmentCacheMax(segmentCount);
   m[(SEG_TABLE + SEG_KIND) >>> 2] = SEG_META;
   m[(KIND_COUNTS >>> 2) + SEG_META] = 1;
   m[(KIND_COUNTS >>> 2) + SEG_FREE_CLEAN] = segmentCount - 1;
@@ -79,22 +80,22 @@ export class Segments {
   }
 
   /**
-   * Takes one free segment for `kind`: the most recently cached one (its pages are still committed),
-   * else the lowest clean one. Returns its index, 0 when none is free; sets lastDirty.
+   * Takes one free segment for `kind`: the lowest cached one (its pages are still committed), else
+   * the lowest clean one. Returns its index, 0 when none is free; sets lastDirty.
    */
   allocOne(kind: number, value: number): number {
-    const n = this.m[CACHE_COUNT >>> 2];
-    const s = n > 0 ? this.m[(CACHE >>> 2) + n - 1] : this.lowestFree();
+    const s = this.lowestIn(this.m[CACHE_COUNT >>> 2] > 0 ? SEG_CACHE_MAP : SEG_FREE_MAP);
     if (s === 0) return 0;
     this.lastDirty = this.claim(s, kind, value);
     return s;
   }
 
-  private lowestFree(): number {
+  /** The lowest segment whose bit is set in the map at `map` (free or cached), 0 when none is. */
+  private lowestIn(map: number): number {
     const m = this.m;
     const words = (this.count + 31) >>> 5;
     for (let w = 0; w < words; w++) {
-      const bits = m[(SEG_FREE_MAP >>> 2) + w];
+      const bits = m[(map >>> 2) + w];
       if (bits !== 0) return (w << 5) + (31 - Math.clz32(bits & -bits));
     }
     return 0;
@@ -129,12 +130,8 @@ export class Segments {
     let dirty = 0;
     if (this.kind(s) === SEG_FREE_CACHED) {
       dirty = 1;
-      const n = m[CACHE_COUNT >>> 2];
-      let i = 0;
-      while (m[(CACHE >>> 2) + i] !== s) i++;
-      for (; i < n - 1; i++) m[(CACHE >>> 2) + i] = m[(CACHE >>> 2) + i + 1];
-      m[(CACHE >>> 2) + n - 1] = 0;
-      m[CACHE_COUNT >>> 2] = n - 1;
+      m[(SEG_CACHE_MAP >>> 2) + (s >>> 5)] &= ~(1 << (s & 31));
+      m[CACHE_COUNT >>> 2]--;
     }
     m[(SEG_FREE_MAP >>> 2) + (s >>> 5)] &= ~(1 << (s & 31));
     this.setEntry(s, kind, value);
@@ -145,11 +142,14 @@ export class Segments {
   flushCache(): number {
     const m = this.m;
     const n = m[CACHE_COUNT >>> 2];
-    for (let i = 0; i < n; i++) {
-      const s = m[(CACHE >>> 2) + i];
-      this.os.release(s * SEGMENT_SIZE, SEGMENT_SIZE);
-      this.setEntry(s, SEG_FREE_CLEAN, 0);
-      m[(CACHE >>> 2) + i] = 0;
+    const words = (this.count + 31) >>> 5;
+    for (let w = 0; w < words; w++) {
+      for (let bits = m[(SEG_CACHE_MAP >>> 2) + w]; bits !== 0; bits &= bits - 1) {
+        const s = (w << 5) + (31 - Math.clz32(bits & -bits));
+        this.os.release(s * SEGMENT_SIZE, SEGMENT_SIZE);
+        this.setEntry(s, SEG_FREE_CLEAN, 0);
+      }
+      m[(SEG_CACHE_MAP >>> 2) + w] = 0;
     }
     m[CACHE_COUNT >>> 2] = 0;
     return n;
@@ -159,8 +159,8 @@ export class Segments {
   release(s: number): void {
     const m = this.m;
     const n = m[CACHE_COUNT >>> 2];
-    if (n < SEGMENT_CACHE_MAX) {
-      m[(CACHE >>> 2) + n] = s;
+    if (n < m[HDR_CACHE_MAX >>> 2]) { // the region's bound, in its header, as the C twin reads it
+      m[(SEG_CACHE_MAP >>> 2) + (s >>> 5)] |= 1 << (s & 31);
       m[CACHE_COUNT >>> 2] = n + 1;
       this.setEntry(s, SEG_FREE_CACHED, 0);
     } else {
