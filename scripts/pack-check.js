@@ -28,6 +28,7 @@ const ALLOWED = [
   /^bin\/pymem$/,
   /^bench\/traces\/[a-z_]+\.trace\.gz$/,
   /^bench\/glibc\/replay\.c$/,
+  /^bench\/assemblyscript\/tlsf\.wasm$/,
   /^dist\/([a-z-]+\/)*[a-z-]+\.(js|mjs|d\.ts|js\.map)$/,
 ];
 

@@ -73,7 +73,8 @@ t.test('npm pack: the tarball holds what a user needs and nothing else', async (
   const files = record.files.map((f) => f.path);
   t.same(checkPack(files, { pkg, bindingGyp, libDir: path.join(src, 'lib') }), [], 'every file allowed, none missing, none stale');
   t.ok(files.includes('dist/index.mjs') && files.includes('native/binding.cc'));
-  t.notOk(files.some((f) => /^(lib|test|examples|\.ci)\/|^bench\/(?!traces\/|glibc\/replay\.c$)/.test(f)), 'no sources, tests, benchmarks or CI');
+  t.notOk(files.some((f) => /^(lib|test|examples|\.ci)\/|^bench\/(?!traces\/|glibc\/replay\.c$|assemblyscript\/tlsf\.wasm$)/.test(f)), 'no sources, tests, benchmarks or CI');
+  t.ok(files.includes('bench/assemblyscript/tlsf.wasm'), "the AssemblyScript contender's module, without its sources");
   t.ok(['ast_compile', 'json_roundtrip', 'text_words'].every((name) => files.includes(`bench/traces/${name}.trace.gz`)), "the recorded traces the command's workloads replay");
   t.equal(check.stdout.trim().split('\n').pop(), sizeReport(record), 'the dry run and the tarball agree');
   t.comment(sizeReport(record));

@@ -74,12 +74,19 @@ t.test('each contender replays every kind of event, and counts what fails', asyn
   // Requests larger than each contender's memory: the 2 GiB heap, the pool of at most 1 GiB. (Not
   // 2^32 bytes or more for @thi.ng/malloc: it truncates sizes to 32 bits and serves a few bytes.)
   const trace = (big: number) => parseTrace(Buffer.from(`pymem-trace 1\nm 1 100\nc 2 10 10\nr 1 5000\nr 2 ${big}\nm 3 ${big}\nc 4 3 ${big / 3}\nf 1\nf 2\n`));
-  for (const [contender, big] of [['native', 3e9], ['fallback', 3e9], ['thing', 1.5e9]] as const) {
-    const m = measure(contender, trace(big));
+  for (const [contender, big] of [['native', 3e9], ['fallback-mem', 3e9], ['thing', 1.5e9], ['assemblyscript', 1.5e9]] as const) {
+    const m = measure(contender, trace(big), 1);
     t.equal(m.failed, 3, `${contender}: a realloc, malloc and calloc of ${big} bytes fail`);
     t.ok(m.nsPerEvent > 0);
-    t.equal(m.peakCommitted === undefined, contender === 'thing');
+    t.equal(m.peakCommitted === undefined, contender === 'thing' || contender === 'assemblyscript');
   }
+  const as = parseTrace(Buffer.from('pymem-trace 1\nc 1 100 100\nm 2 3000000\nr 2 3\nf 1\nf 2\n'));
+  t.equal(measure('assemblyscript', as, 1).failed, 0, 'AssemblyScript: calloc, and a memory that grows (the view made again)');
+  const gib = 2 ** 30 - 16;
+  const past4GiB = parseTrace(Buffer.from(`pymem-trace 1\nm 1 ${gib}\nm 2 ${gib}\nm 3 ${gib}\nm 4 ${gib}\n`));
+  t.throws(() => measure('assemblyscript', past4GiB, 0), { name: 'RuntimeError', message: 'unreachable' }, 'where its memory cannot grow, AssemblyScript traps and the measurement fails');
+  const growPast4GiB = parseTrace(Buffer.from(`pymem-trace 1\nm 1 16\nm 2 ${gib}\nm 3 ${gib}\nm 4 ${gib - 2 ** 20}\nr 1 ${gib}\n`));
+  t.throws(() => measure('assemblyscript', growPast4GiB, 0), { name: 'RuntimeError', message: 'unreachable' }, 'and so does a realloc');
   const fits = parseTrace(Buffer.from('pymem-trace 1\nm 1 100\nc 2 10 10\nr 1 5000\nr 1 50\nf 1\n'));
   t.equal(measure('arraybuffer', fits).failed, 0, 'an ArrayBuffer grows and shrinks by copying');
 });
@@ -87,7 +94,7 @@ t.test('each contender replays every kind of event, and counts what fails', asyn
 t.test('a run: every contender, the median and range of each, ratios, memory', async (t) => {
   const io = capture();
   const r = runBench(tiny({ workloads: ['sweep'], rounds: 2 }), io);
-  t.same(r.contenders, ['native', 'fallback', 'glibc', 'thing', 'arraybuffer']);
+  t.same(r.contenders, ['native', 'fallback', 'native-mem', 'fallback-mem', 'glibc', 'assemblyscript', 'thing', 'arraybuffer']);
   t.same(r.missing, []);
   t.match(r.compiler, /^cc|gcc|clang/);
   t.equal(r.workloads.length, 1);
@@ -97,7 +104,7 @@ t.test('a run: every contender, the median and range of each, ratios, memory', a
     t.ok(cell.min > 0 && cell.min <= cell.median && cell.median <= cell.max, `${contender}: ${cell.min} <= ${cell.median} <= ${cell.max}`);
     t.equal(cell.failed, 0);
     t.equal(cell.events, 57, 'sweep is shorter than the slow contenders\' cap');
-    t.equal(cell.peakCommitted !== undefined, contender === 'native' || contender === 'fallback');
+    t.equal(cell.peakCommitted !== undefined, contender.startsWith('native') || contender.startsWith('fallback'));
   }
   t.ok(w.cells.native.peakCommitted! >= 12 << 20, 'the sweep holds 12 MiB at its peak');
   t.equal(io.err, 'sweep: measured (57 events)\n', 'one line per workload when stderr is not a terminal');
@@ -117,20 +124,21 @@ t.test('a run: every contender, the median and range of each, ratios, memory', a
 
 t.test('on a terminal, a progress bar redrawn in place', async (t) => {
   const io = capture(true);
-  const r = runBench(tiny({ workloads: ['large'], rounds: 1 }), io, { env: { ...process.env, CC: '/nonexistent/cc' }, thingModule: 'no-such-allocator' });
+  const r = runBench(tiny({ workloads: ['large'], rounds: 1 }), io, { env: { ...process.env, CC: '/nonexistent/cc' }, thingModule: 'no-such-allocator', wasm: '/nonexistent/tlsf.wasm' });
   t.match(io.err, /^glibc malloc: left out, no C compiler to build its replayer \(\/nonexistent\/cc: spawnSync \/nonexistent\/cc ENOENT\)\n/);
-  t.match(io.err, /\r\[#{10}\.{20}\] 1\/3 large: pymem native, round 1 of 1/);
-  t.match(io.err, /\r\[#{30}\] 3\/3 large: new ArrayBuffer, round 1 of 1/);
+  t.match(io.err, /\nAssemblyScript TLSF: left out, \/nonexistent\/tlsf\.wasm is missing \(node bench\/assemblyscript\/build\.mjs builds it\)\n/);
+  t.match(io.err, /\r\[#{6}\.{24}\] 1\/5 large: pymem native, round 1 of 1/);
+  t.match(io.err, /\r\[#{30}\] 5\/5 large: new ArrayBuffer, round 1 of 1/);
   t.match(io.err, /\r {78}\rlarge: measured \(4 events\)\n$/);
   t.match(io.err, /\n@thi\.ng\/malloc: left out, no-such-allocator is not installed \(npm install @thi\.ng\/malloc to compare with it\)\n/);
-  t.same(Object.keys(r.workloads[0].cells), ['native', 'fallback', 'arraybuffer']);
+  t.same(Object.keys(r.workloads[0].cells), ['native', 'fallback', 'native-mem', 'fallback-mem', 'arraybuffer']);
   t.match(formatResults(r, 'text'), /\n {2}pymem native +[\d.,]+ +[\d.,]+-[\d.,]+ +- +[\d.]+x /, 'no ratio to glibc');
   t.match(formatResults(r, 'markdown'), '\n- glibc malloc: left out, no C compiler');
 });
 
 t.test('--debug-hooks: each backend again with debug hooks, and what they cost it', async (t) => {
-  const r = runBench(tiny({ workloads: ['large'], rounds: 1, debugHooks: true }), capture(), { env: { ...process.env, CC: 'false' }, thingModule: 'no-such-allocator' });
-  t.same(r.contenders, ['native', 'fallback', 'native-debug', 'fallback-debug', 'arraybuffer']);
+  const r = runBench(tiny({ workloads: ['large'], rounds: 1, debugHooks: true }), capture(), { env: { ...process.env, CC: 'false' }, thingModule: 'no-such-allocator', wasm: '/nonexistent/tlsf.wasm' });
+  t.same(r.contenders, ['native', 'fallback', 'native-mem', 'fallback-mem', 'native-debug', 'fallback-debug', 'arraybuffer']);
   const w = r.workloads[0];
   t.ok(w.cells['native-debug'].peakCommitted! > 0 && w.cells['fallback-debug'].failed === 0);
   t.match(formatResults(r, 'text'), /\n {2}pymem native, debug hooks +[\d.,]+ /);
@@ -141,8 +149,8 @@ t.test('--debug-hooks: each backend again with debug hooks, and what they cost i
 });
 
 t.test('--tracemalloc: each backend again while tracing 1 and 25 frames, and what that costs', async (t) => {
-  const r = runBench(tiny({ workloads: ['sweep'], rounds: 1, tracemalloc: true }), capture(), { env: { ...process.env, CC: 'false' }, thingModule: 'no-such-allocator' });
-  t.same(r.contenders, ['native', 'fallback', 'native-tm1', 'fallback-tm1', 'native-tm25', 'fallback-tm25', 'arraybuffer']);
+  const r = runBench(tiny({ workloads: ['sweep'], rounds: 1, tracemalloc: true }), capture(), { env: { ...process.env, CC: 'false' }, thingModule: 'no-such-allocator', wasm: '/nonexistent/tlsf.wasm' });
+  t.same(r.contenders, ['native', 'fallback', 'native-mem', 'fallback-mem', 'native-tm1', 'fallback-tm1', 'native-tm25', 'fallback-tm25', 'arraybuffer']);
   t.ok(Object.values(r.workloads[0].cells).every((c) => c.failed === 0));
   const text = formatResults(r, 'text');
   t.match(text, /\n {2}pymem fallback, tracemalloc 25 frames +[\d.,]+ /);
@@ -152,7 +160,7 @@ t.test('--tracemalloc: each backend again while tracing 1 and 25 frames, and wha
 
 t.test('--objects: ints, floats and strings as heap objects and as JS values, each form in a child', async (t) => {
   // 20,000 values of each type and 20,000 records: enough for V8's heap growth to stand out of its noise.
-  const r = runBench(tiny({ workloads: ['sweep'], rounds: 1, objects: true, scale: 0.02 }), capture(), { env: { ...process.env, CC: 'false' }, thingModule: 'no-such-allocator' });
+  const r = runBench(tiny({ workloads: ['sweep'], rounds: 1, objects: true, scale: 0.02 }), capture(), { env: { ...process.env, CC: 'false' }, thingModule: 'no-such-allocator', wasm: '/nonexistent/tlsf.wasm' });
   const objects = r.objects!;
   t.equal(objects.count, 20_000);
   t.same(Object.keys(objects.forms), ['native', 'fallback', 'js']);
@@ -203,7 +211,7 @@ t.test('a compiler that fails, and a workload longer than the slow contenders ar
   const r = runBench(tiny({ workloads: ['ast_compile'], rounds: 1 }), io, { env: { ...process.env, CC: 'false' } });
   t.match(io.err, /^glibc malloc: left out, no C compiler to build its replayer \(false: \)\n/);
   const w = r.workloads[0];
-  t.same([w.events, w.cells.native.events, w.cells.thing.events, w.cells.arraybuffer.events], [31_037, 31_037, 3_000, 3_000]);
+  t.same([w.events, w.cells.native.events, w.cells.assemblyscript.events, w.cells.thing.events, w.cells.arraybuffer.events], [31_037, 31_037, 31_037, 3_000, 3_000]);
   t.match(formatResults(r, 'text'), /\n {2}@thi\.ng\/malloc +[\d.,]+ \(first 3,000 events\) /);
 });
 

@@ -6,8 +6,11 @@
  *   node dist/cli/bench-child-main.js CONTENDER PROGRAM_FILE WARMUP_MS
  *
  * CONTENDER: native or fallback (heap.obj of a pymem heap: pymalloc, with the raw allocator behind
- * it), native-debug or fallback-debug (the same with debug hooks: allocator 'pymalloc_debug'),
- * native-tm1 and -tm25, fallback-tm1 and -tm25 (the same while tracemalloc traces 1 or 25 frames), thing (@thi.ng/malloc's MemPool), arraybuffer (a new ArrayBuffer per block, dropped on free).
+ * it), native-mem or fallback-mem (the same through heap.mem), native-debug or fallback-debug (heap.obj
+ * with debug hooks: allocator 'pymalloc_debug'), native-tm1 and -tm25, fallback-tm1 and -tm25 (the
+ * same while tracemalloc traces 1 or 25 frames), assemblyscript (AssemblyScript's TLSF in WebAssembly,
+ * bench/assemblyscript/tlsf.wasm), thing (@thi.ng/malloc's MemPool), arraybuffer (a new ArrayBuffer
+ * per block, dropped on free).
  * As bench/glibc/replay.c does for the C library: replays that warm up, everything freed after each,
  * then the timed replay. pymem warms up on at least WARM_EVENTS events (several replays of a short
  * trace), so that the timed replay runs the code V8 has optimised, as the C program runs compiled
@@ -15,9 +18,11 @@
  * failed, and for pymem peakCommitted (sampled in a third, untimed replay on a fresh heap).
  */
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { createHeap } from '../heap';
 import { OP_CALLOC, OP_FREE, OP_MALLOC, programSlice, type TraceProgram } from '../trace/format';
 import { freeLive, replay, type Replayable } from '../trace/replay';
+import { ROOT } from './child';
 
 export interface Measurement {
   nsPerEvent: number;
@@ -78,15 +83,33 @@ function atDepth<T>(depth: number, fn: () => T): T {
   return (depth === 0 ? fn() : OUTSIDE(() => atDepth(depth - 1, fn))) as T;
 }
 
-const VARIANTS: Record<string, { allocator: 'pymalloc' | 'pymalloc_debug'; nframe: number }> = {
-  '': { allocator: 'pymalloc', nframe: 0 },
-  debug: { allocator: 'pymalloc_debug', nframe: 0 },
-  tm1: { allocator: 'pymalloc', nframe: 1 },
-  tm25: { allocator: 'pymalloc', nframe: 25 },
+const VARIANTS: Record<string, { allocator: 'pymalloc' | 'pymalloc_debug'; nframe: number; domain: 'obj' | 'mem' }> = {
+  '': { allocator: 'pymalloc', nframe: 0, domain: 'obj' },
+  mem: { allocator: 'pymalloc', nframe: 0, domain: 'mem' },
+  debug: { allocator: 'pymalloc_debug', nframe: 0, domain: 'obj' },
+  tm1: { allocator: 'pymalloc', nframe: 1, domain: 'obj' },
+  tm25: { allocator: 'pymalloc', nframe: 25, domain: 'obj' },
 };
 
+/** The AssemblyScript contender's module, built by bench/assemblyscript/build.mjs and committed. */
+export const ASSEMBLYSCRIPT_WASM = path.join(ROOT, 'bench', 'assemblyscript', 'tlsf.wasm');
+
+/**
+ * Replays that warm up until WARM_EVENTS events have run or warmMs have passed, everything freed
+ * after each: what a JIT-compiled contender needs before its timed replay.
+ */
+function warmed(allocator: Replayable, program: TraceProgram, pointers: Float64Array, warmMs: number, depth: number): () => void {
+  return () => {
+    const start = performance.now();
+    for (let done = 0; done < WARM_EVENTS && performance.now() - start < warmMs; done += Math.max(1, program.length)) {
+      atDepth(depth, () => replay(allocator, program, pointers));
+      freeLive(allocator, pointers);
+    }
+  };
+}
+
 function pymem(program: TraceProgram, backend: 'native' | 'fallback', variant: string, warmMs: number): Measurement {
-  const { allocator, nframe } = VARIANTS[variant];
+  const { allocator, nframe, domain } = VARIANTS[variant];
   const open = () => {
     const heap = createHeap({ backend, maxBytes: 2 ** 31, allocator });
     if (nframe > 0) heap.tracemalloc.start(nframe);
@@ -94,17 +117,7 @@ function pymem(program: TraceProgram, backend: 'native' | 'fallback', variant: s
   };
   const heap = open();
   const pointers = new Float64Array(program.slots);
-  const result = timed(
-    program,
-    () => {
-      const start = performance.now();
-      for (let done = 0; done < WARM_EVENTS && performance.now() - start < warmMs; done += Math.max(1, program.length)) {
-        atDepth(STACK_DEPTH, () => replay(heap.obj, program, pointers));
-        freeLive(heap.obj, pointers);
-      }
-    },
-    (p) => atDepth(STACK_DEPTH, () => replay(heap.obj, p, pointers).failed),
-  );
+  const result = timed(program, warmed(heap[domain], program, pointers, warmMs, STACK_DEPTH), (p) => atDepth(STACK_DEPTH, () => replay(heap[domain], p, pointers).failed));
   heap.close();
   // The peak of committed bytes, sampled in a replay on a fresh heap: 64 times or more, every 1,024
   // events at most.
@@ -113,11 +126,71 @@ function pymem(program: TraceProgram, backend: 'native' | 'fallback', variant: s
   let peak = 0;
   pointers.fill(0);
   for (let from = 0; from < program.length; from += every) {
-    replay(sampled.obj, programSlice(program, from, from + every), pointers);
+    replay(sampled[domain], programSlice(program, from, from + every), pointers);
     peak = Math.max(peak, sampled.stats().committedBytes);
   }
   sampled.close();
   return { ...result, peakCommitted: peak };
+}
+
+interface AssemblyScriptHeap {
+  malloc(n: number): number;
+  realloc(p: number, n: number): number;
+  free(p: number): void;
+  memory: { buffer: ArrayBuffer };
+}
+
+/** The part of the WebAssembly JS API the contender uses (the project's lib setting has no DOM types). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+const { WebAssembly } = globalThis as unknown as { WebAssembly: WasmApi };
+
+/**
+ * AssemblyScript's TLSF through its exports. Pointers are wasm i32s, read as u32. A request larger
+ * than its largest block (1 GiB) makes it abort before it changes anything, where a malloc returns
+ * NULL: the abort import throws REFUSED, and the call counts as failed. A memory that cannot grow
+ * (WebAssembly's 4 GiB) traps, and the measurement fails. calloc zeroes what malloc returned
+ * (AssemblyScript's heap has no calloc), through a view made again only when the memory has grown.
+ */
+function assemblyscript(program: TraceProgram, warmMs: number): Measurement {
+  const module = new WebAssembly.Module(readFileSync(ASSEMBLYSCRIPT_WASM));
+  const REFUSED = new Error('AssemblyScript refused the request');
+  const abort = (): never => {
+    throw REFUSED;
+  };
+  const as = new WebAssembly.Instance(module, { env: { abort } }).exports as AssemblyScriptHeap;
+  let u8 = new Uint8Array(as.memory.buffer);
+  const malloc = (n: number): number => {
+    try {
+      return as.malloc(n) >>> 0;
+    } catch (error) {
+      if (error === REFUSED) return 0;
+      throw error;
+    }
+  };
+  const allocator: Replayable = {
+    malloc,
+    calloc: (nelem, elsize) => {
+      const n = nelem * elsize;
+      const p = malloc(n);
+      if (u8.buffer !== as.memory.buffer) u8 = new Uint8Array(as.memory.buffer);
+      u8.fill(0, p, p + n);
+      return p;
+    },
+    realloc: (p, n) => {
+      try {
+        return as.realloc(p, n) >>> 0;
+      } catch (error) {
+        if (error === REFUSED) return 0;
+        throw error;
+      }
+    },
+    free: (p) => as.free(p),
+  };
+  const pointers = new Float64Array(program.slots);
+  return timed(program, warmed(allocator, program, pointers, warmMs, 0), (p) => replay(allocator, p, pointers).failed);
 }
 
 function thing(program: TraceProgram): Measurement {
@@ -173,6 +246,7 @@ function arraybuffer(program: TraceProgram): Measurement {
 export function measure(contender: string, program: TraceProgram, warmMs = WARM_MS): Measurement {
   const [backend, variant = ''] = contender.split('-');
   if ((backend === 'native' || backend === 'fallback') && Object.hasOwn(VARIANTS, variant)) return pymem(program, backend, variant, warmMs);
+  if (contender === 'assemblyscript') return assemblyscript(program, warmMs);
   if (contender === 'thing') return thing(program);
   if (contender === 'arraybuffer') return arraybuffer(program);
   throw new Error(`unknown contender '${contender}'`);

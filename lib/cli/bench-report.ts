@@ -46,6 +46,8 @@ export interface BenchResults {
 export const LABELS: Record<string, string> = {
   native: 'pymem native',
   fallback: 'pymem fallback',
+  'native-mem': 'pymem native, heap.mem',
+  'fallback-mem': 'pymem fallback, heap.mem',
   'native-debug': 'pymem native, debug hooks',
   'fallback-debug': 'pymem fallback, debug hooks',
   'native-tm1': 'pymem native, tracemalloc 1 frame',
@@ -53,6 +55,7 @@ export const LABELS: Record<string, string> = {
   'native-tm25': 'pymem native, tracemalloc 25 frames',
   'fallback-tm25': 'pymem fallback, tracemalloc 25 frames',
   glibc: 'glibc malloc (C)',
+  assemblyscript: 'AssemblyScript TLSF (wasm)',
   thing: '@thi.ng/malloc',
   arraybuffer: 'new ArrayBuffer',
 };

@@ -5,7 +5,7 @@
  * machine's noise falls on every contender alike. Reports medians, spreads and ratios from this run.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadNative } from '../raw/native';
@@ -15,7 +15,7 @@ import { encodeProgram } from '../trace/binary';
 import { programSlice } from '../trace/format';
 import { loadWorkload, workloadNames } from '../trace/workloads';
 import { UsageError, scale as scaleOption, type Command, type Io } from './args';
-import { WARM_MS, type Measurement } from './bench-child';
+import { WARM_MS, ASSEMBLYSCRIPT_WASM, type Measurement } from './bench-child';
 import { ROOT, runChild } from './child';
 import { LABELS, formatResults, type BenchResults, type Cell } from './bench-report';
 import { count } from './numbers';
@@ -57,6 +57,8 @@ export interface BenchOptions {
   env?: NodeJS.ProcessEnv;
   /** The module the thing contender loads (its children load @thi.ng/malloc). */
   thingModule?: string;
+  /** The AssemblyScript contender's module (its children load ASSEMBLYSCRIPT_WASM). */
+  wasm?: string;
 }
 
 /** The settings the command line asks for; a bad option is a UsageError. */
@@ -98,14 +100,19 @@ export function benchOptions({ mode, rounds, workloads, debugHooks, tracemalloc,
 }
 
 /** The contenders that can run here, and one line for each that cannot. */
-function contenders(work: string, env: NodeJS.ProcessEnv, thingModule: string, variants: string[]): { ready: string[]; missing: string[]; glibc?: string; compiler?: string } {
+function contenders(
+  work: string,
+  env: NodeJS.ProcessEnv,
+  { thingModule, wasm }: Required<Pick<BenchOptions, 'thingModule' | 'wasm'>>,
+  variants: string[],
+): { ready: string[]; missing: string[]; glibc?: string; compiler?: string } {
   const ready: string[] = [];
   const missing: string[] = [];
   const native = loadNative();
   if (native.error === undefined) ready.push('native');
   else missing.push(`pymem native: left out, the addon is not available (${native.error})`);
   ready.push('fallback');
-  ready.push(...variants.flatMap((variant) => ready.map((backend) => `${backend}-${variant}`)));
+  ready.push(...['mem', ...variants].flatMap((variant) => ready.map((backend) => `${backend}-${variant}`)));
   const cc = env.CC || 'cc';
   const binary = path.join(work, 'replay-glibc');
   const build = spawnSync(cc, ['-O2', '-o', binary, path.join(ROOT, 'bench', 'glibc', 'replay.c')], { encoding: 'utf8' });
@@ -116,6 +123,8 @@ function contenders(work: string, env: NodeJS.ProcessEnv, thingModule: string, v
   } else {
     missing.push(`glibc malloc: left out, no C compiler to build its replayer (${cc}: ${build.error?.message ?? build.stderr.trim().split('\n')[0]})`);
   }
+  if (existsSync(wasm)) ready.push('assemblyscript');
+  else missing.push(`AssemblyScript TLSF: left out, ${wasm} is missing (node bench/assemblyscript/build.mjs builds it)`);
   try {
     require.resolve(thingModule);
     ready.push('thing');
@@ -163,7 +172,7 @@ function progress(io: Io, total: number) {
   };
 }
 
-export function runBench(settings: BenchSettings, io: Io, { env = process.env, thingModule = '@thi.ng/malloc' }: BenchOptions = {}): BenchResults {
+export function runBench(settings: BenchSettings, io: Io, { env = process.env, thingModule = '@thi.ng/malloc', wasm = ASSEMBLYSCRIPT_WASM }: BenchOptions = {}): BenchResults {
   const { mode, rounds: repeats, workloads: names, debugHooks = false, tracemalloc = false, objects = false, warmupMs = WARM_MS } = settings;
   const { slowEvents } = MODES[mode];
   const scale = settings.scale ?? MODES[mode].scale;
@@ -172,7 +181,7 @@ export function runBench(settings: BenchSettings, io: Io, { env = process.env, t
   const work = mkdtempSync(path.join(os.tmpdir(), 'pymem-bench-'));
   try {
     const variants = [...(debugHooks ? ['debug'] : []), ...(tracemalloc ? ['tm1', 'tm25'] : [])];
-    const found = contenders(work, env, thingModule, variants);
+    const found = contenders(work, env, { thingModule, wasm }, variants);
     for (const line of found.missing) io.stderr.write(`${line}\n`);
     const forms = objects ? [...found.ready.filter((c) => c === 'native' || c === 'fallback'), 'js'] : [];
     const recordForms = forms.map((form) => `records-${form}`);
