@@ -75,7 +75,7 @@ t.test('npm pack: the tarball holds what a user needs and nothing else', async (
   t.ok(files.includes('dist/index.mjs') && files.includes('native/binding.cc'));
   t.notOk(files.some((f) => /^(lib|test|examples|\.ci)\/|^bench\/(?!traces\/|glibc\/replay\.c$|assemblyscript\/tlsf\.wasm$)/.test(f)), 'no sources, tests, benchmarks or CI');
   t.ok(files.includes('bench/assemblyscript/tlsf.wasm'), "the AssemblyScript contender's module, without its sources");
-  t.ok(['ast_compile', 'json_roundtrip', 'text_words'].every((name) => files.includes(`bench/traces/${name}.trace.gz`)), "the recorded traces the command's workloads replay");
+  t.ok(['ast_compile', 'json_roundtrip', 'text_words', 'unittest_suite'].every((name) => files.includes(`bench/traces/${name}.trace.gz`)), "the recorded traces the command's workloads replay");
   t.equal(check.stdout.trim().split('\n').pop(), sizeReport(record), 'the dry run and the tarball agree');
   t.comment(sizeReport(record));
   tarballs.push(path.join(scratch, record.filename));
@@ -233,7 +233,7 @@ t.test('installed with its install script: the prebuild is kept; CommonJS, ESM a
   const bench = run(dir, bin, ['bench', '--workload', 'large', '--rounds', '1', '--scale', '0.01', '--warmup', '1']);
   t.equal(bench.status, 0, bench.stderr);
   t.match(bench.stderr, /^@thi\.ng\/malloc: left out, @thi\.ng\/malloc is not installed \(npm install @thi\.ng\/malloc to compare with it\)\n/);
-  t.match(bench.stdout, /\n {2}pymem native .*\n {2}pymem fallback .*\n {2}glibc malloc \(C\) .*\n {2}new ArrayBuffer /);
+  t.match(bench.stdout, /\n {2}pymem native .*\n {2}pymem fallback .*\n {2}pymem native, heap\.mem .*\n {2}pymem fallback, heap\.mem .*\n {2}glibc malloc \(C\) .*\n {2}AssemblyScript TLSF \(wasm\) .*\n {2}new ArrayBuffer /);
 
   writeFileSync(path.join(dir, 'check.mts'), TS_ESM);
   writeFileSync(path.join(dir, 'check.cts'), TS_CJS);

@@ -239,7 +239,7 @@ t.test('the verdict: where native is worth it', async (t) => {
 });
 
 t.test('the settings the options ask for', async (t) => {
-  t.same(benchSettings({}), { mode: 'quick', rounds: 3, workloads: ['small', 'sweep', 'realloc', 'large', 'ast_compile', 'json_roundtrip', 'text_words'] }, 'npm start');
+  t.same(benchSettings({}), { mode: 'quick', rounds: 3, workloads: ['small', 'sweep', 'realloc', 'large', 'ast_compile', 'json_roundtrip', 'text_words', 'unittest_suite'] }, 'npm start');
   t.same(benchSettings({ full: true, workload: ['large', 'small'] }), { mode: 'full', rounds: 7, workloads: ['large', 'small'] });
   t.same(benchSettings({ quick: true, rounds: '2' }).rounds, 2);
   t.equal(benchSettings({ 'debug-hooks': true }).debugHooks, true);

@@ -116,7 +116,7 @@ t.test('a recorded trace leaves the same bytes on both backends', async (t) => {
 });
 
 t.test('the built-in workloads: synthetic ones generated alike on every run, recorded ones from bench/traces', async (t) => {
-  t.same(workloadNames(), ['small', 'sweep', 'realloc', 'large', 'ast_compile', 'json_roundtrip', 'text_words']);
+  t.same(workloadNames(), ['small', 'sweep', 'realloc', 'large', 'ast_compile', 'json_roundtrip', 'text_words', 'unittest_suite']);
   t.equal(loadWorkload('nothing'), undefined);
   t.equal(loadWorkload('json_roundtrip')!.length, 81_571);
   t.same(loadWorkload(path.join(TRACES, 'ast_compile.trace.gz')), loadWorkload('ast_compile'), 'by path or by name');

@@ -3,7 +3,9 @@
 // every object allocation reaches malloc (pymalloc would otherwise serve the small ones unseen), and
 // PYTHONHASHSEED=0 so that a run repeats. Only the workload is recorded, not the interpreter's start.
 //
-//   node bench/recorder/record-traces.mjs [PYTHON]      (default: PYENV_VERSION=3.12.1 python3.12)
+//   node bench/recorder/record-traces.mjs [PYTHON [WORKLOAD...]]   (default: PYENV_VERSION=3.12.1 python3.12, every workload)
+//
+// Naming workloads records only those, leaving the other traces as they are.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,6 +16,7 @@ import { gzipSync } from 'node:zlib';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OUT = path.join(HERE, '..', 'traces');
 const python = process.argv[2] ?? 'python3.12';
+const only = process.argv.slice(3);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pymem-record-'));
 const recorder = path.join(work, 'record.so');
 
@@ -26,7 +29,8 @@ function run(command, args, env = {}) {
 run('cc', ['-O2', '-Wall', '-Wextra', '-shared', '-fPIC', '-o', recorder, path.join(HERE, 'record.c')]);
 const version = run(python, ['-c', 'import sys; print(sys.version.split()[0])'], { PYENV_VERSION: '3.12.1' }).trim();
 fs.mkdirSync(OUT, { recursive: true });
-for (const file of fs.readdirSync(path.join(HERE, 'workloads')).filter((f) => !f.startsWith('_')).sort()) {
+const files = fs.readdirSync(path.join(HERE, 'workloads')).filter((f) => !f.startsWith('_') && (only.length === 0 || only.includes(path.basename(f, '.py'))));
+for (const file of files.sort()) {
   const name = path.basename(file, '.py');
   const raw = path.join(work, `${name}.trace`);
   run(python, [path.join(HERE, 'workloads', file)], {

@@ -51,6 +51,7 @@ export const WORKLOADS = `Built-in workloads (for --workload, and in place of a 
   ast_compile     CPython 3.12 parsing and compiling textwrap.py (a recorded trace)
   json_roundtrip  CPython 3.12 serialising 600 records to JSON and back, twice (a recorded trace)
   text_words      CPython 3.12 counting the words of stdlib docstrings (a recorded trace)
+  unittest_suite  CPython 3.12 running its own tests of textwrap, string and keyword (a recorded trace)
 
 The recorded traces come from bench/recorder (README.md, "Traces").
 `;
