@@ -18,6 +18,12 @@ import { Tlsf, isLive } from './tlsf';
 
 const SEGMENT_MASK = SEGMENT_SIZE - 1;
 
+/** The raw allocator's figures: live blocks and their requested bytes (native/raw.c's count()). */
+export function countRaw(m: Uint32Array, blocks: number, bytes: number): void {
+  m[RAW_BLOCKS >>> 2] += blocks;
+  m[RAW_BYTES >>> 2] += bytes;
+}
+
 export class RawAllocator {
   readonly m: Uint32Array;
   readonly u8: Uint8Array;
@@ -177,8 +183,7 @@ export class RawAllocator {
   }
 
   private count(blocks: number, bytes: number): void {
-    this.m[RAW_BLOCKS >>> 2] += blocks;
-    this.m[RAW_BYTES >>> 2] += bytes;
+    countRaw(this.m, blocks, bytes);
   }
 
   /**

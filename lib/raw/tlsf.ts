@@ -51,6 +51,46 @@ export function isLive(m: Uint32Array, p: number): boolean {
   return (m[liveWord(p)] & (1 << ((p >>> 4) & 31))) !== 0;
 }
 
+/** Sets or clears payload p's bit in its pool's live map. */
+function setLive(m: Uint32Array, p: number, live: boolean): void {
+  const word = liveWord(p);
+  if (live) m[word] |= 1 << ((p >>> 4) & 31);
+  else m[word] &= ~(1 << ((p >>> 4) & 31));
+}
+
+/**
+ * The quick bins' pop: a kept block of exactly `size` bytes (blockSizeFor(n)) made live for a request
+ * of n bytes; its payload, or 0 when the bin is empty or size is past the bins. Exported because the
+ * native backend runs it in JS over the region before it calls C (lib/raw/native.ts); native/tlsf.c's
+ * pm_tlsf_malloc opens with the same steps.
+ */
+export function quickTake(m: Uint32Array, size: number, n: number): number {
+  if (size > QUICK_MAX_BLOCK) return 0;
+  const bin = (QUICK_BINS >>> 2) + ((size - BLOCK_MIN_SIZE) >>> 4);
+  const word = m[bin];
+  if (word === 0) return 0;
+  const h = word - (word & QUICK_COUNT_MASK); // not `& ~15`: that is signed, and h may pass 2^31
+  m[bin] = m[(h + BLK_REQUESTED) >>> 2] | ((word & QUICK_COUNT_MASK) - 1);
+  m[(h + BLK_REQUESTED) >>> 2] = n;
+  setLive(m, h + BLOCK_HEADER_SIZE, true);
+  return h + BLOCK_HEADER_SIZE;
+}
+
+/**
+ * The quick bins' push of the live block h of `size` bytes: no longer live, kept whole. Returns false,
+ * changing nothing, when size is past the bins or its bin is full. (pm_tlsf_free's opening steps.)
+ */
+export function quickPut(m: Uint32Array, h: number, size: number): boolean {
+  if (size > QUICK_MAX_BLOCK) return false;
+  const bin = (QUICK_BINS >>> 2) + ((size - BLOCK_MIN_SIZE) >>> 4);
+  const word = m[bin];
+  if ((word & QUICK_COUNT_MASK) >= QUICK_DEPTH) return false;
+  setLive(m, h + BLOCK_HEADER_SIZE, false);
+  m[(h + BLK_REQUESTED) >>> 2] = word - (word & QUICK_COUNT_MASK);
+  m[bin] = h | ((word & QUICK_COUNT_MASK) + 1);
+  return true;
+}
+
 export class Tlsf {
   private readonly m: Uint32Array;
   private readonly u8: Uint8Array;
@@ -64,17 +104,8 @@ export class Tlsf {
   malloc(n: number): number {
     const m = this.m;
     const size = blockSizeFor(n);
-    if (size <= QUICK_MAX_BLOCK) {
-      const bin = (QUICK_BINS >>> 2) + ((size - BLOCK_MIN_SIZE) >>> 4);
-      const word = m[bin];
-      if (word !== 0) {
-        const h = word - (word & QUICK_COUNT_MASK); // not `& ~15`: that is signed, and h may pass 2^31
-        m[bin] = m[(h + BLK_REQUESTED) >>> 2] | ((word & QUICK_COUNT_MASK) - 1);
-        m[(h + BLK_REQUESTED) >>> 2] = n;
-        this.setLive(h + BLOCK_HEADER_SIZE, true);
-        return h + BLOCK_HEADER_SIZE;
-      }
-    }
+    const kept = quickTake(m, size, n);
+    if (kept !== 0) return kept;
     let h = this.takeFree(size);
     // Blocks kept in the quick bins may make room, coalesced, before a new pool is taken.
     if (h === 0 && this.flushQuick()) h = this.takeFree(size);
@@ -89,7 +120,7 @@ export class Tlsf {
     m[(h + BLK_REQUESTED) >>> 2] = n;
     m[(h + BLK_RESERVED) >>> 2] = 0;
     const p = h + BLOCK_HEADER_SIZE;
-    this.setLive(p, true);
+    setLive(m, p, true);
     return p;
   }
 
@@ -100,16 +131,8 @@ export class Tlsf {
   free(h: number): void {
     const m = this.m;
     const size = m[(h + BLK_SIZE) >>> 2];
-    this.setLive(h + BLOCK_HEADER_SIZE, false);
-    if (size <= QUICK_MAX_BLOCK) {
-      const bin = (QUICK_BINS >>> 2) + ((size - BLOCK_MIN_SIZE) >>> 4);
-      const word = m[bin];
-      if ((word & QUICK_COUNT_MASK) < QUICK_DEPTH) {
-        m[(h + BLK_REQUESTED) >>> 2] = word - (word & QUICK_COUNT_MASK);
-        m[bin] = h | ((word & QUICK_COUNT_MASK) + 1);
-        return;
-      }
-    }
+    if (quickPut(m, h, size)) return;
+    setLive(m, h + BLOCK_HEADER_SIZE, false);
     this.release(h, size);
   }
 
@@ -291,11 +314,5 @@ export class Tlsf {
     m[(end + BLK_REQUESTED) >>> 2] = 0;
     m[(end + BLK_RESERVED) >>> 2] = 0;
     return h;
-  }
-
-  private setLive(p: number, live: boolean): void {
-    const word = liveWord(p);
-    if (live) this.m[word] |= 1 << ((p >>> 4) & 31);
-    else this.m[word] &= ~(1 << ((p >>> 4) & 31));
   }
 }
