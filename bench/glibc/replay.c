@@ -1,8 +1,8 @@
 /*
  * The benchmark's baseline: the C library's malloc, calloc, realloc and free replaying a program file
  * (lib/trace/binary.ts) exactly as pymem's contenders do, in the same process layout: one replay that
- * warms up (and touches the memory the allocator will reuse), then the timed one. `pymem bench`
- * builds it with `cc -O2` when a compiler is there.
+ * warms up (and touches the memory the allocator will reuse), then TIMED timed ones, each from an
+ * empty heap, the figure their median. `pymem bench` builds it with `cc -O2` when a compiler is there.
  *
  *   replay PROGRAM_FILE    prints {"nsPerEvent": ..., "rssGrowth": ..., "failed": ...}
  *
@@ -58,7 +58,10 @@ static int load(const unsigned char *data, size_t size, struct program *p) {
   return 0;
 }
 
-/* One replay; frees what is left so that the next starts from an empty heap. Returns failed allocations. */
+/* Timed replays, as lib/cli/bench-child.ts's TIMED_REPLAYS: a short trace's one replay is a scheduler's toy. */
+#define TIMED 5
+
+/* One replay. Returns failed allocations. */
 static uint32_t replay(const struct program *p, void **ptr) {
   uint32_t failed = 0;
   for (uint32_t i = 0; i < p->events; i++) {
@@ -82,6 +85,11 @@ static uint32_t replay(const struct program *p, void **ptr) {
     }
   }
   return failed;
+}
+
+/* Frees what a replay left, so that the next starts from an empty heap. */
+static void free_live(const struct program *p, void **ptr) {
+  for (uint32_t s = 0; s < p->slots; s++) free(ptr[s]), ptr[s] = NULL;
 }
 
 /* The current RSS, in bytes (statm counts pages); 0 where there is no /proc. */
@@ -122,12 +130,23 @@ int main(int argc, char **argv) {
   void **ptr = calloc(p.slots ? p.slots : 1, sizeof *ptr);
   long before = rss_now();
   replay(&p, ptr);
-  for (uint32_t s = 0; s < p.slots; s++) free(ptr[s]), ptr[s] = NULL;
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  uint32_t failed = replay(&p, ptr);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+  free_live(&p, ptr);
+  double times[TIMED];
+  uint32_t failed = 0;
+  for (int r = 0; r < TIMED; r++) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    failed = replay(&p, ptr);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    times[r] = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+    free_live(&p, ptr);
+    for (int k = r; k > 0 && times[k] < times[k - 1]; k--) { /* insertion sort: the median is the middle */
+      double t = times[k];
+      times[k] = times[k - 1];
+      times[k - 1] = t;
+    }
+  }
+  double ns = times[TIMED / 2];
   printf("{\"nsPerEvent\":%.3f,\"rssGrowth\":%ld,\"failed\":%u}\n", ns / (p.events ? p.events : 1), rss_peak() - before, failed);
   return 0;
 }
