@@ -69,7 +69,7 @@ for (const backend of BACKENDS) {
     t.test('each event reaches the domain; a failed allocation is counted and the trace goes on', async (t) => {
       const heap = heapOn(backend, { maxBytes: 4 << 20 });
       const program = parseTrace(bytes('pymem-trace 1\nm 1 100\nc 2 10 10\nr 1 5000\nm 3 8000000\nr 1 9000000\nf 3\nm 4 0\nc 5 1000000 10\n'));
-      const pointers = new Float64Array(program.slots);
+      const pointers = new Uint32Array(program.slots);
       t.same(replay(heap.mem, program, pointers), { events: 8, failed: 3 }, 'the 8 MB malloc, the 9 MB realloc and the 10 MB calloc fail in a 4 MiB heap');
       t.equal(pointers[2], 0, 'the failed malloc left NULL, which f frees as free(NULL)');
       t.equal(pointers[4], 0, 'so did the failed calloc');
@@ -91,7 +91,7 @@ for (const backend of BACKENDS) {
       for (const file of files) {
         const program = parseTrace(readFileSync(path.join(TRACES, file)), file);
         const heap = heapOn(backend, { maxBytes: 64 << 20 });
-        const pointers = new Float64Array(program.slots);
+        const pointers = new Uint32Array(program.slots);
         t.same(replay(heap.mem, program, pointers), { events: program.length, failed: 0 }, `${file}: ${program.length} events`);
         heap.check();
         freeLive(heap.mem, pointers);

@@ -111,7 +111,7 @@ export const ASSEMBLYSCRIPT_WASM = path.join(ROOT, 'bench', 'assemblyscript', 't
  * Replays that warm up until WARM_EVENTS events have run or warmMs have passed, everything freed
  * after each: what a JIT-compiled contender needs before its timed replay.
  */
-function warmed(allocator: Replayable, program: TraceProgram, pointers: Float64Array, warmMs: number, depth: number): () => void {
+function warmed(allocator: Replayable, program: TraceProgram, pointers: Uint32Array, warmMs: number, depth: number): () => void {
   return () => {
     const start = performance.now();
     for (let done = 0; done < WARM_EVENTS && performance.now() - start < warmMs; done += Math.max(1, program.length)) {
@@ -129,7 +129,7 @@ function pymem(program: TraceProgram, backend: 'native' | 'fallback', variant: s
     return heap;
   };
   const heap = open();
-  const pointers = new Float64Array(program.slots);
+  const pointers = new Uint32Array(program.slots);
   const result = timed(
     program,
     warmed(heap[domain], program, pointers, warmMs, STACK_DEPTH),
@@ -207,7 +207,7 @@ function assemblyscript(program: TraceProgram, warmMs: number): Measurement {
     },
     free: (p) => as.free(p),
   };
-  const pointers = new Float64Array(program.slots);
+  const pointers = new Uint32Array(program.slots);
   return timed(program, warmed(allocator, program, pointers, warmMs, 0), (p) => replay(allocator, p, pointers).failed, () => freeLive(allocator, pointers));
 }
 
@@ -223,7 +223,7 @@ function thing(program: TraceProgram): Measurement {
     realloc: (p, n) => pool.realloc(p, n),
     free: (p) => void pool.free(p),
   };
-  const pointers = new Float64Array(program.slots);
+  const pointers = new Uint32Array(program.slots);
   return timed(
     program,
     () => {

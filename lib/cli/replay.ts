@@ -43,7 +43,7 @@ ${HEAP_USAGE}
     for (let r = -1; r < repeat; r++) {
       const heap = openHeap(choice);
       backend = heap.backend;
-      const pointers = new Float64Array(program.slots);
+      const pointers = new Uint32Array(program.slots);
       const t0 = process.hrtime.bigint();
       failed = replay(heap[choice.domain], program, pointers).failed;
       if (r >= 0) samples.push(Number(process.hrtime.bigint() - t0) / Math.max(1, program.length));

@@ -19,8 +19,10 @@ export interface ReplayResult {
 /**
  * Replays `program` on `domain`. `pointers` (one entry per slot) receives the pointer of each block;
  * blocks live at the end stay allocated, for the caller to inspect or to give back with freeLive().
+ * A Uint32Array holds every pointer of a region of up to 4 GiB, and a load from it below 2^31 is a
+ * small integer: a Float64Array's load is a double, boxed for every call the replay does not inline.
  */
-export function replay(domain: Replayable, program: TraceProgram, pointers: Float64Array = new Float64Array(program.slots)): ReplayResult {
+export function replay(domain: Replayable, program: TraceProgram, pointers: Uint32Array = new Uint32Array(program.slots)): ReplayResult {
   const { op, slot, a, b, length } = program;
   let failed = 0;
   for (let i = 0; i < length; i++) {
@@ -48,7 +50,7 @@ export function replay(domain: Replayable, program: TraceProgram, pointers: Floa
 }
 
 /** Frees every block a replay left live. */
-export function freeLive(domain: Replayable, pointers: Float64Array): void {
+export function freeLive(domain: Replayable, pointers: Uint32Array): void {
   for (let s = 0; s < pointers.length; s++) {
     if (pointers[s] !== 0) domain.free(pointers[s]);
     pointers[s] = 0;
