@@ -207,7 +207,7 @@ t.test('frames: file: URLs become paths, source maps apply when Node has them, a
   heap.obj.free(direct);
   // No frame outside pymem: CPython's ("<unknown>", 0).
   const { Tracemalloc } = t.mockRequire('../lib/tracemalloc/tracer', {
-    '../lib/tracemalloc/stack': { ...require('../lib/tracemalloc/stack'), captureFrames: () => ({ frames: [], total: 0 }) },
+    '../lib/tracemalloc/stack': { ...require('../lib/tracemalloc/stack'), captureSites: () => [] },
   }) as typeof import('../lib/tracemalloc/tracer');
   const lone = new Tracemalloc({ raw: heap.raw, mem: heap.mem, obj: heap.obj });
   heap.tracemalloc.stop();

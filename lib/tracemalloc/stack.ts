@@ -4,11 +4,13 @@
  * C ones. Positions are mapped through source maps when Node has them (--enable-source-maps), so a
  * TypeScript caller is named by its .ts line, as Error.stack names it.
  *
- * Cost: one V8 stack capture of at most nframe + OWN_FRAMES frames per traced allocation (more only
- * when pymem's own frames fill that margin, as a deep fromJS does), and a source-map lookup per frame
- * when maps are on. Measured here: about 2.3 us per capture plus 0.3 us
- * per frame, which is why the capture starts below the domain's method (V8 leaves out the frames
- * above it) rather than taking pymem's frames and dropping them. Nothing runs when not tracing.
+ * Cost: one V8 stack capture of nframe + OWN_FRAMES frames per traced allocation (more only when
+ * pymem's own frames fill that margin, as a deep fromJS does): measured here, 3.1 us for 9 frames and
+ * 6.7 us for 33, the capture alone, which is why it starts below the domain's method (V8 leaves out
+ * the frames above it) rather than taking pymem's frames and dropping them. What the tracer reads of
+ * each site is a file name (V8's own string, the same each time) and a line; it interns by them
+ * without building a string (lib/tracemalloc/intern.ts). Source maps, when on, cost a lookup per
+ * frame. Nothing runs when not tracing.
  */
 import * as path from 'node:path';
 import { findSourceMap, type SourceMap } from 'node:module';
@@ -38,12 +40,8 @@ function mapped(file: string, line: number, column: number): [string, number] {
 }
 
 /** A file name as CPython would show it: a path, not a file: URL. */
-function readable(file: string): string {
+export function readable(file: string): string {
   return file.startsWith('file://') ? fileURLToPath(file) : file;
-}
-
-function isOwn(site: NodeJS.CallSite): boolean {
-  return readable(site.getFileName() ?? '<unknown>').startsWith(OWN_DIR);
 }
 
 function sitesOnly(_error: Error, sites: NodeJS.CallSite[]): NodeJS.CallSite[] {
@@ -65,36 +63,54 @@ function sitesBelow(boundary: (...args: never[]) => unknown, count: number): Nod
   return sites;
 }
 
+/** Whether each file V8 names is pymem's own, asked once per file. */
+const ownFiles = new Map<string, boolean>();
+
+/** Whether a call site lies in pymem's own modules (a file name V8 gives, as given). */
+export function isOwnFile(file: string): boolean {
+  let own = ownFiles.get(file);
+  if (own === undefined) ownFiles.set(file, (own = readable(file).startsWith(OWN_DIR)));
+  return own;
+}
+
+/** The file name V8 gives for a site, '<unknown>' when it gives none. */
+export function siteFile(site: NodeJS.CallSite): string {
+  return site.getFileName() ?? '<unknown>';
+}
+
 /**
- * The caller's frames below `boundary` (the domain method or API function the caller called), most
- * recent first, at most `limit`, and how many frames the capture saw; the frames are fresh arrays
- * (the tracer interns them).
+ * V8's call sites below `boundary` (the domain method or API function the caller called), most recent
+ * first: nframe + OWN_FRAMES of them, pymem's own included, or more when pymem's own frames fill that
+ * margin. The tracer reads file names and lines from them (lib/tracemalloc/intern.ts).
  */
-export function captureFrames(limit: number, boundary: (...args: never[]) => unknown): { frames: RawFrame[]; total: number } {
+export function captureSites(limit: number, boundary: (...args: never[]) => unknown): NodeJS.CallSite[] {
   // The boundary is not on the stack when a caller called the hooks themselves (taken with
   // getAllocator()): then everything is taken, and pymem's frames dropped one by one.
-  const capture = (count: number) => {
+  const capture = (count: number): NodeJS.CallSite[] => {
     const below = sitesBelow(boundary, count);
-    return below.length > 0 ? below : sitesBelow(captureFrames, count + 8);
+    return below.length > 0 ? below : sitesBelow(captureSites, count + 8);
   };
   let count = limit + OWN_FRAMES;
   let sites = capture(count);
   // More of pymem's frames than the margin (heap.objects.fromJS recursing into a deep structure) can
   // push the caller's out of the capture: then capture again, deeper, until they are in or the stack ends.
-  while (sites.length >= count && sites.filter(isOwn).length > count - limit) {
+  while (sites.length >= count && ownSites(sites) > count - limit) {
     count *= 2;
     sites = capture(count);
   }
-  const frames: RawFrame[] = [];
-  let total = 0;
-  const mapping = process.sourceMapsEnabled;
-  for (const site of sites) {
-    if (isOwn(site)) continue;
-    const file = readable(site.getFileName() ?? '<unknown>');
-    total++;
-    if (frames.length === limit) continue;
-    const line = site.getLineNumber() ?? 0;
-    frames.push(mapping ? mapped(file, line, site.getColumnNumber() ?? 0) : [file, line]);
-  }
-  return { frames, total };
+  return sites;
 }
+
+function ownSites(sites: NodeJS.CallSite[]): number {
+  let own = 0;
+  for (const site of sites) if (isOwnFile(siteFile(site))) own++;
+  return own;
+}
+
+/** A site's frame as tracemalloc names it: its readable file and line, through source maps when Node has them. */
+export function siteFrame(site: NodeJS.CallSite): [file: string, line: number] {
+  const file = readable(siteFile(site));
+  const line = site.getLineNumber() ?? 0;
+  return process.sourceMapsEnabled ? mapped(file, line, site.getColumnNumber() ?? 0) : [file, line];
+}
+

@@ -14,20 +14,15 @@
  */
 import { invalidArgType, outOfRange } from '../errors';
 import { DOMAIN_NAMES, type Allocator, type Domain, type DomainName } from '../domains';
-import { captureFrames, UNKNOWN_FRAMES } from './stack';
-import { Snapshot, Traceback, type RawFrame, type RawTrace } from './snapshot';
+import { captureSites } from './stack';
+import { Tracebacks, type TracebackEntry } from './intern';
+import { Snapshot, Traceback, type RawTrace } from './snapshot';
 import { NO_TRACEBACK } from '../debug-report';
 
 /** MAX_NFRAME: tracebacks store their frame count in 16 bits. */
 export const MAX_NFRAME = 65535;
 /** The domain of the heap's own blocks (CPython's DEFAULT_DOMAIN). */
 const DEFAULT_DOMAIN = 0;
-
-/** An interned traceback: frames most recent first, and the stack's depth when it was taken. */
-interface TracebackEntry {
-  readonly frames: readonly RawFrame[];
-  readonly total: number;
-}
 
 interface TraceEntry {
   size: number;
@@ -51,8 +46,7 @@ export class Tracemalloc {
   private traced = 0;
   private peak = 0;
   private readonly traces = new Map<number, Map<number, TraceEntry>>();
-  private readonly tracebacks = new Map<string, TracebackEntry>();
-  private readonly filenames = new Map<string, string>();
+  private readonly tracebacks = new Tracebacks();
 
   /** @internal the heap creates it */
   constructor(private readonly domains: Record<DomainName, Domain>) {}
@@ -91,7 +85,6 @@ export class Tracemalloc {
   clearTraces(): void {
     this.traces.clear();
     this.tracebacks.clear();
-    this.filenames.clear();
     this.traced = 0;
     this.peak = 0;
   }
@@ -114,8 +107,8 @@ export class Tracemalloc {
   getTracemallocMemory(): number {
     let bytes = 0;
     for (const table of this.traces.values()) bytes += table.size * TRACE_BYTES;
-    for (const tb of this.tracebacks.values()) bytes += TRACEBACK_BYTES + tb.frames.length * FRAME_BYTES;
-    for (const name of this.filenames.keys()) bytes += 2 * name.length;
+    for (const tb of this.tracebacks.entries) bytes += TRACEBACK_BYTES + tb.frames.length * FRAME_BYTES;
+    for (const name of this.tracebacks.names()) bytes += 2 * name.length;
     return bytes;
   }
 
@@ -213,22 +206,7 @@ export class Tracemalloc {
 
   /** The caller's traceback, interned: equal tracebacks are one object, their file names one string. */
   private traceback(boundary: (...args: never[]) => unknown): TracebackEntry {
-    const { frames, total } = captureFrames(this.limit, boundary);
-    let key = `${total}`;
-    for (const [file, line] of frames) key += `\n${file}\n${line}`;
-    let entry = this.tracebacks.get(key);
-    if (entry === undefined) {
-      const interned = frames.length === 0 ? UNKNOWN_FRAMES : frames.map(([file, line]) => Object.freeze([this.filename(file), line] as const));
-      entry = { frames: Object.freeze(interned), total: frames.length === 0 ? 1 : total };
-      this.tracebacks.set(key, entry);
-    }
-    return entry;
-  }
-
-  private filename(file: string): string {
-    let name = this.filenames.get(file);
-    if (name === undefined) this.filenames.set(file, (name = file));
-    return name;
+    return this.tracebacks.intern(captureSites(this.limit, boundary), this.limit);
   }
 
   /** The hooks around one domain's allocator (tracemalloc_alloc_gil and friends). */
