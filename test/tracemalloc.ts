@@ -197,6 +197,15 @@ t.test('frames: file: URLs become paths, source maps apply when Node has them, a
   const q = (require(unmapped) as (h: typeof heap) => number)(heap);
   t.equal(String(heap.tracemalloc.getObjectTraceback(q)), `${unmapped}:1`);
   process.setSourceMapsEnabled(false);
+  // A builtin's frame between two of the caller's has no file and no line: CPython's ("<unknown>", 0).
+  heap.tracemalloc.stop();
+  heap.tracemalloc.start(3);
+  const [viaMap, mapLine] = [[0].map(() => heap.obj.malloc(16))[0], here()];
+  const viaFrames = heap.tracemalloc.getObjectTraceback(viaMap)!;
+  t.same([viaFrames.at(0).filename, viaFrames.at(0).lineno, viaFrames.at(1).filename, viaFrames.at(1).lineno], [__filename, mapLine, '<unknown>', 0]);
+  heap.obj.free(viaMap);
+  heap.tracemalloc.stop();
+  heap.tracemalloc.start(1);
   const r = heap.obj.malloc(8);
   process.setSourceMapsEnabled(true);
   const frame = heap.tracemalloc.getObjectTraceback(r)!.at(0);

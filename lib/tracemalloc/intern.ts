@@ -11,7 +11,7 @@
  * traceback has been seen. Names are mapped through source maps first when Node has them.
  */
 import type { RawFrame } from './snapshot';
-import { isOwnFile, readable, siteFile, siteFrame, UNKNOWN_FRAMES } from './stack';
+import { isOwnFile, mappedFrame, readable, siteFile, UNKNOWN_FRAMES } from './stack';
 
 /** An interned traceback: frames most recent first, and the stack's depth when it was taken. */
 export interface TracebackEntry {
@@ -84,7 +84,7 @@ export class Tracebacks {
       if (kept === limit) continue;
       let id: number;
       if (mapping) {
-        const [name, line] = siteFrame(site);
+        const [name, line] = mappedFrame(site);
         id = this.frameId(this.shown(name), line);
       } else {
         id = this.frameId((source.shown ??= this.shown(readable(source.file))), site.getLineNumber() ?? 0);

@@ -107,10 +107,8 @@ function ownSites(sites: NodeJS.CallSite[]): number {
   return own;
 }
 
-/** A site's frame as tracemalloc names it: its readable file and line, through source maps when Node has them. */
-export function siteFrame(site: NodeJS.CallSite): [file: string, line: number] {
-  const file = readable(siteFile(site));
-  const line = site.getLineNumber() ?? 0;
-  return process.sourceMapsEnabled ? mapped(file, line, site.getColumnNumber() ?? 0) : [file, line];
+/** A site's frame through the source maps Node has (process.sourceMapsEnabled): its file and line as mapped. */
+export function mappedFrame(site: NodeJS.CallSite): [file: string, line: number] {
+  return mapped(readable(siteFile(site)), site.getLineNumber() ?? 0, site.getColumnNumber() ?? 0);
 }
 
