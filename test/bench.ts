@@ -155,7 +155,11 @@ t.test('--tracemalloc: each backend again while tracing 1 and 25 frames, and wha
   const text = formatResults(r, 'text');
   t.match(text, /\n {2}pymem fallback, tracemalloc 25 frames +[\d.,]+ /);
   t.match(text, /\ntracemalloc against none\n {2}workload +native, 1 frame +native, 25 frames +fallback, 1 frame +fallback, 25 frames\n {2}sweep( +[\d.]+x){4}\n/);
-  t.match(formatResults(r, 'markdown'), /^## `pymem bench --quick --tracemalloc --workload sweep --rounds 1 --scale 0\.01 --warmup 1 --markdown`\n[^]*\n### tracemalloc against none\n/);
+  t.match(text, /\ntracemalloc: time added per traced allocation\n {2}workload +native, 1 frame +native, 25 frames +fallback, 1 frame +fallback, 25 frames\n {2}sweep( +-?[\d.]+ us){4}\n/);
+  t.equal(r.workloads[0].allocations, 38, "the sweep's mallocs, the events tracemalloc traces");
+  t.match(formatResults(r, 'markdown'), /^## `pymem bench --quick --tracemalloc --workload sweep --rounds 1 --scale 0\.01 --warmup 1 --markdown`\n[^]*\n### tracemalloc against none\n[^]*\nPer traced allocation \(malloc, calloc or realloc\), the time tracing added:\n\n\| workload \|/);
+  const older = { ...r, workloads: r.workloads.map(({ allocations: _, ...w }) => w) };
+  t.match(formatResults(older, 'text'), /\n {2}sweep( +-){4}\n/, 'results saved without the count of allocations show none');
 });
 
 t.test('--objects: ints, floats and strings as heap objects and as JS values, each form in a child', async (t) => {

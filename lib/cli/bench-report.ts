@@ -37,7 +37,8 @@ export interface BenchResults {
   compiler?: string;
   /** The backend the default, backend 'auto', picks on this machine, and why. */
   auto: { backend: string; reason: string };
-  workloads: { name: string; events: number; peakBytes: number; cells: Record<string, Cell> }[];
+  /** Per workload: its events, of which `allocations` malloc, calloc or realloc (what tracemalloc traces). */
+  workloads: { name: string; events: number; allocations?: number; peakBytes: number; cells: Record<string, Cell> }[];
   /** With --objects: the objects against JS values, and records as dicts against JS objects (lib/cli/bench-objects.ts). */
   objects?: ObjectsResults;
   records?: ObjectsResults;
@@ -145,6 +146,19 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
     );
   const hooks = against(['native with / without', 'fallback with / without'], ['debug']);
   const tracing = against(['native, 1 frame', 'native, 25 frames', 'fallback, 1 frame', 'fallback, 25 frames'], ['tm1', 'tm25']);
+  // What one traced allocation costs: the time tracing added to the replay, over its allocations.
+  const perAllocation = [['workload', 'native, 1 frame', 'native, 25 frames', 'fallback, 1 frame', 'fallback, 25 frames']].concat(
+    r.workloads.map((w) => [
+      w.name,
+      ...['native', 'fallback'].flatMap((b) =>
+        ['tm1', 'tm25'].map((v) => {
+          const traced = w.cells[`${b}-${v}`];
+          if (traced === undefined || w.allocations === undefined) return '-';
+          return `${(((traced.median - w.cells[b].median) * w.events) / Math.max(1, w.allocations) / 1000).toFixed(2)} us`;
+        }),
+      ),
+    ]),
+  );
   const out: string[] = [];
   if (format === 'markdown') {
     out.push(`## \`${command}\``, '', `Machine: ${machine(r)}. Date: ${new Date().toISOString().slice(0, 10)}.`, '', `Settings: ${settings}.`);
@@ -154,7 +168,7 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
     }
     out.push('', '### Native against the fallback', '', markdownTable(comparison), '', verdict(r), '');
     if (r.debugHooks) out.push('### Debug hooks against none', '', markdownTable(hooks), '');
-    if (r.tracemalloc) out.push('### tracemalloc against none', '', markdownTable(tracing), '');
+    if (r.tracemalloc) out.push('### tracemalloc against none', '', markdownTable(tracing), '', 'Per traced allocation (malloc, calloc or realloc), the time tracing added:', '', markdownTable(perAllocation), '');
     if (r.objects) out.push('### Objects against JS values', '', markdownTable(objectsTable(r.objects)), '', objectsSummary(r.objects), '');
     if (r.records) out.push('### Records: dicts against JS objects', '', markdownTable(recordsTable(r.records)), '', recordsSummary(r.records), '');
     out.push(`${autoLine(r)} ${recommendation(r)}`);
@@ -163,7 +177,7 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
     for (const w of r.workloads) out.push('', `${w.name}: ${count(w.events)} events, ${mib(w.peakBytes)} requested at the peak`, textTable([HEAD, ...rows(w)]));
     out.push('', 'native against the fallback', textTable(comparison), '', verdict(r), '');
     if (r.debugHooks) out.push('debug hooks against none', textTable(hooks), '');
-    if (r.tracemalloc) out.push('tracemalloc against none', textTable(tracing), '');
+    if (r.tracemalloc) out.push('tracemalloc against none', textTable(tracing), '', 'tracemalloc: time added per traced allocation', textTable(perAllocation), '');
     if (r.objects) out.push('objects against JS values', textTable(objectsTable(r.objects)), '', objectsSummary(r.objects), '');
     if (r.records) out.push('records: dicts against JS objects', textTable(recordsTable(r.records)), '', recordsSummary(r.records), '');
     out.push(autoLine(r), recommendation(r));

@@ -12,7 +12,7 @@ import { loadNative } from '../raw/native';
 import { openBackend } from '../raw/open';
 import { MIN_MAX_BYTES } from '../config';
 import { encodeProgram } from '../trace/binary';
-import { programSlice } from '../trace/format';
+import { OP_FREE, programSlice } from '../trace/format';
 import { loadWorkload, workloadNames } from '../trace/workloads';
 import { UsageError, scale as scaleOption, type Command, type Io } from './args';
 import { WARM_MS, ASSEMBLYSCRIPT_WASM, type Measurement } from './bench-child';
@@ -215,7 +215,9 @@ export function runBench(settings: BenchSettings, io: Io, { env = process.env, t
           failed: Math.max(...ms.map((m) => m.failed)),
         };
       }
-      results.workloads.push({ name, events: program.length, peakBytes: program.peakBytes, cells });
+      let allocations = 0;
+      for (let i = 0; i < program.length; i++) if (program.op[i] !== OP_FREE) allocations++;
+      results.workloads.push({ name, events: program.length, allocations, peakBytes: program.peakBytes, cells });
       bar.line(`${name}: measured (${count(program.length)} events)`);
     }
     if (objects) {
