@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { capture, pymem } from './helpers/cli';
 import { MODES, benchOptions, benchSettings, runBench, type BenchSettings } from '../lib/cli/bench';
 import { formatResults, recommendation, verdict, type BenchResults } from '../lib/cli/bench-report';
-import { WARM_MS, measure, peakRss } from '../lib/cli/bench-child';
+import { WARM_MS, STACK_DEPTH, atDepth, measure, peakRss } from '../lib/cli/bench-child';
+import { createHeap, MIN_MAX_BYTES } from '../lib/index';
 import { objectsSummary, recordsSummary, runObjects } from '../lib/cli/bench-objects';
 import { measureObjects } from '../lib/cli/bench-objects-child';
 import { runChild } from '../lib/cli/child';
@@ -59,6 +60,16 @@ t.test("the children: compiled scripts run with node's defaults, each printing o
   t.match(JSON.parse(replayed.stdout), { failed: 0, nsPerEvent: Number, peakCommitted: Number }, replayed.stderr);
   const built = spawnSync(process.execPath, ['--expose-gc', dist('bench-objects-main'), 'js', '100'], { encoding: 'utf8' });
   t.match(JSON.parse(built.stdout), { buildMs: Number, checksum: Number }, built.stderr);
+});
+
+t.test("the replays' stack: STACK_DEPTH frames outside pymem, which tracemalloc takes as the caller's", async (t) => {
+  const heap = createHeap({ backend: 'fallback', maxBytes: MIN_MAX_BYTES });
+  heap.tracemalloc.start(25);
+  const p = atDepth(STACK_DEPTH, () => heap.obj.malloc(8));
+  const traceback = heap.tracemalloc.getObjectTraceback(p)!;
+  t.equal(traceback.length, 25, 'all 25 frames taken');
+  t.equal(traceback.totalNframe, 33, "and the capture's 33 are all the caller's: none is pymem's own");
+  heap.close();
 });
 
 t.test("a child's peak RSS is its own, not its parent's", async (t) => {

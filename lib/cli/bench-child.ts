@@ -86,15 +86,16 @@ function timed(program: TraceProgram, warm: () => void, run: Replayer, clear: ()
 }
 
 /**
- * A frame of code outside pymem (tracemalloc skips pymem's own frames): the replays run under
- * STACK_DEPTH of them, so that tracing 25 frames has 25 frames to take, as a program's stack would.
+ * The replays run under STACK_DEPTH frames of code outside pymem, so that tracing 25 frames has 25
+ * frames to take, as a program's stack would. The recursion is all in code compiled by `new Function`:
+ * a frame of this module would be one of pymem's own, which tracemalloc skips and captures more
+ * frames to make up for (a closure here per level once made a 25-frame capture take 132).
  */
-const OUTSIDE = new Function('f', 'return f();') as (f: () => unknown) => unknown;
+export const atDepth = new Function('depth', 'fn', 'const down = (d) => (d === 0 ? fn() : down(d - 1));\nreturn down(depth);') as <T>(
+  depth: number,
+  fn: () => T,
+) => T;
 export const STACK_DEPTH = 30;
-
-function atDepth<T>(depth: number, fn: () => T): T {
-  return (depth === 0 ? fn() : OUTSIDE(() => atDepth(depth - 1, fn))) as T;
-}
 
 const VARIANTS: Record<string, { allocator: 'pymalloc' | 'pymalloc_debug'; nframe: number; domain: 'obj' | 'mem' }> = {
   '': { allocator: 'pymalloc', nframe: 0, domain: 'obj' },
