@@ -7,9 +7,9 @@
  */
 import { defaultHeap } from './default-heap';
 import { invalidArgType, outOfRange } from './errors';
-import { isPtrFreed } from './debug-layout';
-import type { Allocator, DomainName } from './domains';
-import type { ArenaAllocator } from './obmalloc';
+import { isPtrFreed } from './hooks/debug/layout';
+import type { Allocator, DomainName } from './domains/domain';
+import type { ArenaAllocator } from './pymalloc/obmalloc';
 
 /** PyMemAllocatorDomain. */
 export const PYMEM_DOMAIN_RAW = 0;

@@ -31,7 +31,7 @@ export type ObjectErrorCode =
   | 'ERR_PYMEM_KEY_ERROR'
   | 'ERR_PYMEM_HANDLE_RELEASED';
 
-/** What the debug hooks found wrong with a block (lib/debug-hooks.ts). */
+/** What the debug hooks found wrong with a block (lib/hooks/debug/hooks.ts). */
 export type MemoryCorruptionCode = 'ERR_PYMEM_BAD_ID' | 'ERR_PYMEM_BAD_LEADING_PAD' | 'ERR_PYMEM_BAD_TRAILING_PAD' | 'ERR_PYMEM_DOUBLE_FREE';
 
 /** An offset as the messages show it: 0x1f000. */

@@ -8,33 +8,34 @@
 import { writeSync } from 'node:fs';
 import { DEFAULT_MAX_BYTES, MAX_MAX_BYTES, MIN_MAX_BYTES, SEGMENT_SIZE } from './config';
 import { HeapCorruptionError, checkCInt, heapClosed, invalidArgType, invalidArgValue, outOfRange, type MemoryCorruptionError } from './errors';
-import { Domain, DOMAIN_NAMES, checkPointer, isU32, pointerError, type Allocator, type DomainName } from './domains';
+import { Domain, DOMAIN_NAMES, checkPointer, isU32, pointerError, type Allocator, type DomainName } from './domains/domain';
 import {
   rawAllocator, pymallocAllocator, segmentArenaAllocator, softMarkAllocator, resolveAllocatorName, currentAllocatorName, type AllocatorName,
   type AllocatorSets, type AllocatorChoice, type CurrentAllocatorName,
-} from './allocators';
-import { debugAllocator, type DebugContext } from './debug-hooks';
-import { isPtrFreed } from './debug-layout';
-import { abortWith } from './debug-report';
-import { NoMemoryHooks } from './fault-injection';
-import { Tracemalloc, MAX_NFRAME } from './tracemalloc/tracer';
-import { Pymalloc, type ArenaAllocator } from './obmalloc';
-import { PTR_ARENA_IN_USE } from './obmalloc-layout';
+} from './domains/allocators';
+import { debugAllocator, type DebugContext } from './hooks/debug/hooks';
+import { isPtrFreed } from './hooks/debug/layout';
+import { abortWith } from './hooks/debug/report';
+import { NoMemoryHooks } from './hooks/no-memory';
+import { Tracemalloc, MAX_NFRAME } from './hooks/tracemalloc/tracer';
+import { Pymalloc, type ArenaAllocator } from './pymalloc/obmalloc';
+import { PTR_ARENA_IN_USE } from './pymalloc/layout';
 import { Objects } from './objects/objects';
-import { GarbageCollector } from './gc';
-import { MemoryPressure, type MemoryPressureCallback, type PressureActions } from './pressure';
+import { GarbageCollector } from './objects/gc';
+import { MemoryPressure, type MemoryPressureCallback, type PressureActions } from './domains/pressure';
 import { ObjectMemory } from './objects/memory';
 import { checkObjects } from './objects/check';
 import { freeListStats } from './objects/stats';
 import { OBJ_MAGIC, OBJ_MAGIC_VALUE, OB_TYPE, OB_TYPE_DEAD, GC_COLLECTING } from './objects/layout';
-import { readPymallocStats, formatDebugMallocStats } from './obmalloc-stats';
-import { checkPymalloc } from './obmalloc-check';
-import { SystemAllocator } from './system';
+import { readPymallocStats, formatDebugMallocStats } from './pymalloc/stats';
+import { checkPymalloc } from './pymalloc/check';
+import { SystemAllocator } from './domains/system';
 import { ownerMark } from './thread';
 import { openBackend, warnFallback, type BackendChoice } from './raw/open';
 import { PTR_MISALIGNED, PTR_OUTSIDE } from './raw/layout';
 import { checkRegion } from './raw/check';
-import { readStats, committedBytes, type HeapStats } from './stats';
+import { readStats, type HeapStats } from './stats';
+import { committedBytes } from './raw/stats';
 import type { BackendName, RawBackend } from './raw/backend';
 
 export interface HeapOptions {
@@ -107,9 +108,9 @@ export class Heap {
   readonly mem: Domain;
   /** The OBJ domain: PyObject_Malloc, PyObject_Calloc, PyObject_Realloc, PyObject_Free. */
   readonly obj: Domain;
-  /** The C library's allocator, outside the heap and its figures (see lib/system.ts). */
+  /** The C library's allocator, outside the heap and its figures (see lib/domains/system.ts). */
   readonly system: SystemAllocator;
-  /** tracemalloc: where each block was allocated (see lib/tracemalloc/tracer.ts). */
+  /** tracemalloc: where each block was allocated (see lib/hooks/tracemalloc/tracer.ts). */
   readonly tracemalloc: Tracemalloc;
   private readonly impl: RawBackend;
   private readonly pymalloc: Pymalloc;
@@ -190,7 +191,7 @@ export class Heap {
   }
 
   /**
-   * The cyclic garbage collector of the heap's objects, CPython 3.12's gc module (see lib/gc.ts).
+   * The cyclic garbage collector of the heap's objects, CPython 3.12's gc module (see lib/objects/gc.ts).
    * Using it sets up the objects layer, as heap.objects does.
    */
   get gc(): GarbageCollector {
@@ -202,7 +203,7 @@ export class Heap {
   /**
    * Registers a function called when a request finds the heap full, after the heap's own attempts to
    * make room (a full collection, the freelists, empty arenas and segments) and before the request is
-   * retried once (see lib/pressure.ts). It is told the size requested; it may free what it can. It
+   * retried once (see lib/domains/pressure.ts). It is told the size requested; it may free what it can. It
    * runs inside the failing allocation: it may drop references and free blocks, but must not change
    * containers a caller may be in the middle of changing. Returns the function that unregisters it.
    */
@@ -346,7 +347,7 @@ export class Heap {
 
   /**
    * PyMem_SetupDebugHooks: wraps the allocator installed in each domain with the debug hooks (see
-   * lib/debug-hooks.ts), which frame every block with guard bytes and check them on free and realloc.
+   * lib/hooks/debug/hooks.ts), which frame every block with guard bytes and check them on free and realloc.
    * A domain that already holds this heap's debug hooks is left alone, so calling it twice is harmless.
    * Blocks allocated before the hooks are installed must not be freed through them.
    */
@@ -391,7 +392,7 @@ export class Heap {
   /**
    * _testcapi.set_nomemory(start, stop): from now on every allocation call of every domain is counted,
    * and calls number start + 1 to stop (inclusive; stop 0 or less: no end) return 0 as if memory had
-   * run out. See lib/fault-injection.ts. Calling it again resets the count.
+   * run out. See lib/hooks/no-memory.ts. Calling it again resets the count.
    */
   setNoMemory(start: number, stop = 0): void {
     this.assertOpen('heap.setNoMemory');

@@ -5,23 +5,24 @@ import { loadNative } from './raw/native';
 
 export { createHeap, Heap, type HeapOptions } from './heap';
 export { defaultHeap } from './default-heap';
-export { Domain, type Allocator, type DomainName } from './domains';
-export type { AllocatorName, CurrentAllocatorName } from './allocators';
-export type { ArenaAllocator } from './obmalloc';
-export type { PymallocStats, SizeClassStats } from './obmalloc-stats';
-export { SystemAllocator } from './system';
+export { Domain, type Allocator, type DomainName } from './domains/domain';
+export type { AllocatorName, CurrentAllocatorName } from './domains/allocators';
+export type { ArenaAllocator } from './pymalloc/obmalloc';
+export type { PymallocStats, SizeClassStats } from './pymalloc/stats';
+export { SystemAllocator } from './domains/system';
 export { InvalidPointerError, HeapCorruptionError, MemoryCorruptionError, MemoryError, RecursionError, type ErrorCode, type MemoryCorruptionCode, type ObjectErrorCode } from './errors';
 export { Objects } from './objects/objects';
 export { Tuple, type PyJS, type ToJSOptions } from './objects/convert';
 export { ObjectHandle } from './objects/handle';
 export {
   GarbageCollector, DEBUG_STATS, DEBUG_COLLECTABLE, DEBUG_UNCOLLECTABLE, type GCCallback, type GCPhase, type GCInfo, type GCGenerationStats,
-} from './gc';
-export type { MemoryPressureCallback, MemoryPressureInfo, MemoryPressureStats } from './pressure';
-export type { HeapStats, SegmentCounts } from './stats';
+} from './objects/gc';
+export type { MemoryPressureCallback, MemoryPressureInfo, MemoryPressureStats } from './domains/pressure';
+export type { HeapStats } from './stats';
+export type { SegmentCounts } from './raw/stats';
 export type { BackendName } from './raw/backend';
 export type { BackendChoice } from './raw/open';
-export { drawHeapMap } from './cli/map-render';
+export { drawHeapMap } from './map/render';
 export { ALIGNMENT, SEGMENT_SIZE, RAW_HUGE_THRESHOLD, DEFAULT_MAX_BYTES, MAX_MAX_BYTES, MIN_MAX_BYTES } from './config';
 
 /** Whether the native addon loads in this process: its path, or why not. Loads it once. */

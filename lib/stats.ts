@@ -4,23 +4,11 @@
  * process.memoryUsage().external at its full length from the start, and madvise does not change that.
  */
 import { SEGMENT_SIZE } from './config';
-import { KIND_COUNTS, RAW_BLOCKS, RAW_BYTES, SEG_FREE_CLEAN, SEG_FREE_CACHED, SEG_META, SEG_RAW_POOL, SEG_ARENA, SEG_HUGE_HEAD, SEG_HUGE_CONT } from './raw/layout';
+import { KIND_COUNTS, RAW_BLOCKS, RAW_BYTES, SEG_HUGE_HEAD } from './raw/layout';
+import { committedBytes, segmentCounts, type SegmentCounts } from './raw/stats';
 import type { RawBackend, BackendName } from './raw/backend';
-import { readPymallocStats, type PymallocStats } from './obmalloc-stats';
-import type { MemoryPressureStats } from './pressure';
-
-export interface SegmentCounts {
-  total: number;
-  /** Free, pages given back to the OS. */
-  free: number;
-  /** Free, kept committed against thrashing. */
-  cached: number;
-  meta: number;
-  rawPool: number;
-  arena: number;
-  /** Segments of large raw blocks (each block a run of whole segments). */
-  huge: number;
-}
+import { readPymallocStats, type PymallocStats } from './pymalloc/stats';
+import type { MemoryPressureStats } from './domains/pressure';
 
 export interface HeapStats {
   backend: BackendName;
@@ -47,13 +35,7 @@ export interface HeapStats {
   memoryPressure: MemoryPressureStats;
 }
 
-/** Segments the heap holds (every segment not free and clean), in bytes: heap.stats().committedBytes. */
-export function committedBytes(u32: Uint32Array, totalSegments: number): number {
-  return (totalSegments - u32[(KIND_COUNTS >>> 2) + SEG_FREE_CLEAN]) * SEGMENT_SIZE;
-}
-
 export function readStats(u32: Uint32Array, backend: RawBackend, pressure: MemoryPressureStats): HeapStats {
-  const kinds = (kind: number): number => u32[(KIND_COUNTS >>> 2) + kind];
   const total = backend.buffer.byteLength / SEGMENT_SIZE;
   return {
     backend: backend.name,
@@ -63,16 +45,8 @@ export function readStats(u32: Uint32Array, backend: RawBackend, pressure: Memor
     residentBytes: backend.residentBytes(),
     rawBlocks: u32[RAW_BLOCKS >>> 2],
     rawBytes: u32[RAW_BYTES >>> 2],
-    hugeBlocks: kinds(SEG_HUGE_HEAD),
-    segments: {
-      total,
-      free: kinds(SEG_FREE_CLEAN),
-      cached: kinds(SEG_FREE_CACHED),
-      meta: kinds(SEG_META),
-      rawPool: kinds(SEG_RAW_POOL),
-      arena: kinds(SEG_ARENA),
-      huge: kinds(SEG_HUGE_HEAD) + kinds(SEG_HUGE_CONT),
-    },
+    hugeBlocks: u32[(KIND_COUNTS >>> 2) + SEG_HUGE_HEAD],
+    segments: segmentCounts(u32, total),
     pymalloc: readPymallocStats(u32),
     rss: process.memoryUsage.rss(),
     memoryPressure: { ...pressure },

@@ -223,7 +223,7 @@ Napi::Value CreateRegion(const Napi::CallbackInfo &info) {
 // "escapes completely the Python memory manager"). systemMalloc(n) returns a Buffer over malloc(n)
 // bytes (malloc(1) for 0, as PyMem_RawMalloc does), or null when malloc fails; its finalizer frees the
 // memory. systemFree(buffer) detaches the Buffer's ArrayBuffer, so every view of it becomes empty
-// instead of dangling, and V8 then releases the memory through that finalizer. lib/system.ts validates
+// instead of dangling, and V8 then releases the memory through that finalizer. lib/domains/system.ts validates
 // both arguments (n at most buffer.constants.MAX_LENGTH, buffer one of its own).
 void FreeSystemBlock(napi_env, void *data, void *) { std::free(data); }
 

@@ -1,6 +1,6 @@
 /*
  * Layer +1, the raw allocator's API over a region (twin of lib/raw/allocator.ts). Sizes and pointers
- * are u32 offsets; the caller (lib/domains.ts) has validated the arguments' types.
+ * are u32 offsets; the caller (lib/domains/domain.ts) has validated the arguments' types.
  */
 #ifndef PYMEM_RAW_H
 #define PYMEM_RAW_H

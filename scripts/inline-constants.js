@@ -15,7 +15,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 /** The modules whose numeric exports are folded, as paths under dist/ without .js. */
-const FOLDED = ['config', 'raw/layout', 'obmalloc-layout', 'objects/layout', 'debug-layout'];
+const FOLDED = ['config', 'raw/layout', 'pymalloc/layout', 'objects/layout', 'hooks/debug/layout'];
 
 function jsFiles(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

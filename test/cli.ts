@@ -10,7 +10,7 @@ import { main, onStdoutError, WORKLOADS } from '../lib/cli/main';
 import { pymem } from './helpers/cli';
 import { workloadNames } from '../lib/trace/workloads';
 import { PACKAGE_ROOT } from '../lib/raw/native';
-import { Snapshot } from '../lib/tracemalloc/index';
+import { Snapshot } from '../lib/hooks/tracemalloc/index';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'pymem-cli-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BACKENDS } from './helpers/backends';
 import { hex } from '../lib/errors';
-import { fatalText } from '../lib/debug-report';
+import { fatalText } from '../lib/hooks/debug/report';
 import { MemoryCorruptionError } from '../lib/index';
 
 const CHILD = path.join(__dirname, 'helpers', 'child-debug-abort.js');

@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap';
 import { BACKENDS, heapOn, snapshot, firstDifference } from './helpers/backends';
 import { InvalidPointerError, type Heap } from '../lib/index';
-import { FREED_KEY, POOL_SIZE } from '../lib/obmalloc-layout';
+import { FREED_KEY, POOL_SIZE } from '../lib/pymalloc/layout';
 import { Random } from './helpers/random';
 
 function refused(t: Test, heap: Heap, call: () => unknown, reason: string, what: string): void {

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { PACKAGE_ROOT } from '../lib/raw/native';
-import * as obmallocLayout from '../lib/obmalloc-layout';
+import * as obmallocLayout from '../lib/pymalloc/layout';
 
 const { inlineConstants, FOLDED } = require('../scripts/inline-constants.js') as {
   inlineConstants(dist: string, folded?: string[]): number;
@@ -19,13 +19,13 @@ t.test('the folded modules hold constants only: no export can change after the m
   }
 });
 
-t.test("dist/obmalloc.js reads none of pymalloc's numeric offsets from the layout module", async (t) => {
-  const compiled = readFileSync(path.join(PACKAGE_ROOT, 'dist', 'obmalloc.js'), 'utf8');
-  const loads = [...compiled.matchAll(/obmalloc_layout_1\.(\w+)/g)].map((m) => m[1]);
+t.test("dist/pymalloc/obmalloc.js reads none of pymalloc's numeric offsets from the layout module", async (t) => {
+  const compiled = readFileSync(path.join(PACKAGE_ROOT, 'dist', 'pymalloc', 'obmalloc.js'), 'utf8');
+  const loads = [...compiled.matchAll(/layout_1\.(\w+)/g)].map((m) => m[1]);
   const numeric = loads.filter((name) => typeof (obmallocLayout as Record<string, unknown>)[name] === 'number');
   t.same(numeric, [], 'every numeric load was folded');
   t.ok(loads.includes('BLOCK_START'), 'a typed array stays a load');
-  t.match(compiled, `${obmallocLayout.POOL_OVERHEAD} /* POOL_OVERHEAD          */`, 'the literal is as long as the load it replaced');
+  t.match(compiled, `${obmallocLayout.POOL_OVERHEAD} /* POOL_OVERHEAD */`, 'the literal is as long as the load it replaced');
 });
 
 t.test('folding, on a compiled tree of its own', async (t) => {

@@ -8,7 +8,7 @@ import {
   OBM_USABLE_ARENAS, OBM_UNUSED_ARENA_OBJECTS, OBM_MAXARENAS, OBM_NARENAS_CURRENT, OBM_NARENAS_HIGHWATER,
   OBM_RAW_ALLOCATED_BLOCKS, OBM_NFP2LASTA, OBM_ARENA_MAP, ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_MAP_CARVED_HI, ARENA_BITS,
   usedpoolsHead, arenaObject, numBlocks,
-} from '../lib/obmalloc-layout';
+} from '../lib/pymalloc/layout';
 
 /**
  * Arena 0 full of 512-byte blocks; arena 1 with a pool of three 16-byte blocks (pool0), an empty pool

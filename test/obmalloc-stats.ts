@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { EMPTY_FREE_LISTS } from './helpers/free-lists';
 import { BACKENDS, heapOn } from './helpers/backends';
-import { formatDebugMallocStats, printone, type PymallocStats } from '../lib/obmalloc-stats';
+import { formatDebugMallocStats, printone, type PymallocStats } from '../lib/pymalloc/stats';
 import { SEGMENT_SIZE } from '../lib/index';
 
 const fixture = (name: string): string => fs.readFileSync(path.join(__dirname, 'fixtures', name), 'utf8');

@@ -5,7 +5,7 @@ import { EMPTY_FREE_LISTS } from './helpers/free-lists';
 import { BACKENDS, heapOn, snapshot } from './helpers/backends';
 import { Random } from './helpers/random';
 import { InvalidPointerError, createHeap, type Heap, type Allocator } from '../lib/index';
-import { POOL_SIZE, POOL_OVERHEAD, POOL_ARENAINDEX, ARENA_SIZE, blockSize, numBlocks } from '../lib/obmalloc-layout';
+import { POOL_SIZE, POOL_OVERHEAD, POOL_ARENAINDEX, ARENA_SIZE, blockSize, numBlocks } from '../lib/pymalloc/layout';
 
 const MiB = 1 << 20;
 const poolOf = (p: number): number => p - (p % POOL_SIZE);

@@ -6,14 +6,14 @@
 // that exist and the bytes they draw. The examples (examples/*.mjs) run here too, down each of their paths.
 import t, { type Test } from 'tap';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { PACKAGE_ROOT } from '../lib/raw/native';
 import { createHeap, MemoryCorruptionError } from '../lib/index';
 import { parseTrace } from '../lib/trace/format';
-import { FREED_KEY } from '../lib/obmalloc-layout';
+import { FREED_KEY } from '../lib/pymalloc/layout';
 import { recommendation, type BenchResults } from '../lib/cli/bench-report';
 
 interface Block {
@@ -174,9 +174,15 @@ const CHECKS: { name: string; claims: (b: Block) => boolean; check: (t: Test, b:
   },
   {
     name: 'the layer diagram',
-    claims: (b) => b.text.includes('operating system'),
+    claims: (b) => b.text.includes('mmap reserve'),
     check(t, b) {
       for (const [file] of b.text.matchAll(/\b(?:lib|native)\/[\w/.-]*\w/g)) t.ok(existsSync(path.join(PACKAGE_ROOT, file)), `${file} exists`);
+      // The diagram is the directory listing: every folder of lib/ (hooks/ by its two) and every module at its root.
+      const named = [...b.text.matchAll(/\blib\/[\w/.-]*/g)].map(([m]) => m).join(' ');
+      for (const entry of readdirSync(path.join(PACKAGE_ROOT, 'lib'), { withFileTypes: true })) {
+        const listed = entry.isDirectory() ? `lib/${entry.name}/` : entry.name;
+        t.ok(named.includes(listed) || b.text.includes(entry.name), `lib/${entry.name} is in the diagram`);
+      }
     },
   },
   {

@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
-import { Snapshot, Filter, DomainFilter, Traceback, Frame, Trace, Statistic, type RawTrace, type BaseFilter, type KeyType } from '../lib/tracemalloc/index';
-import { formatSize, pyFixed } from '../lib/tracemalloc/format';
+import { Snapshot, Filter, DomainFilter, Traceback, Frame, Trace, Statistic, type RawTrace, type BaseFilter, type KeyType } from '../lib/hooks/tracemalloc/index';
+import { formatSize, pyFixed } from '../lib/hooks/tracemalloc/format';
 
 interface Texts {
   str: string[];

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BACKENDS, heapOn } from './helpers/backends';
-import { Snapshot } from '../lib/tracemalloc/index';
+import { Snapshot } from '../lib/hooks/tracemalloc/index';
 import type { MemoryCorruptionError } from '../lib/index';
 
 /** This file's line where here() is called (from the source-mapped stack, as users see lines). */
@@ -215,9 +215,9 @@ t.test('frames: file: URLs become paths, source maps apply when Node has them, a
   t.equal(String(heap.tracemalloc.getObjectTraceback(direct)), `${__filename}:${directLine}`);
   heap.obj.free(direct);
   // No frame outside pymem: CPython's ("<unknown>", 0).
-  const { Tracemalloc } = t.mockRequire('../lib/tracemalloc/tracer', {
-    '../lib/tracemalloc/stack': { ...require('../lib/tracemalloc/stack'), captureSites: () => [] },
-  }) as typeof import('../lib/tracemalloc/tracer');
+  const { Tracemalloc } = t.mockRequire('../lib/hooks/tracemalloc/tracer', {
+    '../lib/hooks/tracemalloc/stack': { ...require('../lib/hooks/tracemalloc/stack'), captureSites: () => [] },
+  }) as typeof import('../lib/hooks/tracemalloc/tracer');
   const lone = new Tracemalloc({ raw: heap.raw, mem: heap.mem, obj: heap.obj });
   heap.tracemalloc.stop();
   lone.start();

@@ -5,7 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createHeap, type Heap } from '../heap';
 import type { BackendChoice } from '../raw/open';
-import type { DomainName } from '../domains';
+import type { DomainName } from '../domains/domain';
 import { loadWorkload, workloadNames } from '../trace/workloads';
 import type { TraceProgram } from '../trace/format';
 

@@ -7,7 +7,7 @@
  */
 import type { ObjectsMeasurement } from './bench-objects-child';
 import { runChild } from './child';
-import { count, mib } from './numbers';
+import { count, mib } from '../map/numbers';
 
 export const FORM_LABELS: Record<string, string> = {
   native: 'heap objects, native',

@@ -6,7 +6,7 @@
  * with the backend createHeap() picks on this machine and a one-line recommendation from the figures.
  */
 import * as os from 'node:os';
-import { count, mib } from './numbers';
+import { count, mib } from '../map/numbers';
 import { objectsSummary, objectsTable, recordsSummary, recordsTable, type ObjectsResults } from './bench-objects';
 
 export interface Cell {

@@ -18,7 +18,7 @@ import { UsageError, scale as scaleOption, type Command, type Io } from './args'
 import { WARM_MS, ASSEMBLYSCRIPT_WASM, type Measurement } from './bench-child';
 import { ROOT, runChild } from './child';
 import { LABELS, formatResults, type BenchResults, type Cell } from './bench-report';
-import { count } from './numbers';
+import { count } from '../map/numbers';
 import { runObjects } from './bench-objects';
 
 /**

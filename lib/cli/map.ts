@@ -4,8 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { replay } from '../trace/replay';
 import { HEAP_OPTIONS, HEAP_USAGE, UsageError, heapChoice, openHeap, scale, workload, type Command } from './args';
-import { drawHeapMap } from './map-render';
-import { count } from './numbers';
+import { drawHeapMap } from '../map/render';
+import { count } from '../map/numbers';
 export const mapCommand: Command = {
   summary: 'draw the heap a workload leaves (SVG, HTML or PNG)',
   usage: `Usage: pymem map [options]

@@ -1,10 +1,10 @@
 /**
  * pymem replay: a trace (a file, or a built-in workload) replayed on fresh heaps, timed per event.
  */
-import { PYMALLOC_STATS_HEADING } from '../obmalloc-stats';
+import { PYMALLOC_STATS_HEADING } from '../pymalloc/stats';
 import { freeLive, replay } from '../trace/replay';
 import { HEAP_OPTIONS, HEAP_USAGE, UsageError, heapChoice, openHeap, scale, workload, type Command } from './args';
-import { count, mib } from './numbers';
+import { count, mib } from '../map/numbers';
 
 export const replayCommand: Command = {
   summary: 'replay an allocation trace on a heap and time it',

@@ -2,7 +2,7 @@
  * pymem stats: the statistics CPython's sys._debugmallocstats() prints, for a heap a workload left.
  */
 import { replay } from '../trace/replay';
-import { PYMALLOC_STATS_HEADING } from '../obmalloc-stats';
+import { PYMALLOC_STATS_HEADING } from '../pymalloc/stats';
 import { HEAP_OPTIONS, HEAP_USAGE, UsageError, heapChoice, openHeap, scale, workload, type Command } from './args';
 
 export const statsCommand: Command = {

@@ -8,7 +8,7 @@
  *   for stat in top_stats[:10]:
  *       print(stat)
  */
-import { Snapshot, type KeyType } from '../tracemalloc/snapshot';
+import { Snapshot, type KeyType } from '../hooks/tracemalloc/snapshot';
 import { UsageError, type Command } from './args';
 
 export const topCommand: Command = {

@@ -20,7 +20,7 @@
  *                       bytes: CPython 3.12 allocates them statically, outside pymalloc, and so do we
  */
 import { SEGMENT_SIZE } from '../config';
-import { OBM_END } from '../obmalloc-layout';
+import { OBM_END } from '../pymalloc/layout';
 
 /** _Py_IMMORTAL_REFCNT on 64-bit: UINT_MAX in the low word (PEP 683). */
 export const IMMORTAL = 0xffffffff;

@@ -4,8 +4,8 @@
  * PyObject_Malloc, so the hooks installed there (debug, tracemalloc, a user's) see every object.
  */
 import { MemoryError } from '../errors';
-import type { Domain } from '../domains';
-import type { Tracemalloc } from '../tracemalloc/tracer';
+import type { Domain } from '../domains/domain';
+import type { Tracemalloc } from '../hooks/tracemalloc/tracer';
 
 export class ObjectMemory {
   readonly u8: Uint8Array;
@@ -16,7 +16,7 @@ export class ObjectMemory {
   readonly f64: Float64Array;
   /**
    * The collector's collect_generations, called by gcLink when generation 0's count passes its
-   * threshold (lib/gc.ts installs it).
+   * threshold (lib/objects/gc.ts installs it).
    */
   collectGenerations!: () => void;
 

@@ -15,7 +15,7 @@
  * unhashable key is an error with a code.
  */
 import { invalidArgType, objectError, outOfRange, hex, type ObjectErrorCode } from '../errors';
-import { isU32 } from '../domains';
+import { isU32 } from '../domains/domain';
 import {
   IMMORTAL, OB_REFCNT, OB_TYPE, OB_TYPE_DEAD, NONE, TRUE, FALSE, TYPE_INFO, T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE,
   T_LIST, T_DICT, PYOBJECT_SIZE, FLOAT_SIZE, GC_HEAD, TUPLE_ITEMS, LIST_SIZE, LIST_BASICSIZE,

@@ -2,7 +2,7 @@
  * _PyObject_DebugTypeStats (CPython 3.12): the free-list lines sys._debugmallocstats() prints after
  * pymalloc's section, read from the region (zeros before the objects layer is first used).
  */
-import { printone } from '../obmalloc-stats';
+import { printone } from '../pymalloc/stats';
 import { FLOAT_SIZE, OBJ_FLOAT_NUMFREE, OBJ_DICT_NUMFREE, OBJ_LIST_NUMFREE, DICT_BASICSIZE, LIST_BASICSIZE, TUPLE_ITEMS, TUPLE_MAXSAVESIZE } from './layout';
 import { tupleNumFree } from './tuple';
 

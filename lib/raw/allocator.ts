@@ -1,6 +1,6 @@
 /**
  * Layer +1, the raw allocator in TypeScript: the twin of native/raw.c, over the same bytes. Arguments
- * arrive validated by lib/domains.ts (sizes are u32 integers, pointers u32 integers); pointers are
+ * arrive validated by lib/domains/domain.ts (sizes are u32 integers, pointers u32 integers); pointers are
  * checked here against the region's state, so that a bad one is refused before anything changes.
  *
  *   n <= RAW_HUGE_THRESHOLD   a TLSF block in a raw pool              (lib/raw/tlsf.ts)

@@ -3,9 +3,16 @@
  * numbers in and numbers out. The fallback (lib/raw/fallback.ts) and the addon wrapper
  * (lib/raw/native.ts) implement it; nothing above lib/raw/ knows which one runs.
  */
-import type { SystemSource } from '../system';
 
 export type BackendName = 'native' | 'fallback';
+
+/** Where heap.system's memory comes from (lib/domains/system.ts): the addon's malloc/free, or JS. */
+export interface SystemSource {
+  /** n bytes (n <= buffer.constants.MAX_LENGTH), or null when the C library has none. */
+  malloc(n: number): Buffer | null;
+  /** Releases the memory and detaches the buffer (its length becomes 0). */
+  free(buf: Buffer): void;
+}
 
 export interface RawBackend {
   readonly name: BackendName;

@@ -14,8 +14,7 @@ import { SEG_FREE_CLEAN } from './layout';
 import { RawAllocator } from './allocator';
 import { segmentKind, type RegionOS } from './segments';
 import { allZero, countBits } from './scan';
-import type { RawBackend } from './backend';
-import { JS_SYSTEM } from '../system';
+import type { RawBackend, SystemSource } from './backend';
 
 const PAGES_PER_SEGMENT = SEGMENT_SIZE / PAGE_SIZE;
 
@@ -40,6 +39,14 @@ class ZeroFillOS implements RegionOS {
     }
   }
 }
+
+/** heap.system's memory on the fallback, which has no C: a Buffer with an ArrayBuffer of its own, detached on free. */
+const JS_SYSTEM: SystemSource = {
+  malloc: (n) => Buffer.allocUnsafeSlow(n),
+  free: (buf) => {
+    structuredClone(buf.buffer, { transfer: [buf.buffer as ArrayBuffer] });
+  },
+};
 
 export class FallbackBackend extends RawAllocator implements RawBackend {
   readonly name = 'fallback' as const;

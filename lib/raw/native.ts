@@ -12,8 +12,7 @@ import { SEGMENT_SHIFT } from '../config';
 import { blockSizeFor, isLive, quickPut, quickTake } from './tlsf';
 import { segmentKind } from './segments';
 import { countRaw } from './allocator';
-import type { RawBackend } from './backend';
-import type { SystemSource } from '../system';
+import type { RawBackend, SystemSource } from './backend';
 
 /**
  * A region's handle from the addon (native/binding.cc): the region's buffer and the C raw allocator's

@@ -4,7 +4,7 @@
  * caller times is the allocator plus one switch per event.
  */
 import { OP_CALLOC, OP_FREE, OP_MALLOC, type TraceProgram } from './format';
-import type { Domain } from '../domains';
+import type { Domain } from '../domains/domain';
 
 /** What a trace replays on: a domain, or any allocator given a domain's four functions. */
 export type Replayable = Pick<Domain, 'malloc' | 'calloc' | 'realloc' | 'free'>;

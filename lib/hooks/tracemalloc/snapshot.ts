@@ -9,7 +9,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { invalidArgType } from '../errors';
+import { invalidArgType } from '../../errors';
 import { formatSize, pyRepr, signed } from './format';
 
 export type RawFrame = readonly [filename: string, lineno: number];

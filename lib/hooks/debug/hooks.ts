@@ -1,6 +1,6 @@
 /**
  * Debug hooks: CPython 3.12's PyMem_SetupDebugHooks() (Objects/obmalloc.c, _PyMem_DebugRaw*). Each
- * wraps a domain's allocator, frames every block with the layout of lib/debug-layout.ts, and checks the
+ * wraps a domain's allocator, frames every block with the layout of lib/hooks/debug/layout.ts, and checks the
  * frame when the block is freed or resized, in CPython's order: the API id (a block freed through
  * another domain), the leading pad (an underflow), the trailing pad (an overflow). A failed check is
  * a MemoryCorruptionError with CPython's report, thrown before anything is written (or CPython's abort,
@@ -16,14 +16,14 @@
  * are the point: every byte of a block is written when it is allocated and again when it is freed.
  * A heap without hooks runs none of this: the hooks are functions installed in the domains.
  */
-import { pointerError, UNSERVABLE, type Allocator, type DomainName } from './domains';
-import { PTR_MISALIGNED, PTR_OUTSIDE } from './raw/layout';
-import { heapClosed, type MemoryCorruptionCode, type MemoryCorruptionError } from './errors';
+import { pointerError, UNSERVABLE, type Allocator, type DomainName } from '../../domains/domain';
+import { PTR_MISALIGNED, PTR_OUTSIDE } from '../../raw/layout';
+import { heapClosed, type MemoryCorruptionCode, type MemoryCorruptionError } from '../../errors';
 import {
   SST, DEBUG_SIZE, DEBUG_API, DEBUG_LEADING_PAD, DEBUG_HEADER, DEBUG_EXTRA, CLEANBYTE, DEADBYTE, FORBIDDENBYTE, API_IDS,
   allBytes,
-} from './debug-layout';
-import { apiChar, corruptionError } from './debug-report';
+} from './layout';
+import { apiChar, corruptionError } from './report';
 
 /** _PyMem_DebugRawRealloc saves (and erases) at most this many bytes at each end of a block it resizes. */
 const ERASED_SIZE = 64;

@@ -3,13 +3,13 @@
  * sys.getallocatedblocks(), and the text of sys._debugmallocstats()'s pymalloc section. Where CPython
  * prints its radix tree's nodes, the text shows what stands in for them here: the region's segments.
  */
-import { SEGMENT_SIZE } from './config';
+import { SEGMENT_SIZE } from '../config';
 import {
   SMALL_REQUEST_THRESHOLD, NB_SMALL_SIZE_CLASSES, POOL_SIZE, firstPool, POOL_OVERHEAD, ARENA_SIZE, POOL_COUNT,
   POOL_SZIDX, AO_ADDRESS, AO_POOL_ADDRESS, AO_NFREEPOOLS, OBM_MAXARENAS, OBM_NTIMES_ALLOCATED, OBM_NARENAS_HIGHWATER,
   OBM_RAW_ALLOCATED_BLOCKS, arenaObject, blockSize, numBlocks,
-} from './obmalloc-layout';
-import type { SegmentCounts } from './stats';
+} from './layout';
+import type { SegmentCounts } from '../raw/stats';
 
 /** One size class's row of the table: only classes with at least one pool in use are printed. */
 export interface SizeClassStats {

@@ -4,9 +4,9 @@
  * draws its own heap with drawHeapMap (exported by pymem).
  */
 import { invalidArgType, invalidArgValue } from '../errors';
-import { readHeapModel } from './map-model';
-import { drawHeap } from './map-draw';
-import { toHtml, toSvg } from './map-svg';
+import { readHeapModel } from './model';
+import { drawHeap } from './draw';
+import { toHtml, toSvg } from './svg';
 import { toPng } from './png';
 import { Heap } from '../heap';
 

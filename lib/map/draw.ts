@@ -1,7 +1,7 @@
 /**
  * The picture `pymem map` draws, as a list of shapes (rectangles and text) in pixel coordinates, so
  * that one layout serves every output: SVG and HTML write the shapes as SVG elements, PNG rasterises
- * them (lib/cli/png.ts).
+ * them (lib/map/png.ts).
  *
  * Left, the region: one square per 1 MiB segment, coloured by kind; a raw pool, an arena or a huge
  * block fills its square from the bottom as far as it is used. Right, pymalloc's arenas: each an 8 x 8
@@ -9,7 +9,7 @@
  * legend and the figures.
  */
 import { SEG_ARENA, SEG_FREE_CACHED, SEG_FREE_CLEAN, SEG_HUGE_CONT, SEG_HUGE_HEAD, SEG_META, SEG_RAW_POOL } from '../raw/layout';
-import { POOL_EMPTY, POOL_USED, type HeapModel } from './map-model';
+import { POOL_EMPTY, POOL_USED, type HeapModel } from './model';
 import { count, mib } from './numbers';
 
 export interface Rect {

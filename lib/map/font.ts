@@ -1,5 +1,5 @@
 /**
- * A 5 x 7 bitmap font for printable ASCII, for the PNG map (lib/cli/png.ts), which has no font
+ * A 5 x 7 bitmap font for printable ASCII, for the PNG map (lib/map/png.ts), which has no font
  * renderer to call on. Each glyph is 7 rows from the top; each row's 5 bits are its pixels, the most
  * significant bit leftmost. The glyphs of g, p, q and y start at the x-height and are drawn 2 rows
  * lower (DESCENDERS), so that their tails hang below the baseline.

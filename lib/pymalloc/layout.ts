@@ -17,8 +17,8 @@
  *   0x29300 arena table     arena objects                                                  (4096 x 32 B)
  *   0x49300 end
  */
-import { ALIGNMENT_SHIFT, MAX_SEGMENTS, SEGMENT_SHIFT, SEGMENT_SIZE } from './config';
-import { META_RAW_END } from './raw/layout';
+import { ALIGNMENT_SHIFT, MAX_SEGMENTS, SEGMENT_SHIFT, SEGMENT_SIZE } from '../config';
+import { META_RAW_END } from '../raw/layout';
 
 /** CPython's SMALL_REQUEST_THRESHOLD: larger requests (and 0) go to the raw allocator. */
 export const SMALL_REQUEST_THRESHOLD = 512;

@@ -1,6 +1,6 @@
 /**
  * Layer +2, pymalloc: CPython 3.12's small-object allocator (Objects/obmalloc.c), over arenas from the
- * arena allocator and with every byte of its state in the region (lib/obmalloc-layout.ts draws it).
+ * arena allocator and with every byte of its state in the region (lib/pymalloc/layout.ts draws it).
  *
  *   request 1..512 bytes   a block of size class (n - 1) >> 4 in a 16 KiB pool of a 1 MiB arena
  *   request 0 or > 512     the RAW domain (PyMem_RawMalloc), counted in raw_allocated_blocks
@@ -10,14 +10,14 @@
  * it goes to the raw allocator, which refuses what it did not hand out; inside an arena it must be in a
  * carved, non-empty pool, past the header, on a block boundary of the pool's class and below the pool's
  * carving mark. A block already on its pool's free list is a double free, caught as glibc's tcache
- * catches one (FREED_KEY in obmalloc-layout.ts): CPython leaves it undefined.
+ * catches one (FREED_KEY in lib/pymalloc/layout.ts): CPython leaves it undefined.
  *
  * Hot paths: malloc from a used pool is one list-head load, a count increment, a free-list pop and the
  * key's clearing, about a dozen typed-array accesses; free into a pool that stays used is the arena
  * map entry (three loads, one cache line), the pool checks (four loads), the key's test and a
  * free-list push. Neither allocates a JS object.
  */
-import { ALIGNMENT_SHIFT } from './config';
+import { ALIGNMENT_SHIFT } from '../config';
 import {
   SMALL_REQUEST_THRESHOLD, POOL_SIZE, POOL_SIZE_MASK, ARENA_SIZE, ARENA_SIZE_MASK, ARENA_BITS, MAX_POOLS_IN_ARENA, firstPool,
   INITIAL_ARENA_OBJECTS, DUMMY_SIZE_IDX, POOL_COUNT, POOL_FREEBLOCK, POOL_NEXTPOOL, POOL_PREVPOOL, POOL_ARENAINDEX,
@@ -28,8 +28,8 @@ import {
   ARENA_MAP_CARVED_HI, OBM_ARENAS, AO_SIZE, ARENA_CAPACITY, NB_SMALL_SIZE_CLASSES, BLOCK_START, PTR_POOL_HEADER,
   PTR_NOT_BLOCK, PTR_FREE_POOL, PTR_UNCARVED, PTR_DOUBLE_FREE, FREED_KEY, POOL_BITS, OBM_USEDPOOLS, numBlocks,
   usedpoolsHead, blockSize, arenaObject,
-} from './obmalloc-layout';
-import { invalidReturnValue } from './errors';
+} from './layout';
+import { invalidReturnValue } from '../errors';
 
 /** What pymalloc calls for blocks it does not serve: the RAW domain's public functions. */
 export interface RawCalls {
@@ -71,7 +71,7 @@ export class Pymalloc {
   /**
    * `gate.nested` is true while pymalloc calls the RAW domain for a request of its own (over 512
    * bytes, or when no arena can be had): a failure there is not the end of the request, whose own
-   * allocator answers to memory pressure once, with a retry of the whole request (lib/pressure.ts).
+   * allocator answers to memory pressure once, with a retry of the whole request (lib/domains/pressure.ts).
    */
   constructor(
     buffer: ArrayBuffer,

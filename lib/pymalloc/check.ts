@@ -12,11 +12,11 @@ import {
   OBM_NTIMES_ALLOCATED, OBM_NARENAS_HIGHWATER, OBM_RAW_ALLOCATED_BLOCKS, OBM_NFP2LASTA, OBM_ARENA_MAP,
   ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_MAP_TAIL_LO, ARENA_MAP_CARVED_LO, ARENA_MAP_CARVED_HI, ARENA_CAPACITY,
   INITIAL_ARENA_OBJECTS, AO_SIZE, OBM_ARENAS, POOL_BITS, FREED_KEY, usedpoolsHead, blockSize, arenaObject, arenaIndex,
-} from './obmalloc-layout';
-import { MAX_SEGMENTS, SEGMENT_SHIFT } from './config';
-import { RAW_BLOCKS, SEG_FREE_CACHED, SEG_FREE_CLEAN } from './raw/layout';
-import { segmentKind } from './raw/segments';
-import { HeapCorruptionError, hex } from './errors';
+} from './layout';
+import { MAX_SEGMENTS, SEGMENT_SHIFT } from '../config';
+import { RAW_BLOCKS, SEG_FREE_CACHED, SEG_FREE_CLEAN } from '../raw/layout';
+import { segmentKind } from '../raw/segments';
+import { HeapCorruptionError, hex } from '../errors';
 
 const W = 2;
 

@@ -6,20 +6,20 @@
  *   pymalloc    raw    pymalloc   pymalloc     ('default' is this one)
  *   malloc      raw    raw        raw          ("malloc" is the raw allocator: the heap's C library)
  *
- *   *_debug     the same, each domain wrapped by debug hooks (lib/debug-hooks.ts); 'debug' is 'pymalloc_debug'
+ *   *_debug     the same, each domain wrapped by debug hooks (lib/hooks/debug/hooks.ts); 'debug' is 'pymalloc_debug'
  *
  * Each domain gets its own function objects, so that a refused pointer's error names the domain the
  * caller used (heap.obj.free, not "pymalloc"). A name is answered when every domain holds exactly the
  * functions of one of the sets, as CPython compares its PyMemAllocatorEx structs.
  */
-import { invalidArgValue } from './errors';
+import { invalidArgValue } from '../errors';
 import {
   pointerError, selfValidating, isU32, bigSize, callocFast, callocOverflows, checkPointer, UNSERVABLE, type Allocator, type DomainName, type Domain,
-} from './domains';
-import { SEGMENT_SIZE } from './config';
-import { committedBytes } from './stats';
-import type { Pymalloc, ArenaAllocator } from './obmalloc';
-import type { RawBackend } from './raw/backend';
+} from './domain';
+import { SEGMENT_SIZE } from '../config';
+import { committedBytes } from '../raw/stats';
+import type { Pymalloc, ArenaAllocator } from '../pymalloc/obmalloc';
+import type { RawBackend } from '../raw/backend';
 import type { MemoryPressure } from './pressure';
 
 export type AllocatorName = 'default' | 'pymalloc' | 'malloc' | 'debug' | 'pymalloc_debug' | 'malloc_debug';
@@ -27,7 +27,7 @@ const ALLOCATOR_NAMES: readonly string[] = ['default', 'pymalloc', 'malloc', 'de
 
 /**
  * The raw allocator as a domain's allocator: the backend's operations, its refusals thrown as errors.
- * A request that finds no memory gets the memory pressure response and one retry (lib/pressure.ts),
+ * A request that finds no memory gets the memory pressure response and one retry (lib/domains/pressure.ts),
  * unless pymalloc made it for a request of its own: that one responds instead, as a whole.
  *
  * Both of the heap's allocators validate their arguments as a domain does (selfValidating), so that a

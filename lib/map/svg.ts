@@ -2,7 +2,7 @@
  * The map as SVG, and as an HTML page holding that SVG and the heap's debugMallocStats() text. Each
  * shape with a tooltip carries it as an SVG <title>, which browsers show on hover.
  */
-import type { Drawing } from './map-draw';
+import type { Drawing } from './draw';
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 

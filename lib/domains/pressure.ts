@@ -22,7 +22,7 @@
  * Cost: nothing on an allocation that succeeds; the soft mark, when asked for, one load and compare
  * per allocation.
  */
-import { invalidArgType } from './errors';
+import { invalidArgType } from '../errors';
 
 /** What a memory pressure callback is told: the size of the request that found the heap full. */
 export interface MemoryPressureInfo {

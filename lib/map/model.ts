@@ -15,7 +15,7 @@ import { isLive } from '../raw/tlsf';
 import {
   AO_ADDRESS, AO_NTOTALPOOLS, AO_POOL_ADDRESS, OBM_MAXARENAS, POOL_COUNT, POOL_SIZE, firstPool, POOL_SZIDX,
   arenaObject, blockSize, numBlocks,
-} from '../obmalloc-layout';
+} from '../pymalloc/layout';
 
 export const POOL_UNCARVED = 0;
 export const POOL_EMPTY = 1;

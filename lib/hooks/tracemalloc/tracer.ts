@@ -12,12 +12,12 @@
  *   - equal tracebacks are interned: traces share one frames array.
  * The tables are JS Maps, outside the region, as CPython keeps its tables outside pymalloc.
  */
-import { invalidArgType, outOfRange } from '../errors';
-import { DOMAIN_NAMES, type Allocator, type Domain, type DomainName } from '../domains';
+import { invalidArgType, outOfRange } from '../../errors';
+import { DOMAIN_NAMES, type Allocator, type Domain, type DomainName } from '../../domains/domain';
 import { captureSites } from './stack';
 import { Tracebacks, type TracebackEntry } from './intern';
 import { Snapshot, Traceback, type RawTrace } from './snapshot';
-import { NO_TRACEBACK } from '../debug-report';
+import { NO_TRACEBACK } from '../debug/report';
 
 /** MAX_NFRAME: tracebacks store their frame count in 16 bits. */
 export const MAX_NFRAME = 65535;
@@ -211,7 +211,7 @@ export class Tracemalloc {
 
   /** The hooks around one domain's allocator (tracemalloc_alloc_gil and friends). */
   /**
-   * The traceback starts below the method of `domain` that the caller called (lib/tracemalloc/stack.ts):
+   * The traceback starts below the method of `domain` that the caller called (lib/hooks/tracemalloc/stack.ts):
    * the domain's validating wrapper around these hooks, read at each call, as the domain holds it.
    */
   private hook(inner: Allocator, domain: Domain): Allocator {

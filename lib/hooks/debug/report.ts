@@ -8,8 +8,8 @@
  * outside, the report says so instead.
  */
 import { writeSync } from 'node:fs';
-import { MemoryCorruptionError, hex, type MemoryCorruptionCode } from './errors';
-import { SST, DEBUG_HEADER, FORBIDDENBYTE, API_DOMAINS, requestedSize, allBytes } from './debug-layout';
+import { MemoryCorruptionError, hex, type MemoryCorruptionCode } from '../../errors';
+import { SST, DEBUG_HEADER, FORBIDDENBYTE, API_DOMAINS, requestedSize, allBytes } from './layout';
 
 /** _PyMem_DumpTraceback's text when tracemalloc is not tracing the block. */
 export const NO_TRACEBACK = 'Enable tracemalloc to get the memory block allocation traceback\n\n';

@@ -1,10 +1,10 @@
 /**
  * The map as PNG, with no dependency: the drawing's rectangles and text (in the 5 x 7 font of
- * lib/cli/font.ts: 1 px per font pixel below 14 px text, 2 px from there) painted into an RGB
+ * lib/map/font.ts: 1 px per font pixel below 14 px text, 2 px from there) painted into an RGB
  * buffer, which is then written as a PNG (8-bit RGB, every row unfiltered, zlib from node:zlib).
  */
 import { deflateSync } from 'node:zlib';
-import type { Drawing } from './map-draw';
+import type { Drawing } from './draw';
 import { DESCENDERS, GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, glyph } from './font';
 
 const TEXT_COLOR = '#212529';

@@ -7,25 +7,11 @@
  * a Buffer given to a domain's free, or a pointer given to system.free, is ERR_PYMEM_MIXED_ALLOCATORS.
  */
 import { constants } from 'node:buffer';
-import { invalidArgType, mixedAllocators } from './errors';
-import { checkSize } from './domains';
-import { ownerMark } from './thread';
+import { invalidArgType, mixedAllocators } from '../errors';
+import { checkSize } from './domain';
+import { ownerMark } from '../thread';
 
-/** Where system memory comes from: the addon's malloc/free, or JS. */
-export interface SystemSource {
-  /** n bytes (n <= buffer.constants.MAX_LENGTH), or null when the C library has none. */
-  malloc(n: number): Buffer | null;
-  /** Releases the memory and detaches the buffer (its length becomes 0). */
-  free(buf: Buffer): void;
-}
-
-/** The fallback's source: a Buffer with an ArrayBuffer of its own, detached on free. */
-export const JS_SYSTEM: SystemSource = {
-  malloc: (n) => Buffer.allocUnsafeSlow(n),
-  free: (buf) => {
-    structuredClone(buf.buffer, { transfer: [buf.buffer as ArrayBuffer] });
-  },
-};
+import type { SystemSource } from '../raw/backend';
 
 export class SystemAllocator {
   /** The thread that owns the heap (see lib/thread.ts). */

@@ -9,7 +9,7 @@
  * 6.7 us for 33, the capture alone, which is why it starts below the domain's method (V8 leaves out
  * the frames above it) rather than taking pymem's frames and dropping them. What the tracer reads of
  * each site is a file name (V8's own string, the same each time) and a line; it interns by them
- * without building a string (lib/tracemalloc/intern.ts). Source maps, when on, cost a lookup per
+ * without building a string (lib/hooks/tracemalloc/intern.ts). Source maps, when on, cost a lookup per
  * frame. Nothing runs when not tracing.
  */
 import * as path from 'node:path';
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { RawFrame } from './snapshot';
 
 /** The directory of pymem's compiled (or source) modules: frames in it are pymem's own. */
-const OWN_DIR = path.dirname(__dirname) + path.sep;
+const OWN_DIR = path.resolve(__dirname, '..', '..') + path.sep;
 /**
  * pymem's frames that can lie between the caller and the domain's method, captured on top of nframe so
  * that they do not eat into it, then dropped: up to 6 today (a capi function, heap.objects' method, a
@@ -81,7 +81,7 @@ export function siteFile(site: NodeJS.CallSite): string {
 /**
  * V8's call sites below `boundary` (the domain method or API function the caller called), most recent
  * first: nframe + OWN_FRAMES of them, pymem's own included, or more when pymem's own frames fill that
- * margin. The tracer reads file names and lines from them (lib/tracemalloc/intern.ts).
+ * margin. The tracer reads file names and lines from them (lib/hooks/tracemalloc/intern.ts).
  */
 export function captureSites(limit: number, boundary: (...args: never[]) => unknown): NodeJS.CallSite[] {
   // The boundary is not on the stack when a caller called the hooks themselves (taken with

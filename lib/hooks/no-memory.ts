@@ -9,7 +9,7 @@
  * The hooks are installed once, over whatever the domains hold; calling setNoMemory again only resets
  * the count and the range. removeMemHooks() puts back what the domains held when they were installed.
  */
-import { DOMAIN_NAMES, type Allocator, type Domain, type DomainName } from './domains';
+import { DOMAIN_NAMES, type Allocator, type Domain, type DomainName } from '../domains/domain';
 
 export class NoMemoryHooks {
   private count = 0;

@@ -26,13 +26,13 @@
  * is pymalloc's entry, one call and one isU32 test per argument. Any other allocator is installed
  * behind a validating wrapper, one call more.
  */
-import { InvalidPointerError, hex, invalidArgType, mixedAllocators, outOfRange } from './errors';
+import { InvalidPointerError, hex, invalidArgType, mixedAllocators, outOfRange } from '../errors';
 import {
   PTR_OUTSIDE, PTR_MISALIGNED, PTR_METADATA, PTR_FREE_SEGMENT, PTR_ARENA, PTR_NOT_LIVE, PTR_INSIDE_HUGE,
   PTR_NOT_ARENA, PTR_RAW_BLOCK,
-} from './raw/layout';
-import { PTR_POOL_HEADER, PTR_NOT_BLOCK, PTR_FREE_POOL, PTR_UNCARVED, PTR_ARENA_IN_USE, PTR_DOUBLE_FREE } from './obmalloc-layout';
-import { ownerMark } from './thread';
+} from '../raw/layout';
+import { PTR_POOL_HEADER, PTR_NOT_BLOCK, PTR_FREE_POOL, PTR_UNCARVED, PTR_ARENA_IN_USE, PTR_DOUBLE_FREE } from '../pymalloc/layout';
+import { ownerMark } from '../thread';
 
 /** Any size from 2^32 up cannot be served by a region of at most 4 GiB; the backends take this one instead. */
 export const UNSERVABLE = 0xffffffff;

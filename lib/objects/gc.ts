@@ -28,18 +28,18 @@
  * generations 0..g and their items; between collections, a container allocation costs one count and
  * one comparison, and tracking one is four u32 writes.
  */
-import { checkCInt, invalidArgType, outOfRange } from './errors';
+import { checkCInt, invalidArgType, outOfRange } from '../errors';
 import {
   OB_REFCNT, OB_TYPE, GC_HEAD, HEAD_FLAGS, HEAD_REFS, GC_COLLECTING_FLAG, GC_UNREACHABLE_FLAG, NUM_GENERATIONS, GC_PERMANENT,
   GC_UNREACHABLE, GC_COUNTS, GC_THRESHOLDS, GC_LONG_LIVED_TOTAL, GC_LONG_LIVED_PENDING, GC_ENABLED, GC_COLLECTING, GC_DEBUG,
   GC_STATS, GC_STAT_COLLECTIONS, GC_STAT_COLLECTED, GC_STAT_UNCOLLECTABLE, GC_STAT_SIZE, TUPLE_SIZE, TUPLE_ITEMS, LIST_SIZE,
   LIST_ITEMS, DICT_KEYS, DK_NENTRIES, DICT_KEYS_UNICODE, DK_KIND, T_TUPLE, T_LIST, T_DICT, TYPE_INFO, typeRecord, genHead,
-} from './objects/layout';
-import { next, listInit, listIsEmpty, listMove, listMerge, listSize, isTracked, mayBeTracked, untrack } from './objects/gc-list';
-import { dictMaybeUntrack, entries, entrySize } from './objects/dict';
-import { typeOf } from './objects/header';
-import type { ObjectMemory } from './objects/memory';
-import type { Engine } from './objects/engine';
+} from './layout';
+import { next, listInit, listIsEmpty, listMove, listMerge, listSize, isTracked, mayBeTracked, untrack } from './gc-list';
+import { dictMaybeUntrack, entries, entrySize } from './dict';
+import { typeOf } from './header';
+import type { ObjectMemory } from './memory';
+import type { Engine } from './engine';
 
 /** gc.DEBUG_STATS: print statistics to stderr during each collection. */
 export const DEBUG_STATS = 1;

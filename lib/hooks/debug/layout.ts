@@ -11,7 +11,7 @@
  *
  * A freed block is filled with 0xDD from base to the end of its trailing pad.
  */
-import type { DomainName } from './domains';
+import type { DomainName } from '../../domains/domain';
 
 /** sizeof(size_t) on 64-bit: the width of the size field and of the trailing pad. */
 export const SST = 8;
