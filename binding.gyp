@@ -11,6 +11,7 @@
       'target_name': 'pymem',
       'sources': [
         'native/os.c',
+        'native/region.c',
         'native/segments.c',
         'native/tlsf.c',
         'native/raw.c',

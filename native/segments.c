@@ -5,17 +5,6 @@
 #include "segments.h"
 #include "os.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-
-void pm_corrupt(const pm_region *r, uint64_t offset, uint64_t length) {
-  fprintf(stderr,
-          "pymem: the heap's metadata is corrupt: the allocator was led to bytes 0x%llx..0x%llx, outside its "
-          "%llu-byte region. Something wrote over the allocator's own data through the heap's views; "
-          "heap.check() names what. Aborting rather than touch memory outside the region.\n",
-          (unsigned long long)offset, (unsigned long long)(offset + length), (unsigned long long)r->limit);
-  abort();
-}
 
 #define ENTRY(s) (SEG_TABLE + (s) * SEG_ENTRY_SIZE)
 #define FREE_WORD(r, s) PM_U32(r, SEG_FREE_MAP + ((s) >> 5) * 4u)
