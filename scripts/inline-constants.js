@@ -77,5 +77,6 @@ module.exports = { inlineConstants, FOLDED };
 
 if (require.main === module) {
   const folded = inlineConstants(path.join(__dirname, '..', 'dist'));
-  console.log(`inline-constants: ${folded} constant loads folded into dist/`);
+  // On stderr: npm pack --json prints lifecycle scripts' stdout into its JSON.
+  process.stderr.write(`inline-constants: ${folded} constant loads folded into dist/\n`);
 }
