@@ -14,7 +14,7 @@
  */
 import { invalidArgValue } from '../errors';
 import {
-  pointerError, selfValidating, isU32, bigSize, callocFast, callocOverflows, checkPointer, UNSERVABLE, type Allocator, type DomainName, type Domain,
+  pointerError, selfValidating, isU32, bigSize, callocIsNull, checkPointer, UNSERVABLE, type Allocator, type DomainName, type Domain,
 } from './domain';
 import { SEGMENT_SIZE } from '../config';
 import { committedBytes } from '../raw/stats';
@@ -43,7 +43,7 @@ export function rawAllocator(backend: RawBackend, domain: DomainName, pressure: 
       return p !== 0 ? p : pressure.rawFailed(n, () => backend.malloc(n));
     },
     calloc: (nelem, elsize) => {
-      if (!callocFast(nelem, elsize) && callocOverflows(nelem, elsize)) return 0;
+      if (callocIsNull(nelem, elsize)) return 0;
       const n = Math.min(nelem * elsize, UNSERVABLE);
       const p = backend.calloc(n);
       return p !== 0 ? p : pressure.rawFailed(n, () => backend.calloc(n));
@@ -79,7 +79,7 @@ export function pymallocAllocator(pm: Pymalloc, domain: DomainName, pressure: Me
       return p !== 0 ? p : pressure.retryNested(n, () => pm.malloc(n));
     },
     calloc: (nelem, elsize) => {
-      if (!callocFast(nelem, elsize) && callocOverflows(nelem, elsize)) return 0;
+      if (callocIsNull(nelem, elsize)) return 0;
       const p = pm.calloc(nelem, elsize);
       return p !== 0 ? p : pressure.retryNested(nelem * elsize, () => pm.calloc(nelem, elsize));
     },

@@ -126,18 +126,15 @@ export function bigSize(n: unknown): number {
 }
 
 /**
- * calloc's arguments that are not both u32: validates them, and says whether nelem * elsize overflows
- * (CPython's guard, elsize != 0 && nelem > PY_SSIZE_T_MAX / elsize, returns NULL unasked).
+ * calloc's argument check: throws for an invalid factor, and says whether the call returns NULL
+ * unasked because nelem * elsize overflows (CPython's guard, elsize != 0 && nelem > PY_SSIZE_T_MAX /
+ * elsize). The fast path is two u32 factors with an exact product (two u32s can still pass 2^53).
  */
-export function callocOverflows(nelem: number, elsize: number): boolean {
+export function callocIsNull(nelem: number, elsize: number): boolean {
+  if (isU32(nelem) && isU32(elsize) && nelem * elsize <= Number.MAX_SAFE_INTEGER) return false;
   if (!isU32(nelem)) checkSize(nelem, 'nelem');
   if (!isU32(elsize)) checkSize(elsize, 'elsize');
   return nelem * elsize > Number.MAX_SAFE_INTEGER;
-}
-
-/** calloc's fast path: two u32 factors whose product is exact (two u32s can still pass 2^53). */
-export function callocFast(nelem: number, elsize: number): boolean {
-  return isU32(nelem) && isU32(elsize) && nelem * elsize <= Number.MAX_SAFE_INTEGER;
 }
 
 /** `a` behind the domain's validation, for an allocator that is not self-validating. */
@@ -148,7 +145,7 @@ function validating(name: DomainName, a: Allocator): Allocator {
   return {
     malloc: (n) => malloc(isU32(n) ? n : bigSize(n)),
     calloc: (nelem, elsize) => {
-      if (!callocFast(nelem, elsize) && callocOverflows(nelem, elsize)) return 0;
+      if (callocIsNull(nelem, elsize)) return 0;
       return calloc(nelem, elsize);
     },
     realloc: (p, n) => {

@@ -175,16 +175,13 @@ export class Pymalloc {
   }
 
   /**
-   * address_in_range (CPython 3.10+'s radix tree, flattened): whether p lies in an arena. Each segment's
-   * entry says which part of it arenas cover: [0, tail_lo) belongs to an arena that started in the
+   * address_in_range (CPython 3.10+'s radix tree, flattened): whether p lies in an arena, as refuse()
+   * reads it from the arena map. Each segment's entry says which part of it arenas cover: [0, tail_lo) belongs to an arena that started in the
    * previous segment, [tail_hi, 1 MiB) to one starting in this one; tail_hi -1 is an arena starting
    * exactly at the segment.
    */
   addressInRange(p: number): boolean {
-    const e = (OBM_ARENA_MAP + (p >>> ARENA_BITS) * ARENA_MAP_ENTRY) >>> W;
-    const tail = p & ARENA_SIZE_MASK;
-    const hi = this.i32[e + (ARENA_MAP_TAIL_HI >>> W)];
-    return tail < this.i32[e + (ARENA_MAP_TAIL_LO >>> W)] || (tail >= hi && hi !== 0);
+    return this.refuse(p) !== OUTSIDE_ARENAS;
   }
 
   /**
