@@ -88,6 +88,25 @@ export function heapClosed(what: string): Error {
   return withCode(new Error(`${what}: the heap is closed; create a new heap with createHeap()`), 'ERR_PYMEM_HEAP_CLOSED');
 }
 
+/**
+ * Makes each named method of `target` throw ERR_PYMEM_HEAP_CLOSED, by own properties that shadow the
+ * class's: an open heap's objects keep their shape and their call sites, and no call tests a flag.
+ */
+export function closeMethods(target: object, names: readonly string[], prefix: string): void {
+  for (const name of names) {
+    Object.defineProperty(target, name, {
+      value: () => {
+        throw heapClosed(`${prefix}.${name}`);
+      },
+    });
+  }
+}
+
+/** The methods a class's instances have, for closeMethods. */
+export function methodNames(cls: { prototype: object }): string[] {
+  return Object.getOwnPropertyNames(cls.prototype).filter((name) => name !== 'constructor');
+}
+
 export function nativeUnavailable(message: string): Error {
   return withCode(new Error(message), 'ERR_PYMEM_NATIVE_UNAVAILABLE');
 }

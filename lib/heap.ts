@@ -7,7 +7,7 @@
  */
 import { writeSync } from 'node:fs';
 import { DEFAULT_MAX_BYTES, MAX_MAX_BYTES, MIN_MAX_BYTES, SEGMENT_SIZE } from './config';
-import { HeapCorruptionError, checkCInt, heapClosed, invalidArgType, invalidArgValue, outOfRange, type MemoryCorruptionError } from './errors';
+import { HeapCorruptionError, checkCInt, closeMethods, heapClosed, invalidArgType, invalidArgValue, outOfRange, type MemoryCorruptionError } from './errors';
 import { Domain, DOMAIN_NAMES, checkPointer, isU32, pointerError, type Allocator, type DomainName } from './domains/domain';
 import {
   rawAllocator, pymallocAllocator, segmentArenaAllocator, softMarkAllocator, resolveAllocatorName, currentAllocatorName, type AllocatorName,
@@ -20,13 +20,13 @@ import { NoMemoryHooks } from './hooks/no-memory';
 import { Tracemalloc, MAX_NFRAME } from './hooks/tracemalloc/tracer';
 import { Pymalloc, type ArenaAllocator } from './pymalloc/obmalloc';
 import { PTR_ARENA_IN_USE } from './pymalloc/layout';
-import { Objects } from './objects/objects';
-import { GarbageCollector } from './objects/gc';
+import type { Objects } from './objects/objects';
+import type { GarbageCollector } from './objects/gc';
 import { MemoryPressure, type MemoryPressureCallback, type PressureActions } from './domains/pressure';
-import { ObjectMemory } from './objects/memory';
-import { checkObjects } from './objects/check';
+import { ObjectLayer } from './objects/layer';
+import { checkObjectLayer } from './objects/check';
+import { objectBlock, typeFieldFreed } from './objects/header';
 import { freeListStats } from './objects/stats';
-import { OBJ_MAGIC, OBJ_MAGIC_VALUE, OB_TYPE, OB_TYPE_DEAD, GC_COLLECTING } from './objects/layout';
 import { readPymallocStats, formatDebugMallocStats } from './pymalloc/stats';
 import { checkPymalloc } from './pymalloc/check';
 import { SystemAllocator } from './domains/system';
@@ -72,22 +72,6 @@ const TRACEMALLOC_METHODS = [
   'getObjectTraceback', 'getTraces', 'takeSnapshot', 'track', 'untrack',
 ] as const;
 
-const OBJECTS_METHODS = Object.getOwnPropertyNames(Objects.prototype).filter((name) => name !== 'constructor');
-const GC_METHODS = Object.getOwnPropertyNames(GarbageCollector.prototype).filter((name) => name !== 'constructor');
-
-/**
- * Makes each named method of `target` throw ERR_PYMEM_HEAP_CLOSED, by own properties that shadow the
- * class's: an open heap's objects keep their shape and their call sites, and no call tests a flag.
- */
-function closeMethods(target: object, names: readonly string[], prefix: string): void {
-  for (const name of names) {
-    Object.defineProperty(target, name, {
-      value: () => {
-        throw heapClosed(`${prefix}.${name}`);
-      },
-    });
-  }
-}
 
 export class Heap {
   /** The thread that owns the heap; it keeps the heap out of postMessage() (see lib/thread.ts). */
@@ -122,8 +106,8 @@ export class Heap {
   private readonly noMemory: NoMemoryHooks;
   private readonly pressure: MemoryPressure;
   private isClosed = false;
-  private objectsLayer: Objects | undefined;
-  private collector: GarbageCollector | undefined;
+  /** Layer +3, made on first use of heap.objects or heap.gc (see lib/objects/layer.ts). */
+  private objectLayer: ObjectLayer | undefined;
   /** Arenas and segments releaseMemory() gave back since the heap was created. */
   private arenasReleased = 0;
   private segmentsReleased = 0;
@@ -148,7 +132,9 @@ export class Heap {
     this.defaultArenas = segmentArenaAllocator(impl);
     // pymalloc sends what it does not serve to the RAW domain's public functions, as _PyObject_Malloc
     // calls PyMem_RawMalloc: hooks installed on RAW see those blocks too.
-    this.pymalloc = new Pymalloc(impl.buffer, this.raw, this.defaultArenas, pressure);
+    // PYTHONMALLOCSTATS's counterpart, PYMEM_MALLOCSTATS: the statistics on stderr at every new arena (and at close).
+    const onNewArena = process.env.PYMEM_MALLOCSTATS ? () => this.printMallocStats() : null;
+    this.pymalloc = new Pymalloc(impl.buffer, this.raw, this.defaultArenas, pressure, onNewArena);
     this.sets = {
       raw: rawSet,
       pymalloc: { mem: marked(pymallocAllocator(this.pymalloc, 'mem', pressure)), obj: marked(pymallocAllocator(this.pymalloc, 'obj', pressure)) },
@@ -168,10 +154,8 @@ export class Heap {
       traceback: (p) => this.tracemalloc.debugTraceback(p),
     };
     this.noMemory = new NoMemoryHooks({ raw: this.raw, mem: this.mem, obj: this.obj });
-    this.tracemalloc = new Tracemalloc({ raw: this.raw, mem: this.mem, obj: this.obj });
+    this.tracemalloc = new Tracemalloc({ raw: this.raw, mem: this.mem, obj: this.obj }, (p) => objectBlock(this.u32, this.maxBytes, p));
     if (allocator.debug) this.setupDebugHooks();
-    // PYTHONMALLOCSTATS's counterpart: the statistics on stderr at every new arena (and at close).
-    if (process.env.PYMEM_MALLOCSTATS) this.pymalloc.onNewArena = () => this.printMallocStats();
   }
 
   /**
@@ -181,13 +165,7 @@ export class Heap {
    */
   get objects(): Objects {
     this.assertOpen('heap.objects');
-    if (this.objectsLayer === undefined) {
-      const m = new ObjectMemory(this.impl.buffer, this.obj, this.mem, this.tracemalloc);
-      const objects = new Objects(m, this.maxBytes);
-      this.collector = new GarbageCollector(m, objects.engine, () => this.afterFullCollection(), (p, fn) => objects.checked(p, fn, 'heap.gc'));
-      this.objectsLayer = objects;
-    }
-    return this.objectsLayer;
+    return this.objectsAttached().objects;
   }
 
   /**
@@ -196,8 +174,12 @@ export class Heap {
    */
   get gc(): GarbageCollector {
     this.assertOpen('heap.gc');
-    this.objects;
-    return this.collector as GarbageCollector;
+    return this.objectsAttached().gc;
+  }
+
+  private objectsAttached(): ObjectLayer {
+    this.objectLayer ??= new ObjectLayer(this.impl.buffer, this.maxBytes, this.obj, this.mem, this.tracemalloc, () => this.releaseMemory());
+    return this.objectLayer;
   }
 
   /**
@@ -214,28 +196,17 @@ export class Heap {
 
   /** What memory pressure and the soft mark can do, over this heap's layers. */
   private pressureActions(): PressureActions {
-    const collect = (): boolean => {
-      if (this.collector === undefined || this.u32[GC_COLLECTING >>> 2] !== 0) return false;
-      this.collector.collect();
-      return true;
-    };
     return {
-      collect,
+      collect: () => this.objectLayer !== undefined && this.objectLayer.collect(),
       clearFreeLists: () => {
-        if (this.objectsLayer === undefined) return false;
-        this.objectsLayer.clearFreeLists();
+        if (this.objectLayer === undefined) return false;
+        this.objectLayer.clearFreeLists();
         return true;
       },
       release: () => this.releaseMemory(),
       released: () => [this.arenasReleased, this.segmentsReleased],
-      softCollect: () => this.collector !== undefined && this.collector.isEnabled() && collect(),
+      softCollect: () => this.objectLayer !== undefined && this.objectLayer.softCollect(),
     };
-  }
-
-  /** The end of a full collection: the freelists cleared (_PyGC_ClearAllFreeLists), then memory given back. */
-  private afterFullCollection(): void {
-    this.objects.clearFreeLists();
-    this.releaseMemory();
   }
 
   /**
@@ -385,8 +356,7 @@ export class Heap {
     if (isPtrFreed(ptr)) return true;
     if (ptr < 0 || ptr + 16 > this.maxBytes) throw pointerError('heap.isFreed', ptr, PTR_OUTSIDE);
     if (ptr % 16 !== 0) throw pointerError('heap.isFreed', ptr, PTR_MISALIGNED);
-    const lo = this.u32[(ptr + OB_TYPE) >>> 2];
-    return lo === this.u32[(ptr + OB_TYPE + 4) >>> 2] && (isPtrFreed(lo) || lo === OB_TYPE_DEAD);
+    return typeFieldFreed(this.u32, ptr, isPtrFreed);
   }
 
   /**
@@ -453,7 +423,7 @@ export class Heap {
     checkRegion(this.u32, this.maxBytes / SEGMENT_SIZE);
     // Under an arena allocator of the user's, where arenas lie is the user's to say.
     checkPymalloc(this.u32, this.maxBytes, this.pymalloc.arenas.alloc === this.defaultArenas.alloc);
-    if (this.u32[OBJ_MAGIC >>> 2] === OBJ_MAGIC_VALUE) checkObjects(this.u32, this.maxBytes);
+    checkObjectLayer(this.u32, this.maxBytes);
   }
 
   /**
@@ -469,8 +439,7 @@ export class Heap {
     closeMethods(this.pymalloc, ALLOCATOR_FUNCTIONS, 'pymalloc');
     closeMethods(this.system, ['malloc', 'free'], 'heap.system');
     closeMethods(this.tracemalloc, TRACEMALLOC_METHODS, 'heap.tracemalloc');
-    if (this.objectsLayer !== undefined) closeMethods(this.objectsLayer, OBJECTS_METHODS, 'heap.objects');
-    if (this.collector !== undefined) closeMethods(this.collector, GC_METHODS, 'heap.gc');
+    this.objectLayer?.close();
     closeMethods(this.impl, [...ALLOCATOR_FUNCTIONS, 'arenaAlloc', 'arenaFree'], 'raw allocator');
     for (const name of VIEW_NAMES) {
       Object.defineProperty(this, name, {

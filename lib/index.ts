@@ -12,7 +12,7 @@ export type { PymallocStats, SizeClassStats } from './pymalloc/stats';
 export { SystemAllocator } from './domains/system';
 export { InvalidPointerError, HeapCorruptionError, MemoryCorruptionError, MemoryError, RecursionError, type ErrorCode, type MemoryCorruptionCode, type ObjectErrorCode } from './errors';
 export { Objects } from './objects/objects';
-export { Tuple, type PyJS, type ToJSOptions } from './objects/convert';
+export { Tuple, type PyJS, type ToJSOptions } from './objects/slots';
 export { ObjectHandle } from './objects/handle';
 export {
   GarbageCollector, DEBUG_STATS, DEBUG_COLLECTABLE, DEBUG_UNCOLLECTABLE, type GCCallback, type GCPhase, type GCInfo, type GCGenerationStats,

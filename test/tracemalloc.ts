@@ -218,7 +218,7 @@ t.test('frames: file: URLs become paths, source maps apply when Node has them, a
   const { Tracemalloc } = t.mockRequire('../lib/hooks/tracemalloc/tracer', {
     '../lib/hooks/tracemalloc/stack': { ...require('../lib/hooks/tracemalloc/stack'), captureSites: () => [] },
   }) as typeof import('../lib/hooks/tracemalloc/tracer');
-  const lone = new Tracemalloc({ raw: heap.raw, mem: heap.mem, obj: heap.obj });
+  const lone = new Tracemalloc({ raw: heap.raw, mem: heap.mem, obj: heap.obj }, (p) => p);
   heap.tracemalloc.stop();
   lone.start();
   const s = heap.obj.malloc(8);

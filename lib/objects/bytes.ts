@@ -4,8 +4,11 @@
  * function as str's over the same bytes (hash(b'abc') == hash('abc')), cached in ob_shash.
  */
 import { BYTES_SIZE, BYTES_HASH, BYTES_DATA, EMPTY_BYTES, T_BYTES, typeRecord, byteChar } from './layout';
-import { initSizedObject, hashPending } from './header';
-import { hashBytesInto } from './hash';
+import { initSizedObject, hashPending, deallocAtom } from './header';
+import { hashBytesInto, HASH_LO, HASH_HI } from './hash';
+import { expectStatic, objectsCorrupt } from './invariants';
+import { EQUAL, UNEQUAL, NOT_IMPLEMENTED, type TypeSlots } from './slots';
+import { hex } from '../errors';
 import type { ObjectMemory } from './memory';
 
 const BYTES_TYPE = typeRecord(T_BYTES);
@@ -53,3 +56,32 @@ export function bytesEquals(m: ObjectMemory, a: number, b: number): boolean {
   for (let i = 0; i < n; i++) if (u8[a + BYTES_DATA + i] !== u8[b + BYTES_DATA + i]) return false;
   return true;
 }
+
+/** b'' and the 256 one-byte objects: immortal, each holding its byte and the NUL after it. */
+function checkStaticBytes(u8: Uint8Array, u32: Uint32Array): void {
+  const expectBytes = (p: number, data: number[]): void => {
+    expectStatic(u32, p, T_BYTES, 'a static bytes object');
+    if (bytesLength(u32, p) !== data.length || data.some((byte, i) => u8[p + BYTES_DATA + i] !== byte) || u8[p + BYTES_DATA + data.length] !== 0) {
+      objectsCorrupt('static', `the static bytes object at ${hex(p)} does not hold ${JSON.stringify(data)}`);
+    }
+  };
+  expectBytes(EMPTY_BYTES, []);
+  for (let c = 0; c < 256; c++) expectBytes(byteChar(c), [c]);
+}
+
+export const bytesSlots: TypeSlots = {
+  dealloc: deallocAtom,
+  traverse: null,
+  clear: null,
+  hash: (core, p, out) => {
+    const u32 = core.m.u32;
+    ensureBytesHash(core.m, p);
+    out[HASH_LO] = u32[(p + BYTES_HASH) >>> 2];
+    out[HASH_HI] = u32[(p + BYTES_HASH + 4) >>> 2];
+  },
+  equals: (core, a, b, typeB) => (typeB !== T_BYTES ? NOT_IMPLEMENTED : bytesEquals(core.m, a, b) ? EQUAL : UNEQUAL),
+  sizeof: (m, p) => bytesSizeof(m.u32, p),
+  toJS: bytesToJS,
+  clearFreeList: null,
+  check: checkStaticBytes,
+};

@@ -13,35 +13,18 @@
  * of three fields hold three key strings, not three million.
  */
 import { invalidArgType, invalidArgValue } from '../errors';
-import { T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE, T_LIST, T_DICT, NONE, TRUE, FALSE } from './layout';
+import { T_TUPLE, T_LIST, T_DICT, NONE, TRUE, FALSE, TYPE_HAS_GC } from './layout';
 import { typeOf } from './header';
-import { intFromNumber, intFromBigInt, intToSafeNumber, intToBigInt, intIsZero } from './int';
-import { newFloat, floatValue } from './float';
-import { strFromJS, strToJS } from './str';
-import { bytesFromJS, bytesToJS } from './bytes';
-import { tupleFromItems, tupleSize, tupleItem } from './tuple';
-import { listFromItems, listSize, listSlot } from './list';
-import { allocDict, dictSet, dictEntries } from './dict';
+import { intFromNumber, intFromBigInt } from './int';
+import { newFloat } from './float';
+import { strFromJS } from './str';
+import { bytesFromJS } from './bytes';
+import { tupleFromItems } from './tuple';
+import { listFromItems } from './list';
+import { allocDict, dictSet } from './dict';
+import { TYPE_SLOTS } from './types';
+import { Rebuild, Tuple, type PyJS, type ToJSOptions } from './slots';
 import type { Engine } from './engine';
-
-/** A JS stand-in for a Python tuple: fromJS makes a tuple of it, toJS gives one back for a tuple. */
-export class Tuple {
-  readonly items: readonly unknown[];
-
-  constructor(items: Iterable<unknown>) {
-    this.items = Object.freeze([...items]);
-  }
-}
-
-/** What toJS() gives back. */
-export type PyJS = null | boolean | number | bigint | string | Uint8Array | PyJS[] | Tuple | Map<PyJS, PyJS> | { [key: string]: PyJS };
-
-export interface ToJSOptions {
-  /** Ints as bigint always; otherwise (the default) a number when it is a safe integer, else a bigint. */
-  bigint?: boolean;
-  /** Dicts as Maps always; otherwise (the default) a plain object when every key is a str, else a Map. */
-  maps?: boolean;
-}
 
 const CONVERTIBLE = 'null, undefined, boolean, number, bigint, string, Uint8Array, array, Map, Tuple or plain object';
 
@@ -192,112 +175,46 @@ class FromJS {
   }
 }
 
-/** What toJS's walk returns for a container it has begun: its JS value is ready when its items are. */
-const BEGUN: unique symbol = Symbol('begun');
-
 /**
- * A heap container being rebuilt in JS: a tuple's items (frozen into a Tuple at the end), a list's
- * array, a dict as a plain object (values only: its keys are strs) or as a Map (keys and values).
+ * The JS value of p (a checked object); shared and cyclic containers stay shared and cyclic. Each
+ * type's toJS slot gives an atom's value, or a container's Rebuild, which this walk feeds with its
+ * items' values from a stack of its own. A container is memoized once its value exists: a list or a
+ * dict when it is begun, a tuple when its items are done.
  */
-type Rebuilding =
-  | { kind: typeof T_TUPLE; p: number; next: number; items: PyJS[] }
-  | { kind: typeof T_LIST; p: number; next: number; out: PyJS[] }
-  | { kind: typeof DICT_OBJECT; next: number; entries: [number, number][]; out: { [key: string]: PyJS } }
-  | { kind: typeof DICT_MAP; next: number; entries: [number, number][]; out: Map<PyJS, PyJS>; key: PyJS };
-const DICT_OBJECT = -1;
-const DICT_MAP = -2;
-
-/** The JS value of p (a checked object); shared and cyclic containers stay shared and cyclic. */
 export function toJS(engine: Engine, root: number, options: ToJSOptions, memo = new Map<number, PyJS>()): PyJS {
   const m = engine.m;
   const u32 = m.u32;
-  const stack: Rebuilding[] = [];
+  const stack: Rebuild[] = [];
+  const pointers: number[] = [];
 
-  /** p's JS value, or BEGUN with a container pushed. */
-  const begin = (p: number): PyJS | typeof BEGUN => {
-    switch (typeOf(u32, p)) {
-      case T_NONE:
-        return null;
-      case T_BOOL:
-        return !intIsZero(u32, p);
-      case T_INT:
-        return options.bigint ? intToBigInt(u32, p) : (intToSafeNumber(u32, p) ?? intToBigInt(u32, p));
-      case T_FLOAT:
-        return floatValue(m, p);
-      case T_STR:
-        return strToJS(m, p);
-      case T_BYTES:
-        return bytesToJS(m, p);
-    }
+  /** p's JS value, or its Rebuild, pushed. */
+  const begin = (p: number): PyJS | Rebuild => {
+    const type = typeOf(u32, p);
+    const slots = TYPE_SLOTS[type];
+    if (TYPE_HAS_GC[type] === 0) return slots.toJS(m, p, options);
     const seen = memo.get(p);
     if (seen !== undefined) return seen;
-    const type = typeOf(u32, p);
-    if (type === T_TUPLE) {
-      // A Tuple is frozen when made, so it is memoized after its items: a tuple reached again through a
-      // cycle (which must pass through a list or dict) is rebuilt once more there, and the cycle ends
-      // at the list or dict, which are memoized before their items.
-      stack.push({ kind: T_TUPLE, p, next: 0, items: [] });
-    } else if (type === T_LIST) {
-      const out: PyJS[] = [];
-      memo.set(p, out);
-      stack.push({ kind: T_LIST, p, next: 0, out });
-    } else {
-      const entries = dictEntries(m, p);
-      if (!options.maps && entries.every(([key]) => typeOf(u32, key) === T_STR)) {
-        const out: { [key: string]: PyJS } = {};
-        memo.set(p, out);
-        stack.push({ kind: DICT_OBJECT, next: 0, entries, out });
-      } else {
-        const out = new Map<PyJS, PyJS>();
-        memo.set(p, out);
-        stack.push({ kind: DICT_MAP, next: 0, entries, out, key: null });
-      }
-    }
-    return BEGUN;
+    const rebuild = slots.toJS(m, p, options) as Rebuild;
+    if (rebuild.early !== undefined) memo.set(p, rebuild.early);
+    stack.push(rebuild);
+    pointers.push(p);
+    return rebuild;
   };
 
   let value = begin(root);
   for (;;) {
-    if (value !== BEGUN) {
+    if (!(value instanceof Rebuild)) {
       if (stack.length === 0) return value;
-      // The value of the top container's item next - 1, put in its place.
-      const top = stack[stack.length - 1];
-      if (top.kind === T_TUPLE) top.items.push(value);
-      else if (top.kind === T_LIST) top.out.push(value);
-      else if (top.kind === DICT_OBJECT) top.out[strToJS(m, top.entries[top.next - 1][0])] = value;
-      else if ((top.next & 1) === 1) top.key = value;
-      else top.out.set(top.key, value);
+      stack[stack.length - 1].put(value);
     }
     const top = stack[stack.length - 1];
-    const child = nextItem(u32, top);
+    const child = top.next();
     if (child !== 0) {
       value = begin(child);
       continue;
     }
     stack.pop();
-    if (top.kind === T_TUPLE) {
-      const tuple = new Tuple(top.items);
-      memo.set(top.p, tuple);
-      value = tuple;
-    } else {
-      value = top.out;
-    }
-  }
-}
-
-/** The next item of a container being rebuilt (its pointer), or 0 when there is none left. */
-function nextItem(u32: Uint32Array, c: Rebuilding): number {
-  switch (c.kind) {
-    case T_TUPLE:
-      return c.next < tupleSize(u32, c.p) ? tupleItem(u32, c.p, c.next++) : 0;
-    case T_LIST:
-      return c.next < listSize(u32, c.p) ? u32[listSlot(u32, c.p, c.next++) >>> 2] : 0;
-    case DICT_OBJECT:
-      return c.next < c.entries.length ? c.entries[c.next++][1] : 0;
-    default: {
-      // A Map's key, then its value: next counts both.
-      const at = c.next++;
-      return at < 2 * c.entries.length ? c.entries[at >>> 1][at & 1] : 0;
-    }
+    value = top.done();
+    memo.set(pointers.pop() as number, value);
   }
 }

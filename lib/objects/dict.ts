@@ -14,28 +14,20 @@ import {
   DK_LOG2_INDEX_BYTES, DK_KIND, DK_VERSION, DK_USABLE, DK_NENTRIES, DK_INDICES, DICT_KEYS_GENERAL, DICT_KEYS_UNICODE,
   GENERAL_ENTRY, UNICODE_ENTRY, DKIX_EMPTY, DKIX_DUMMY, DICT_LOG_MINSIZE, DICT_MAXFREELIST,
   OBJ_DICT_NUMFREE, OBJ_KEYS_NUMFREE, EMPTY_KEYS, T_DICT, T_STR, STR_HASH, IMMORTAL, typeRecord,
+  OBJ_DICT_FREE, OBJ_KEYS_FREE, GC_HEAD,
 } from './layout';
 import { typeOf, freeContainer, allocContainer } from './header';
 import { takeParked, park, drainParked } from './freelist';
 import { isTracked, mayBeTracked, track, untrack } from './gc-list';
 import { noMemory, type ObjectMemory } from './memory';
+import { HASH_LO, HASH_HI, unhashable } from './hash';
+import { strToJS } from './str';
+import { expectParked, expectStack, objectsCorrupt } from './invariants';
+import { Rebuild, EQUAL, UNEQUAL, NOT_IMPLEMENTED, type DictOps, type ObjectCore, type PyJS, type ToJSOptions, type TypeSlots } from './slots';
+import { hex } from '../errors';
 
 const DICT_TYPE = typeRecord(T_DICT);
 const PERTURB_SHIFT = 5;
-
-/** What the table needs from the object layer: hashes (into `hash`, low and high word), equality, references. */
-export interface DictOps {
-  readonly m: ObjectMemory;
-  /** The key's hash, written to hash[HASH_LO] and hash[HASH_HI]; a TypeError for an unhashable key. */
-  hashInto(key: number, hash: Uint32Array): void;
-  equals(a: number, b: number): boolean;
-  incref(p: number): void;
-  /** Py_DECREF of a reference the table held. */
-  drop(p: number): void;
-}
-
-export const HASH_LO = 0;
-export const HASH_HI = 1;
 
 export function dictUsed(u32: Uint32Array, d: number): number {
   return u32[(d + DICT_USED) >>> 2];
@@ -441,3 +433,92 @@ export function writeEmptyKeys(m: ObjectMemory): void {
   u32[(k + DK_VERSION) >>> 2] = 1;
   u8.fill(0xff, k + DK_INDICES, k + DK_INDICES + 8);
 }
+
+/** dict_richcompare (==): the same number of entries, and each key of a found in b with an equal value. */
+function dictEquals(core: ObjectCore, a: number, b: number): boolean {
+  const m = core.m;
+  if (dictUsed(m.u32, a) !== dictUsed(m.u32, b)) return false;
+  for (const [key, value] of dictEntries(m, a)) {
+    const other = dictGet(core, b, key);
+    if (other === 0 || !core.equals(value, other)) return false;
+  }
+  return true;
+}
+
+/**
+ * A dict's JS value, which exists before its entries (so a cycle back to the dict finds it): a plain
+ * object when every key is a str (its values converted), else a Map (keys and values converted, a
+ * key then its value).
+ */
+class DictRebuild extends Rebuild {
+  private i = 0;
+  private key: PyJS = null;
+
+  constructor(
+    private readonly m: ObjectMemory,
+    private readonly entries: [number, number][],
+    private readonly out: { [key: string]: PyJS } | Map<PyJS, PyJS>,
+  ) {
+    super(out);
+  }
+
+  next(): number {
+    if (!(this.out instanceof Map)) return this.i < this.entries.length ? this.entries[this.i++][1] : 0;
+    const at = this.i++;
+    return at < 2 * this.entries.length ? this.entries[at >>> 1][at & 1] : 0;
+  }
+
+  put(value: PyJS): void {
+    const out = this.out;
+    if (!(out instanceof Map)) out[strToJS(this.m, this.entries[this.i - 1][0])] = value;
+    else if ((this.i & 1) === 1) this.key = value;
+    else out.set(this.key, value);
+  }
+
+  done(): PyJS {
+    return this.out;
+  }
+}
+
+function dictToJS(m: ObjectMemory, d: number, options: ToJSOptions): Rebuild {
+  const pairs = dictEntries(m, d);
+  const strKeys = !options.maps && pairs.every(([key]) => typeOf(m.u32, key) === T_STR);
+  return new DictRebuild(m, pairs, strKeys ? {} : new Map<PyJS, PyJS>());
+}
+
+/** Py_EMPTY_KEYS unchanged, and the dict and keys freelists (the keys: minimum-size str-key tables). */
+function checkDicts(u8: Uint8Array, u32: Uint32Array, limit: number): void {
+  if (u32[(EMPTY_KEYS + DK_REFCNT) >>> 2] !== IMMORTAL || u8[EMPTY_KEYS + DK_LOG2_SIZE] !== DICT_LOG_MINSIZE || u32[(EMPTY_KEYS + DK_USABLE) >>> 2] !== 0) objectsCorrupt('static', 'Py_EMPTY_KEYS was changed');
+  expectStack(u32, OBJ_DICT_NUMFREE, OBJ_DICT_FREE, DICT_MAXFREELIST, 'dict', (p, slot) => expectParked(u32, p, T_DICT, slot, limit));
+  expectStack(u32, OBJ_KEYS_NUMFREE, OBJ_KEYS_FREE, DICT_MAXFREELIST, 'keys', (p, slot) => {
+    if (p === 0 || p % 16 !== 0 || p + DK_INDICES > limit || u8[p + DK_LOG2_SIZE] !== DICT_LOG_MINSIZE || u8[p + DK_KIND] !== DICT_KEYS_UNICODE) {
+      objectsCorrupt('parked', `${slot} holds ${hex(p)}, not minimum-size str keys`);
+    }
+  });
+}
+
+export const dictSlots: TypeSlots = {
+  dealloc: deallocDict,
+  // dict_traverse: a str-only table's values (str keys hold nothing); a general one's values and keys.
+  traverse: (m, d, visit, arg) => {
+    const u32 = m.u32;
+    const u8 = m.u8;
+    const k = u32[(d + DICT_KEYS) >>> 2];
+    const unicode = isUnicode(u8, k);
+    const size = entrySize(u8, k);
+    let e = entries(u8, k);
+    for (let ix = u32[(k + DK_NENTRIES) >>> 2]; ix > 0; ix--, e += size) {
+      const value = u32[(e + (unicode ? 8 : 16)) >>> 2];
+      if (value === 0) continue;
+      visit(value, arg);
+      if (!unicode) visit(u32[(e + 8) >>> 2], arg);
+    }
+  },
+  clear: dictClear,
+  hash: () => unhashable('dict'),
+  equals: (core, a, b, typeB) => (typeB !== T_DICT ? NOT_IMPLEMENTED : dictEquals(core, a, b) ? EQUAL : UNEQUAL),
+  sizeof: (m, d) => GC_HEAD + dictSizeof(m, d),
+  toJS: dictToJS,
+  clearFreeList: clearDictFreeLists,
+  check: checkDicts,
+};

@@ -5,8 +5,13 @@
  * the region (OBJ_FLOAT_FREE, OBJ_FLOAT_NUMFREE), so parked floats stay allocated blocks of pymalloc
  * until clearFloatFreeList() gives them back, as _PyFloat_ClearFreeList does at a full collection.
  */
-import { FLOAT_SIZE, FLOAT_VALUE, OB_TYPE, OBJ_FLOAT_FREE, OBJ_FLOAT_NUMFREE, T_FLOAT, typeRecord } from './layout';
+import { FLOAT_SIZE, FLOAT_VALUE, OB_REFCNT, OB_TYPE, OBJ_FLOAT_FREE, OBJ_FLOAT_NUMFREE, T_FLOAT, typeRecord } from './layout';
 import { initObject, markDead } from './header';
+import { hashDouble, hashWords, safeIntegerHashWords } from './hash';
+import { isIntType, intEqualsDouble } from './int';
+import { objectsCorrupt } from './invariants';
+import { EQUAL, UNEQUAL, NOT_IMPLEMENTED, type TypeSlots } from './slots';
+import { hex } from '../errors';
 import type { ObjectMemory } from './memory';
 
 /** PyFloat_MAXFREELIST. */
@@ -68,3 +73,41 @@ export function inFloatFreeList(u32: Uint32Array, p: number): boolean {
   }
   return false;
 }
+
+/** float_hash: an integral float hashes as the int equal to it, without BigInt when it is safe. */
+function floatHash(m: ObjectMemory, p: number, out: Uint32Array): void {
+  const v = floatValue(m, p);
+  if (Number.isSafeInteger(v) && v !== -1) return safeIntegerHashWords(v, out);
+  hashWords(hashDouble(v, p), out);
+}
+
+/** float_richcompare: floats by value, and ints (and bools) exactly (2**53 + 1 != 2.0**53). */
+function floatRichEquals(m: ObjectMemory, a: number, b: number, typeB: number): number {
+  if (typeB === T_FLOAT) return floatValue(m, a) === floatValue(m, b) ? EQUAL : UNEQUAL;
+  if (isIntType(typeB)) return intEqualsDouble(m.u32, b, floatValue(m, a)) ? EQUAL : UNEQUAL;
+  return NOT_IMPLEMENTED;
+}
+
+/** The freelist: numfree parked floats, refcount 0, linked through ob_type, ending in NULL. */
+function checkFloatFreeList(u32: Uint32Array, limit: number): void {
+  const numfree = u32[OBJ_FLOAT_NUMFREE >>> 2];
+  if (numfree > FLOAT_MAXFREELIST) objectsCorrupt('float.numfree', `${numfree} floats parked, more than ${FLOAT_MAXFREELIST}`);
+  let p = u32[OBJ_FLOAT_FREE >>> 2];
+  for (let n = 0; n < numfree; n++, p = u32[(p + OB_TYPE) >>> 2]) {
+    if (p === 0 || p % 16 !== 0 || p + FLOAT_SIZE > limit) objectsCorrupt('float.link', `link ${n} of the float freelist is ${hex(p)}, with ${numfree} floats parked`);
+    if (u32[(p + OB_REFCNT) >>> 2] !== 0 || u32[(p + OB_TYPE + 4) >>> 2] !== 0) objectsCorrupt('float.parked', `the parked float at ${hex(p)} has a reference count or a type`);
+  }
+  if (p !== 0) objectsCorrupt('float.link', `the float freelist goes on past its ${numfree} floats, to ${hex(p)}`);
+}
+
+export const floatSlots: TypeSlots = {
+  dealloc: (core, p) => deallocFloat(core.m, p),
+  traverse: null,
+  clear: null,
+  hash: (core, p, out) => floatHash(core.m, p, out),
+  equals: (core, a, b, typeB) => floatRichEquals(core.m, a, b, typeB),
+  sizeof: () => FLOAT_SIZE,
+  toJS: (m, p) => floatValue(m, p),
+  clearFreeList: clearFloatFreeList,
+  check: (_u8, u32, limit) => checkFloatFreeList(u32, limit),
+};

@@ -6,7 +6,7 @@
  * a few u32 reads and writes, no JS object.
  */
 import {
-  OB_TYPE, T_TUPLE, T_LIST, T_DICT, typeRecord, GC_HEAD, HEAD_NEXT, HEAD_PREV, HEAD_FLAGS, HEAD_REFS, GC_COUNTS, GC_THRESHOLDS, GC_ENABLED, GC_COLLECTING, GC_PERMANENT,
+  OB_TYPE, T_TUPLE, TYPES, TYPE_RECORD_SHIFT, TYPE_HAS_GC, typeRecord, GC_HEAD, HEAD_NEXT, HEAD_PREV, HEAD_FLAGS, HEAD_REFS, GC_COUNTS, GC_THRESHOLDS, GC_ENABLED, GC_COLLECTING, GC_PERMANENT,
   GC_UNREACHABLE, NUM_GENERATIONS, genHead,
 } from './layout';
 import type { ObjectMemory } from './memory';
@@ -87,18 +87,20 @@ export function listSize(u32: Uint32Array, head: number): number {
 }
 
 const TUPLE_TYPE = typeRecord(T_TUPLE);
-const LIST_TYPE = typeRecord(T_LIST);
-const DICT_TYPE = typeRecord(T_DICT);
+
+/** PyObject_IS_GC of a live object: its type record's number has Py_TPFLAGS_HAVE_GC. */
+export function isGC(u32: Uint32Array, p: number): boolean {
+  return TYPE_HAS_GC[(u32[(p + OB_TYPE) >>> 2] - TYPES) >>> TYPE_RECORD_SHIFT] === 1;
+}
 
 /**
  * _PyObject_GC_MAY_BE_TRACKED: whether the live object p could be part of a cycle the collector must
- * see: a list or dict (tracked or not), or a tracked tuple. Atoms (None, numbers, str, bytes) and
- * untracked tuples cannot be.
+ * see: a container (tracked or not) other than a tuple, or a tracked tuple. Atoms (None, numbers,
+ * str, bytes) and untracked tuples cannot be.
  */
 export function mayBeTracked(u32: Uint32Array, p: number): boolean {
-  const type = u32[(p + OB_TYPE) >>> 2];
-  if (type === TUPLE_TYPE) return isTracked(u32, p);
-  return type === LIST_TYPE || type === DICT_TYPE;
+  if (!isGC(u32, p)) return false;
+  return u32[(p + OB_TYPE) >>> 2] !== TUPLE_TYPE || isTracked(u32, p);
 }
 
 /** The thresholds a new heap starts with: CPython 3.12's (3.13 raised the first to 2000). */
@@ -137,7 +139,7 @@ export function gcLink(m: ObjectMemory): void {
   const count = u32[GC_COUNTS >>> 2] + 1;
   u32[GC_COUNTS >>> 2] = count;
   const threshold = u32[GC_THRESHOLDS >>> 2] | 0;
-  if (count > threshold && threshold !== 0 && u32[GC_ENABLED >>> 2] !== 0 && u32[GC_COLLECTING >>> 2] === 0) m.collectGenerations();
+  if (count > threshold && threshold !== 0 && u32[GC_ENABLED >>> 2] !== 0 && u32[GC_COLLECTING >>> 2] === 0) m.automatic.collectGenerations();
 }
 
 /** PyObject_GC_Del's bookkeeping: off its list if still on one; generation 0's count falls, not below 0. */

@@ -32,14 +32,16 @@ import { checkCInt, invalidArgType, outOfRange } from '../errors';
 import {
   OB_REFCNT, OB_TYPE, GC_HEAD, HEAD_FLAGS, HEAD_REFS, GC_COLLECTING_FLAG, GC_UNREACHABLE_FLAG, NUM_GENERATIONS, GC_PERMANENT,
   GC_UNREACHABLE, GC_COUNTS, GC_THRESHOLDS, GC_LONG_LIVED_TOTAL, GC_LONG_LIVED_PENDING, GC_ENABLED, GC_COLLECTING, GC_DEBUG,
-  GC_STATS, GC_STAT_COLLECTIONS, GC_STAT_COLLECTED, GC_STAT_UNCOLLECTABLE, GC_STAT_SIZE, TUPLE_SIZE, TUPLE_ITEMS, LIST_SIZE,
-  LIST_ITEMS, DICT_KEYS, DK_NENTRIES, DICT_KEYS_UNICODE, DK_KIND, T_TUPLE, T_LIST, T_DICT, TYPE_INFO, typeRecord, genHead,
+  GC_STATS, GC_STAT_COLLECTIONS, GC_STAT_COLLECTED, GC_STAT_UNCOLLECTABLE, GC_STAT_SIZE, TUPLE_SIZE, TUPLE_ITEMS,
+  T_TUPLE, T_DICT, TYPE_INFO, typeRecord, genHead,
 } from './layout';
-import { next, listInit, listIsEmpty, listMove, listMerge, listSize, isTracked, mayBeTracked, untrack } from './gc-list';
-import { dictMaybeUntrack, entries, entrySize } from './dict';
+import { next, listInit, listIsEmpty, listMove, listMerge, listSize, isGC, isTracked, mayBeTracked, untrack } from './gc-list';
+import { dictMaybeUntrack } from './dict';
 import { typeOf } from './header';
+import { TYPE_SLOTS } from './types';
 import type { ObjectMemory } from './memory';
 import type { Engine } from './engine';
+import type { TypeSlots } from './slots';
 
 /** gc.DEBUG_STATS: print statistics to stderr during each collection. */
 export const DEBUG_STATS = 1;
@@ -65,7 +67,6 @@ export interface GCGenerationStats {
 }
 
 const TUPLE_TYPE = typeRecord(T_TUPLE);
-const LIST_TYPE = typeRecord(T_LIST);
 const DICT_TYPE = typeRecord(T_DICT);
 /** What visit() does to a referent: subtract_refs' visit_decref, or move_unreachable's visit_reachable. */
 const VISIT_DECREF = 0;
@@ -98,7 +99,6 @@ export class GarbageCollector {
   ) {
     this.u32 = m.u32;
     this.f64 = m.f64;
-    m.collectGenerations = () => this.collectGenerations();
   }
 
   /**
@@ -115,6 +115,16 @@ export class GarbageCollector {
     } finally {
       this.u32[GC_COLLECTING >>> 2] = 0;
     }
+  }
+
+  /**
+   * @internal A full collection for memory pressure or the soft mark, unless one is running (the
+   * pressure came from inside it): whether it ran.
+   */
+  collectIfIdle(): boolean {
+    if (this.u32[GC_COLLECTING >>> 2] !== 0) return false;
+    this.collect();
+    return true;
   }
 
   /** gc.get_count(): the three generations' counts. */
@@ -201,8 +211,7 @@ export class GarbageCollector {
   /** gc.is_tracked(obj): whether the collector tracks p (atoms never are; see the class comment). */
   isTracked(p: number): boolean {
     this.checkObject(p, 'isTracked');
-    const type = this.u32[(p + OB_TYPE) >>> 2];
-    return (type === TUPLE_TYPE || type === LIST_TYPE || type === DICT_TYPE) && isTracked(this.u32, p);
+    return isGC(this.u32, p) && isTracked(this.u32, p);
   }
 
   /** gc.get_stats(): per generation, collections run, objects collected, objects found uncollectable. */
@@ -239,10 +248,10 @@ export class GarbageCollector {
   }
 
   /**
-   * collect_generations, from gcLink when generation 0's count passed its threshold (the caller
-   * checked that automatic collection is enabled and that no collection runs).
+   * @internal collect_generations, from gcLink when generation 0's count passed its threshold (the
+   * caller checked that automatic collection is enabled and that no collection runs).
    */
-  private collectGenerations(): void {
+  collectGenerations(): void {
     const u32 = this.u32;
     u32[GC_COLLECTING >>> 2] = 1;
     try {
@@ -366,40 +375,18 @@ export class GarbageCollector {
     }
   }
 
-  /** tp_traverse: visits every reference the container p holds, in CPython's order for its type. */
+  /** Py_TYPE(p)->tp_traverse(p, visit, mode): visits every reference the container p holds, in CPython's order for its type. */
   private traverse(p: number, mode: number): void {
-    const u32 = this.u32;
-    const type = u32[(p + OB_TYPE) >>> 2];
-    if (type === TUPLE_TYPE) {
-      // tupletraverse and list_traverse go from the last item; a tuple under construction may hold NULL.
-      for (let i = u32[(p + TUPLE_SIZE) >>> 2] - 1; i >= 0; i--) {
-        const item = u32[(p + TUPLE_ITEMS + 8 * i) >>> 2];
-        if (item !== 0) this.visit(item, mode);
-      }
-    } else if (type === LIST_TYPE) {
-      const items = u32[(p + LIST_ITEMS) >>> 2];
-      for (let i = u32[(p + LIST_SIZE) >>> 2] - 1; i >= 0; i--) this.visit(u32[(items + 8 * i) >>> 2], mode);
-    } else {
-      // dict_traverse: a str-only table's values (str keys hold nothing); a general one's values and keys.
-      const k = u32[(p + DICT_KEYS) >>> 2];
-      const u8 = this.m.u8;
-      const unicode = u8[k + DK_KIND] === DICT_KEYS_UNICODE;
-      const size = entrySize(u8, k);
-      let e = entries(u8, k);
-      for (let ix = u32[(k + DK_NENTRIES) >>> 2]; ix > 0; ix--, e += size) {
-        const value = u32[(e + (unicode ? 8 : 16)) >>> 2];
-        if (value === 0) continue;
-        this.visit(value, mode);
-        if (!unicode) this.visit(u32[(e + 8) >>> 2], mode);
-      }
-    }
+    (TYPE_SLOTS[typeOf(this.u32, p)].traverse as NonNullable<TypeSlots['traverse']>)(this.m, p, this.visitor, mode);
   }
+
+  /** visit(), bound once: tp_traverse's visitproc. */
+  private readonly visitor = (q: number, mode: number): void => this.visit(q, mode);
 
   /** visit_decref and visit_reachable, for a referent q; only containers of this collection matter. */
   private visit(q: number, mode: number): void {
     const u32 = this.u32;
-    const type = u32[(q + OB_TYPE) >>> 2];
-    if (type !== TUPLE_TYPE && type !== LIST_TYPE && type !== DICT_TYPE) return;
+    if (!isGC(u32, q)) return;
     const h = q - GC_HEAD;
     const flags = u32[(h + HEAD_FLAGS) >>> 2];
     if ((flags & GC_COLLECTING_FLAG) === 0) return;
@@ -458,8 +445,8 @@ export class GarbageCollector {
     while (!listIsEmpty(u32, collectable)) {
       const h = next(u32, collectable);
       const p = h + GC_HEAD;
-      const type = u32[(p + OB_TYPE) >>> 2];
-      if (type !== TUPLE_TYPE) this.engine.clear(p, type === LIST_TYPE ? T_LIST : T_DICT);
+      const clear = TYPE_SLOTS[typeOf(u32, p)].clear;
+      if (clear !== null) this.engine.clear(p, clear);
       if (next(u32, collectable) === h) {
         u32[(h + HEAD_FLAGS) >>> 2] = 0;
         u32[(h + HEAD_REFS) >>> 2] = 0;

@@ -13,6 +13,16 @@
  * SipHash works on 64-bit words held here as (high, low) u32 pairs in module variables: no BigInt and
  * no allocation on the string path. Numbers of more than two digits take BigInt (exactness first).
  */
+import { objectError } from '../errors';
+
+/** PyObject_HashNotImplemented: the TypeError of a type without a hash (list, dict). */
+export function unhashable(typeName: string): never {
+  throw objectError('ERR_PYMEM_WRONG_TYPE', `unhashable type: '${typeName}'`);
+}
+
+/** The words of a hash as tp_hash writes them (see TypeSlots.hash), and the dict reads them. */
+export const HASH_LO = 0;
+export const HASH_HI = 1;
 
 /** _PyHASH_MODULUS: 2^61 - 1. */
 export const HASH_MODULUS = (1n << 61n) - 1n;
@@ -128,6 +138,27 @@ export function storeHash(u32: Uint32Array, dest: number, lo: number, hi: number
 /** A hash stored as a little-endian i64 at `at`, as a bigint. */
 export function readHash(u32: Uint32Array, at: number): bigint {
   return BigInt.asIntN(64, (BigInt(u32[(at + 4) >>> 2]) << 32n) | BigInt(u32[at >>> 2]));
+}
+
+/** A Py_hash_t as tp_hash's two words: out[HASH_LO] the low, out[HASH_HI] the high (two's complement). */
+export function hashWords(h: bigint, out: Uint32Array): void {
+  const u = BigInt.asUintN(64, h);
+  out[HASH_LO] = Number(u & 0xffffffffn);
+  out[HASH_HI] = Number(u >> 32n);
+}
+
+/**
+ * The hash of a safe integer v other than -1 (an int, a bool, or an integral float), into its two
+ * words without BigInt: |v| < 2^53 < 2^61 - 1, so v is its own hash.
+ */
+export function safeIntegerHashWords(v: number, out: Uint32Array): void {
+  out[HASH_LO] = v >>> 0;
+  out[HASH_HI] = Math.floor(v / 2 ** 32) >>> 0;
+}
+
+/** The Py_hash_t that two hash words hold. */
+export function wordsHash(out: Uint32Array): bigint {
+  return BigInt.asIntN(64, (BigInt(out[HASH_HI]) << 32n) | BigInt(out[HASH_LO]));
 }
 
 /** -1 is C's error value: a hash that comes out -1 is -2. */

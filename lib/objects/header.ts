@@ -4,7 +4,10 @@
  * as one, a float parked in the freelist (linked through ob_type), or an object deallocated (the
  * deallocators mark ob_type OB_TYPE_DEAD, and the debug hooks fill freed blocks with 0xDD).
  */
-import { OB_TYPE_DEAD, OB_REFCNT, OB_TYPE, SIZED_SIZE, SIZED_HASH, GC_HEAD, GC_NEXT, GC_PREV, TYPES, TYPE_RECORD, TYPE_RECORD_SHIFT, TYPE_COUNT } from './layout';
+import {
+  OB_TYPE_DEAD, OB_REFCNT, OB_TYPE, SIZED_SIZE, SIZED_HASH, GC_HEAD, GC_NEXT, GC_PREV, TYPES, TYPE_RECORD, TYPE_RECORD_SHIFT, TYPE_COUNT,
+  TYPE_HAS_GC, OBJ_MAGIC, OBJ_MAGIC_VALUE, PYOBJECT_SIZE,
+} from './layout';
 import { takeParked } from './freelist';
 import { gcLink, gcUnlink } from './gc-list';
 import type { ObjectMemory } from './memory';
@@ -39,10 +42,36 @@ export function typeOf(u32: Uint32Array, p: number): number {
   return type;
 }
 
+/**
+ * The block a pointer lies in, for tracemalloc's get_object_traceback: a live container's starts at
+ * its GC head, 16 bytes before the object (_PyType_PreHeaderSize); anything else is its own block,
+ * and so is everything while the region holds no objects.
+ */
+export function objectBlock(u32: Uint32Array, limit: number, p: number): number {
+  if (u32[OBJ_MAGIC >>> 2] !== OBJ_MAGIC_VALUE || !(p >>> 0 === p && p !== 0 && (p & 15) === 0 && p + PYOBJECT_SIZE <= limit)) return p;
+  const type = typeOf(u32, p);
+  return type >= 0 && TYPE_HAS_GC[type] === 1 && u32[(p + OB_REFCNT) >>> 2] !== 0 ? p - GC_HEAD : p;
+}
+
+/**
+ * Whether the type field of the object at p says it is gone: both words the same, and that word the
+ * deallocators' mark or one `fill` says is a freed block's (the debug hooks' patterns, for heap.isFreed).
+ */
+export function typeFieldFreed(u32: Uint32Array, p: number, fill: (word: number) => boolean): boolean {
+  const lo = u32[(p + OB_TYPE) >>> 2];
+  return lo === u32[(p + OB_TYPE + 4) >>> 2] && (fill(lo) || lo === OB_TYPE_DEAD);
+}
+
 /** A deallocated object's ob_type, both words: OB_TYPE_DEAD, so that a later use is caught and named. */
 export function markDead(u32: Uint32Array, p: number): void {
   u32[(p + OB_TYPE) >>> 2] = OB_TYPE_DEAD;
   u32[(p + OB_TYPE + 4) >>> 2] = OB_TYPE_DEAD;
+}
+
+/** The tp_dealloc of an object that holds no references and has no freelist: marked dead, then PyObject_Free. */
+export function deallocAtom(core: { readonly m: ObjectMemory }, p: number): void {
+  markDead(core.m.u32, p);
+  core.m.obj.free(p);
 }
 
 /**

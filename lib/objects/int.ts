@@ -8,9 +8,13 @@
  */
 import {
   LONG_TAG, LONG_DIGITS, LONG_SHIFT, LONG_MASK, LONG_BASE, NON_SIZE_BITS, SIGN_POSITIVE, SIGN_ZERO, SIGN_NEGATIVE,
-  SIGN_MASK, NSMALLNEGINTS, NSMALLPOSINTS, T_INT, smallInt, typeRecord,
+  SIGN_MASK, NSMALLNEGINTS, NSMALLPOSINTS, T_BOOL, T_INT, FALSE, TRUE, smallInt, typeRecord,
 } from './layout';
-import { initObject } from './header';
+import { initObject, deallocAtom } from './header';
+import { hashInteger, hashWords, safeIntegerHashWords } from './hash';
+import { expectStatic, objectsCorrupt } from './invariants';
+import { EQUAL, UNEQUAL, NOT_IMPLEMENTED, type TypeSlots } from './slots';
+import { hex } from '../errors';
 import type { ObjectMemory } from './memory';
 
 const INT_TYPE = typeRecord(T_INT);
@@ -124,3 +128,52 @@ export function intEqualsDouble(u32: Uint32Array, p: number, d: number): boolean
 export function intIsZero(u32: Uint32Array, p: number): boolean {
   return signOf(u32, p) === SIGN_ZERO;
 }
+
+/** Whether type is int or bool (bool is int's subtype: PyBool_Type's tp_base is PyLong_Type). */
+export function isIntType(type: number): boolean {
+  return type === T_INT || type === T_BOOL;
+}
+
+/** long_hash: a safe integer is its own hash, without BigInt; past 2^53, the reduction. */
+function intHash(u32: Uint32Array, p: number, out: Uint32Array): void {
+  const v = intToSafeNumber(u32, p);
+  if (v !== undefined && v !== -1) return safeIntegerHashWords(v, out);
+  hashWords(hashInteger(v === undefined ? intToBigInt(u32, p) : BigInt(v)), out);
+}
+
+/** long_richcompare: ints (and bools) by value; a float answers for itself (float_richcompare). */
+function intRichEquals(u32: Uint32Array, a: number, b: number, typeB: number): number {
+  if (!isIntType(typeB)) return NOT_IMPLEMENTED;
+  return intEquals(u32, a, b) ? EQUAL : UNEQUAL;
+}
+
+export const intSlots: TypeSlots = {
+  // long_dealloc: ints have no freelist; the small ints are immortal and never come here.
+  dealloc: deallocAtom,
+  traverse: null,
+  clear: null,
+  hash: (core, p, out) => intHash(core.m.u32, p, out),
+  equals: (core, a, b, typeB) => intRichEquals(core.m.u32, a, b, typeB),
+  sizeof: (m, p) => intSizeof(m.u32, p),
+  toJS: (m, p, options) => (options.bigint ? intToBigInt(m.u32, p) : (intToSafeNumber(m.u32, p) ?? intToBigInt(m.u32, p))),
+  clearFreeList: null,
+  // The small-int cache: -5..256, each immortal, one digit (none for 0).
+  check: (_u8, u32) => {
+    for (let v = -NSMALLNEGINTS; v < NSMALLPOSINTS; v++) {
+      const p = smallInt(v);
+      expectStatic(u32, p, T_INT, `the small int ${v}`);
+      if (intToSafeNumber(u32, p) !== v || digitCount(u32, p) !== (v === 0 ? 0 : 1)) objectsCorrupt('static', `the small int at ${hex(p)} does not hold ${v}`);
+    }
+  },
+};
+
+/** bool: int's slots, but for its value in JS and its two static objects; False and True are immortal. */
+export const boolSlots: TypeSlots = {
+  ...intSlots,
+  toJS: (m, p) => !intIsZero(m.u32, p),
+  check: (_u8, u32) => {
+    expectStatic(u32, FALSE, T_BOOL, 'False');
+    expectStatic(u32, TRUE, T_BOOL, 'True');
+    if (intToSafeNumber(u32, FALSE) !== 0 || intToSafeNumber(u32, TRUE) !== 1) objectsCorrupt('static', 'False or True holds another value');
+  },
+};

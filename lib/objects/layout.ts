@@ -260,18 +260,24 @@ export const T_LIST = 7;
 export const T_DICT = 8;
 export const TYPE_COUNT = 9;
 
-/** tp_name, tp_basicsize, tp_itemsize of each type, as CPython 3.12 declares them. */
-export const TYPE_INFO: readonly (readonly [name: string, basicsize: number, itemsize: number])[] = [
-  ['NoneType', PYOBJECT_SIZE, 0],
-  ['bool', LONG_DIGITS, 4],
-  ['int', LONG_DIGITS, 4],
-  ['float', FLOAT_SIZE, 0],
-  ['str', 56, 0],
-  ['bytes', 33, 1],
-  ['tuple', TUPLE_ITEMS, 8],
-  ['list', LIST_BASICSIZE, 0],
-  ['dict', DICT_BASICSIZE, 0],
+/**
+ * tp_name, tp_basicsize, tp_itemsize of each type, as CPython 3.12 declares them, and whether its
+ * tp_flags hold Py_TPFLAGS_HAVE_GC (a container: a GC head before it, tracked by the collector).
+ */
+export const TYPE_INFO: readonly (readonly [name: string, basicsize: number, itemsize: number, haveGC: boolean])[] = [
+  ['NoneType', PYOBJECT_SIZE, 0, false],
+  ['bool', LONG_DIGITS, 4, false],
+  ['int', LONG_DIGITS, 4, false],
+  ['float', FLOAT_SIZE, 0, false],
+  ['str', 56, 0, false],
+  ['bytes', 33, 1, false],
+  ['tuple', TUPLE_ITEMS, 8, true],
+  ['list', LIST_BASICSIZE, 0, true],
+  ['dict', DICT_BASICSIZE, 0, true],
 ];
+
+/** PyObject_IS_GC by type number: 1 for a container type. */
+export const TYPE_HAS_GC = Uint8Array.from(TYPE_INFO, ([, , , haveGC]) => (haveGC ? 1 : 0));
 
 export function typeRecord(type: number): number {
   return TYPES + (type << TYPE_RECORD_SHIFT);

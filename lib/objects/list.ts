@@ -5,13 +5,17 @@
  * list(items) allocates exactly the items rounded up to even (list_preallocate_exact).
  */
 import {
-  LIST_SIZE, LIST_ITEMS, LIST_ALLOCATED, LIST_BASICSIZE, LIST_MAXFREELIST, OBJ_LIST_NUMFREE,
+  LIST_SIZE, LIST_ITEMS, LIST_ALLOCATED, LIST_BASICSIZE, LIST_MAXFREELIST, OBJ_LIST_NUMFREE, OBJ_LIST_FREE,
   T_LIST, typeRecord,
 } from './layout';
 import { freeContainer, allocContainer } from './header';
 import { park, drainParked } from './freelist';
 import { track } from './gc-list';
 import { noMemory, type ObjectMemory } from './memory';
+import { unhashable } from './hash';
+import { expectParked, expectStack } from './invariants';
+import { Rebuild, EQUAL, UNEQUAL, NOT_IMPLEMENTED, type ObjectCore, type PyJS, type TypeSlots } from './slots';
+import { GC_HEAD } from './layout';
 
 const LIST_TYPE = typeRecord(T_LIST);
 
@@ -92,13 +96,14 @@ export function clearList(m: ObjectMemory, p: number): void {
  * _list_clear (the list's tp_clear, which the collector calls to break a cycle): the list is made
  * empty first, then its items are dropped from the last, then the array is freed.
  */
-export function listClearItems(m: ObjectMemory, p: number, drop: (q: number) => void): void {
+export function listClearItems(core: ObjectCore, p: number): void {
+  const m = core.m;
   const u32 = m.u32;
   const items = u32[(p + LIST_ITEMS) >>> 2];
   if (items === 0) return;
   const n = listSize(u32, p);
   u32.fill(0, (p + LIST_SIZE) >>> 2, (p + LIST_BASICSIZE) >>> 2);
-  for (let i = n - 1; i >= 0; i--) drop(u32[(items + 8 * i) >>> 2]);
+  for (let i = n - 1; i >= 0; i--) core.drop(u32[(items + 8 * i) >>> 2]);
   m.mem.free(items);
 }
 
@@ -127,3 +132,59 @@ export function freeList(m: ObjectMemory, p: number): void {
 export function clearListFreeList(m: ObjectMemory): void {
   drainParked(m.u32, OBJ_LIST_NUMFREE, (p) => freeContainer(m, p));
 }
+
+/** list_richcompare (==): the same length, and each pair of items equal. */
+function listEquals(core: ObjectCore, a: number, b: number): boolean {
+  const u32 = core.m.u32;
+  const n = listSize(u32, a);
+  if (n !== listSize(u32, b)) return false;
+  for (let i = 0; i < n; i++) if (!core.equals(u32[listSlot(u32, a, i) >>> 2], u32[listSlot(u32, b, i) >>> 2])) return false;
+  return true;
+}
+
+/** A list's JS value: its array exists before its items, so a cycle back to the list finds it. */
+class ListRebuild extends Rebuild {
+  private i = 0;
+
+  constructor(
+    private readonly u32: Uint32Array,
+    private readonly p: number,
+    private readonly out: PyJS[] = [],
+  ) {
+    super(out);
+  }
+
+  next(): number {
+    return this.i < listSize(this.u32, this.p) ? this.u32[listSlot(this.u32, this.p, this.i++) >>> 2] : 0;
+  }
+
+  put(value: PyJS): void {
+    this.out.push(value);
+  }
+
+  done(): PyJS {
+    return this.out;
+  }
+}
+
+export const listSlots: TypeSlots = {
+  // list_dealloc: the items dropped from the last, then the array freed and the list parked or freed.
+  dealloc: (core, p) => {
+    const u32 = core.m.u32;
+    for (let i = listSize(u32, p) - 1; i >= 0; i--) core.drop(u32[listSlot(u32, p, i) >>> 2]);
+    freeList(core.m, p);
+  },
+  // list_traverse, from the last item.
+  traverse: (m, p, visit, arg) => {
+    const u32 = m.u32;
+    const items = u32[(p + LIST_ITEMS) >>> 2];
+    for (let i = listSize(u32, p) - 1; i >= 0; i--) visit(u32[(items + 8 * i) >>> 2], arg);
+  },
+  clear: listClearItems,
+  hash: () => unhashable('list'),
+  equals: (core, a, b, typeB) => (typeB !== T_LIST ? NOT_IMPLEMENTED : listEquals(core, a, b) ? EQUAL : UNEQUAL),
+  sizeof: (m, p) => GC_HEAD + LIST_BASICSIZE + 8 * listAllocated(m.u32, p),
+  toJS: (m, p) => new ListRebuild(m.u32, p),
+  clearFreeList: clearListFreeList,
+  check: (_u8, u32, limit) => expectStack(u32, OBJ_LIST_NUMFREE, OBJ_LIST_FREE, LIST_MAXFREELIST, 'list', (p, slot) => expectParked(u32, p, T_LIST, slot, limit)),
+};

@@ -7,6 +7,11 @@ import { MemoryError } from '../errors';
 import type { Domain } from '../domains/domain';
 import type { Tracemalloc } from '../hooks/tracemalloc/tracer';
 
+/** The collector's collect_generations, as the allocation of a container needs it (_PyObject_GC_Link). */
+export interface AutomaticCollection {
+  collectGenerations(): void;
+}
+
 export class ObjectMemory {
   readonly u8: Uint8Array;
   /** The region as a Buffer: Node's latin1 and UTF-16LE codecs copy a str's characters in and out in C++. */
@@ -14,12 +19,6 @@ export class ObjectMemory {
   readonly u16: Uint16Array;
   readonly u32: Uint32Array;
   readonly f64: Float64Array;
-  /**
-   * The collector's collect_generations, called by gcLink when generation 0's count passes its
-   * threshold (lib/objects/gc.ts installs it).
-   */
-  collectGenerations!: () => void;
-
   constructor(
     buffer: ArrayBuffer,
     /** PyObject_Malloc's domain. */
@@ -27,6 +26,8 @@ export class ObjectMemory {
     /** PyMem_Malloc's domain (the interned table's block, and list items and dict values later). */
     readonly mem: Domain,
     readonly tracer: Tracemalloc,
+    /** What gcLink calls when generation 0's count passes its threshold (the collector, through lib/objects/layer.ts). */
+    readonly automatic: AutomaticCollection,
   ) {
     this.u8 = new Uint8Array(buffer);
     this.buf = Buffer.from(buffer);

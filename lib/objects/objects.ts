@@ -17,19 +17,20 @@
 import { invalidArgType, objectError, outOfRange, hex, type ObjectErrorCode } from '../errors';
 import { isU32 } from '../domains/domain';
 import {
-  IMMORTAL, OB_REFCNT, OB_TYPE, OB_TYPE_DEAD, NONE, TRUE, FALSE, TYPE_INFO, T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE,
-  T_LIST, T_DICT, PYOBJECT_SIZE, FLOAT_SIZE, GC_HEAD, TUPLE_ITEMS, LIST_SIZE, LIST_BASICSIZE,
+  IMMORTAL, OB_REFCNT, OB_TYPE, OB_TYPE_DEAD, NONE, TRUE, FALSE, TYPE_INFO, T_STR, T_TUPLE, T_LIST, T_DICT, PYOBJECT_SIZE, LIST_SIZE,
 } from './layout';
 import { typeOf } from './header';
-import { intFromNumber, intFromBigInt, intSizeof } from './int';
-import { newFloat, clearFloatFreeList, inFloatFreeList } from './float';
-import { strFromJS, strSizeof, isInterned, findInterned, addInterned } from './str';
-import { bytesFromJS, bytesSizeof } from './bytes';
-import { tupleFromItems, tupleSize, tupleItem, clearTupleFreeLists } from './tuple';
-import { listFromItems, listSize, listAllocated, listSlot, listResize, setSlot, moveSlots, clearList, clearListFreeList } from './list';
-import { allocDict, dictSet, dictGet, dictDel, dictUsed, dictEntries, dictSizeof, clearDictFreeLists, writeEmptyKeys } from './dict';
+import { intFromNumber, intFromBigInt } from './int';
+import { newFloat, inFloatFreeList } from './float';
+import { strFromJS, isInterned, findInterned, addInterned } from './str';
+import { bytesFromJS } from './bytes';
+import { tupleFromItems, tupleSize, tupleItem } from './tuple';
+import { listFromItems, listSize, listAllocated, listSlot, listResize, setSlot, moveSlots, clearList, listClearItems } from './list';
+import { allocDict, dictSet, dictGet, dictDel, dictUsed, dictEntries, dictClear, writeEmptyKeys } from './dict';
 import { Engine } from './engine';
-import { fromJS, toJS, type PyJS, type ToJSOptions } from './convert';
+import { TYPE_SLOTS } from './types';
+import { fromJS, toJS } from './convert';
+import type { PyJS, ToJSOptions } from './slots';
 import { writeStatics } from './statics';
 import { initCollector } from './gc-list';
 import { ObjectHandle, handleRegistry, type HandleOwner } from './handle';
@@ -58,8 +59,6 @@ export class Objects {
     writeEmptyKeys(m);
     initCollector(m.u32);
     this.engine = new Engine(m);
-    // tracemalloc traces blocks: a container's starts at its GC head (_PyType_PreHeaderSize).
-    m.tracer.blockOf = (p) => (this.isObject(p) && isContainer(typeOf(m.u32, p)) ? p - GC_HEAD : p);
   }
 
   /** An int: the cached object for -5..256, else a new one. A number must be an integer. */
@@ -177,7 +176,7 @@ export class Objects {
   /** list.clear() (_list_clear): every item dropped, from the last; the items array freed. */
   listClear(l: number): void {
     this.expect(l, T_LIST, 'listClear');
-    this.engine.clear(l, T_LIST);
+    this.engine.clear(l, listClearItems);
   }
 
   listLen(l: number): number {
@@ -235,7 +234,7 @@ export class Objects {
   /** dict.clear() (PyDict_Clear): every entry dropped; the dict shares Py_EMPTY_KEYS again. */
   dictClear(d: number): void {
     this.expect(d, T_DICT, 'dictClear');
-    this.engine.clear(d, T_DICT);
+    this.engine.clear(d, dictClear);
   }
 
   dictLen(d: number): number {
@@ -302,27 +301,7 @@ export class Objects {
 
   /** sys.getsizeof() of the equal object in CPython 3.12 on 64-bit (a container's GC head included). */
   sizeof(p: number): number {
-    const type = this.objectType(p, 'sizeof');
-    const u32 = this.m.u32;
-    switch (type) {
-      case T_NONE:
-        return PYOBJECT_SIZE;
-      case T_BOOL:
-      case T_INT:
-        return intSizeof(u32, p);
-      case T_FLOAT:
-        return FLOAT_SIZE;
-      case T_STR:
-        return strSizeof(u32, p);
-      case T_BYTES:
-        return bytesSizeof(u32, p);
-      case T_TUPLE:
-        return GC_HEAD + TUPLE_ITEMS + 8 * tupleSize(u32, p);
-      case T_LIST:
-        return GC_HEAD + LIST_BASICSIZE + 8 * listAllocated(u32, p);
-      default:
-        return GC_HEAD + dictSizeof(this.m, p);
-    }
+    return TYPE_SLOTS[this.objectType(p, 'sizeof')].sizeof(this.m, p);
   }
 
   /**
@@ -386,10 +365,7 @@ export class Objects {
 
   /** Gives every object parked in a freelist back to the allocator (_PyGC_ClearAllFreeLists). */
   clearFreeLists(): void {
-    clearTupleFreeLists(this.m);
-    clearFloatFreeList(this.m);
-    clearListFreeList(this.m);
-    clearDictFreeLists(this.m);
+    for (const slots of TYPE_SLOTS) if (slots.clearFreeList !== null) slots.clearFreeList(this.m);
   }
 
   /** Whether p is a live object of this heap. */
@@ -470,6 +446,3 @@ const FILLS = new Map<number, [ObjectErrorCode, string]>([
   [0xfdfdfdfd, ['ERR_PYMEM_NOT_AN_OBJECT', "its type field holds the debug hooks' forbidden bytes (0xFD): past the end of a block"]],
 ]);
 
-function isContainer(type: number): boolean {
-  return type === T_TUPLE || type === T_LIST || type === T_DICT;
-}

@@ -17,9 +17,13 @@ import {
   INTERNED_IMMORTAL_STATIC, IMMORTAL, OB_REFCNT, OBJ_INTERNED_TABLE, OBJ_INTERNED_MASK, OBJ_INTERNED_USED, EMPTY_STR,
   T_STR, typeRecord, latin1Str,
 } from './layout';
-import { initSizedObject, hashPending } from './header';
-import { hashBytesInto } from './hash';
+import { typeOf } from './header';
+import { initSizedObject, hashPending, deallocAtom } from './header';
+import { hashBytesInto, HASH_LO, HASH_HI } from './hash';
 import { noMemory, type ObjectMemory } from './memory';
+import { expectStatic, objectsCorrupt } from './invariants';
+import { EQUAL, UNEQUAL, NOT_IMPLEMENTED, type TypeSlots } from './slots';
+import { hex } from '../errors';
 
 const STR_TYPE = typeRecord(T_STR);
 /** Characters per String.fromCharCode.apply: well under V8's argument limit. */
@@ -230,3 +234,67 @@ export function addInterned(m: ObjectMemory, p: number): void {
     u32[(p + STR_STATE) >>> 2] = state | INTERNED_IMMORTAL;
   }
 }
+
+/** The static strings: '' and the 256 one-character latin-1 ones, each immortal with its one character. */
+function checkStaticStrs(u8: Uint8Array, u32: Uint32Array): void {
+  const expectStr = (p: number, length: number, c: number): void => {
+    expectStatic(u32, p, T_STR, `the static string ${JSON.stringify(String.fromCharCode(c).slice(0, length))}`);
+    const state = u32[(p + STR_STATE) >>> 2] & ~STATE_INTERNED_MASK;
+    const data = strData(u32, p);
+    if (state !== (strState(c) | STATE_STATIC) || strLength(u32, p) !== length || (length === 1 && u8[data] !== c) || u8[data + length] !== 0) {
+      objectsCorrupt('static', `the static string at ${hex(p)} does not hold ${length} character ${hex(c)}`);
+    }
+  };
+  expectStr(EMPTY_STR, 0, 0);
+  for (let c = 0; c < 256; c++) expectStr(latin1Str(c), 1, c);
+}
+
+/**
+ * The interned table: a power of two of slots, at most two thirds used, every string in it interned,
+ * immortal and found by probing from its hash.
+ */
+function checkInterned(u32: Uint32Array, limit: number): void {
+  const at = (offset: number): number => u32[offset >>> 2];
+  const table = at(OBJ_INTERNED_TABLE);
+  const mask = at(OBJ_INTERNED_MASK);
+  const used = at(OBJ_INTERNED_USED);
+  if (table === 0) {
+    if (mask !== 0 || used !== 0) objectsCorrupt('interned.table', `no table, but mask ${mask} and ${used} strings`);
+    return;
+  }
+  if ((mask & (mask + 1)) !== 0 || used * 3 > (mask + 1) * 2) objectsCorrupt('interned.table', `${used} strings in ${mask + 1} slots`);
+  let count = 0;
+  for (let i = 0; i <= mask; i++) {
+    const q = at(table + 4 * i);
+    if (q === 0) continue;
+    count++;
+    if (q % 16 !== 0 || q + 16 > limit || typeOf(u32, q) !== T_STR || (at(q + STR_STATE) & STATE_INTERNED_MASK) === 0 || at(q + OB_REFCNT) !== IMMORTAL) {
+      objectsCorrupt('interned.entry', `slot ${i} holds ${hex(q)}, not an interned immortal str`);
+    }
+    let j = at(q + STR_HASH) & mask;
+    while (at(table + 4 * j) !== q && at(table + 4 * j) !== 0) j = (j + 1) & mask;
+    if (j !== i) objectsCorrupt('interned.probe', `the str at ${hex(q)} in slot ${i} is not found by probing from its hash`);
+  }
+  if (count !== used) objectsCorrupt('interned.used', `${count} strings in the table, ${used} counted`);
+}
+
+export const strSlots: TypeSlots = {
+  // unicode_dealloc: interned strings are immortal and never come here.
+  dealloc: deallocAtom,
+  traverse: null,
+  clear: null,
+  // unicode_hash: the cached hash, computed on first use.
+  hash: (core, p, out) => {
+    const u32 = core.m.u32;
+    out[HASH_LO] = strHashLow(core.m, p);
+    out[HASH_HI] = u32[(p + STR_HASH + 4) >>> 2];
+  },
+  equals: (core, a, b, typeB) => (typeB !== T_STR ? NOT_IMPLEMENTED : strEquals(core.m, a, b) ? EQUAL : UNEQUAL),
+  sizeof: (m, p) => strSizeof(m.u32, p),
+  toJS: strToJS,
+  clearFreeList: null,
+  check: (u8, u32, limit) => {
+    checkStaticStrs(u8, u32);
+    checkInterned(u32, limit);
+  },
+};

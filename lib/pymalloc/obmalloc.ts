@@ -64,8 +64,6 @@ export class Pymalloc {
   raw: RawCalls;
   /** The arena allocator in force (heap.setArenaAllocator replaces it). */
   arenas: ArenaAllocator;
-  /** Called at the start of every new_arena() when PYMEM_MALLOCSTATS asks for it (PYTHONMALLOCSTATS). */
-  onNewArena: (() => void) | null = null;
 
   /** Initialises pymalloc's state in a fresh region (all its bytes zero) and runs over it. */
   /**
@@ -78,6 +76,8 @@ export class Pymalloc {
     raw: RawCalls,
     arenas: ArenaAllocator,
     private readonly gate: { nested: boolean },
+    /** Called at the start of every new_arena(), for PYMEM_MALLOCSTATS (PYTHONMALLOCSTATS); null without it. */
+    private readonly onNewArena: (() => void) | null = null,
   ) {
     this.m = new Uint32Array(buffer);
     this.i32 = new Int32Array(buffer);

@@ -48,8 +48,14 @@ export class Tracemalloc {
   private readonly traces = new Map<number, Map<number, TraceEntry>>();
   private readonly tracebacks = new Tracebacks();
 
-  /** @internal the heap creates it */
-  constructor(private readonly domains: Record<DomainName, Domain>) {}
+  /**
+   * @internal the heap creates it. `blockOf` maps an object pointer to the block it lies in, for
+   * getObjectTraceback (an object layer's containers start before the object, at their GC head).
+   */
+  constructor(
+    private readonly domains: Record<DomainName, Domain>,
+    private readonly blockOf: (ptr: number) => number,
+  ) {}
 
   /** start(nframe = 1): traces from now on, keeping nframe frames per traceback; nothing if tracing. */
   start(nframe = 1): void {
@@ -111,12 +117,6 @@ export class Tracemalloc {
     for (const name of this.tracebacks.names()) bytes += 2 * name.length;
     return bytes;
   }
-
-  /**
-   * @internal The block an object pointer lies in: set by heap.objects, whose containers start 16 bytes
-   * earlier, at their GC head (CPython's _PyType_PreHeaderSize).
-   */
-  blockOf: (ptr: number) => number = (ptr) => ptr;
 
   /** _get_object_traceback: where the block of the object (or block) at ptr was allocated, or null when it is not traced. */
   getObjectTraceback(ptr: number): Traceback | null {
