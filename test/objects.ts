@@ -147,6 +147,8 @@ for (const backend of BACKENDS) {
       t.ok(o.equals(o.int(2n ** 70n), o.float(2 ** 70)) && o.equals(o.float(2 ** 70), o.int(2n ** 70n)));
       t.notOk(o.equals(o.int(2n ** 70n), o.float(1.5)));
       t.notOk(o.equals(o.int(3), o.float(3.5)));
+      t.ok(o.equals(o.float(2.5), o.float(2.5)), 'two float objects of one value are equal');
+      t.notOk(o.equals(o.float(2.5), o.float(3.5)), 'two floats of different values are not');
       t.notOk(o.equals(o.int(2n ** 70n), o.int(2n ** 70n + 1n)));
       t.notOk(o.equals(o.int(2n ** 70n), o.int(-(2n ** 70n))));
       t.equal(o.hash(o.float(2 ** 70)), o.hash(o.int(2n ** 70n)));

@@ -135,11 +135,6 @@ export function storeHash(u32: Uint32Array, dest: number, lo: number, hi: number
   u32[(dest >>> 2) + 1] = hi;
 }
 
-/** A hash stored as a little-endian i64 at `at`, as a bigint. */
-export function readHash(u32: Uint32Array, at: number): bigint {
-  return BigInt.asIntN(64, (BigInt(u32[(at + 4) >>> 2]) << 32n) | BigInt(u32[at >>> 2]));
-}
-
 /** A Py_hash_t as tp_hash's two words: out[HASH_LO] the low, out[HASH_HI] the high (two's complement). */
 export function hashWords(h: bigint, out: Uint32Array): void {
   const u = BigInt.asUintN(64, h);
