@@ -4,8 +4,8 @@
  * function as str's over the same bytes (hash(b'abc') == hash('abc')), cached in ob_shash.
  */
 import { BYTES_SIZE, BYTES_HASH, BYTES_DATA, EMPTY_BYTES, T_BYTES, typeRecord, byteChar } from './layout';
-import { initSizedObject, hashPending, deallocAtom } from './header';
-import { hashBytesInto, HASH_LO, HASH_HI } from './hash';
+import { initSizedObject, hashPending, deallocAtom, cachedHashWords } from './header';
+import { hashBytesInto } from './hash';
 import { expectStatic, objectsCorrupt } from './invariants';
 import { EQUAL, UNEQUAL, NOT_IMPLEMENTED, type TypeSlots } from './slots';
 import { hex } from '../errors';
@@ -74,10 +74,8 @@ export const bytesSlots: TypeSlots = {
   traverse: null,
   clear: null,
   hash: (core, p, out) => {
-    const u32 = core.m.u32;
     ensureBytesHash(core.m, p);
-    out[HASH_LO] = u32[(p + BYTES_HASH) >>> 2];
-    out[HASH_HI] = u32[(p + BYTES_HASH + 4) >>> 2];
+    cachedHashWords(core.m.u32, p, out);
   },
   equals: (core, a, b, typeB) => (typeB !== T_BYTES ? NOT_IMPLEMENTED : bytesEquals(core.m, a, b) ? EQUAL : UNEQUAL),
   sizeof: (m, p) => bytesSizeof(m.u32, p),

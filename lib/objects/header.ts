@@ -8,8 +8,10 @@ import {
   OB_TYPE_DEAD, OB_REFCNT, OB_TYPE, SIZED_SIZE, SIZED_HASH, GC_HEAD, GC_NEXT, GC_PREV, TYPES, TYPE_RECORD, TYPE_RECORD_SHIFT, TYPE_COUNT,
   TYPE_HAS_GC, OBJ_MAGIC, OBJ_MAGIC_VALUE, PYOBJECT_SIZE,
 } from './layout';
+import { isU32 } from '../domains/domain';
 import { takeParked } from './freelist';
 import { gcLink, gcUnlink } from './gc-list';
+import { HASH_LO, HASH_HI } from './hash';
 import type { ObjectMemory } from './memory';
 
 /** _PyObject_Init: refcount 1, ob_type the type record; both 8-byte fields with a zero high word. */
@@ -48,9 +50,23 @@ export function typeOf(u32: Uint32Array, p: number): number {
  * and so is everything while the region holds no objects.
  */
 export function objectBlock(u32: Uint32Array, limit: number, p: number): number {
-  if (u32[OBJ_MAGIC >>> 2] !== OBJ_MAGIC_VALUE || !(p >>> 0 === p && p !== 0 && (p & 15) === 0 && p + PYOBJECT_SIZE <= limit)) return p;
-  const type = typeOf(u32, p);
-  return type >= 0 && TYPE_HAS_GC[type] === 1 && u32[(p + OB_REFCNT) >>> 2] !== 0 ? p - GC_HEAD : p;
+  return u32[OBJ_MAGIC >>> 2] === OBJ_MAGIC_VALUE && isLiveObject(u32, limit, p) && TYPE_HAS_GC[typeOf(u32, p)] === 1 ? p - GC_HEAD : p;
+}
+
+/** Whether p could point at an object of a region of `limit` bytes: not NULL, 16-byte aligned, a header's bytes inside. */
+export function inObjectRange(limit: number, p: number): boolean {
+  return isU32(p) && p !== 0 && (p & 15) === 0 && p + PYOBJECT_SIZE <= limit;
+}
+
+/** Whether p is a live object: in range, a type record in its type field, and a reference count above 0. */
+export function isLiveObject(u32: Uint32Array, limit: number, p: number): boolean {
+  return inObjectRange(limit, p) && typeOf(u32, p) >= 0 && u32[(p + OB_REFCNT) >>> 2] !== 0;
+}
+
+/** tp_hash of a str or bytes object, once its hash is cached: both keep it in the same field (SIZED_HASH). */
+export function cachedHashWords(u32: Uint32Array, p: number, out: Uint32Array): void {
+  out[HASH_LO] = u32[(p + SIZED_HASH) >>> 2];
+  out[HASH_HI] = u32[(p + SIZED_HASH + 4) >>> 2];
 }
 
 /**

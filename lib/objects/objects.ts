@@ -15,11 +15,10 @@
  * unhashable key is an error with a code.
  */
 import { invalidArgType, objectError, outOfRange, hex, type ObjectErrorCode } from '../errors';
-import { isU32 } from '../domains/domain';
 import {
-  IMMORTAL, OB_REFCNT, OB_TYPE, OB_TYPE_DEAD, NONE, TRUE, FALSE, TYPE_INFO, T_STR, T_TUPLE, T_LIST, T_DICT, PYOBJECT_SIZE, LIST_SIZE,
+  IMMORTAL, OB_REFCNT, OB_TYPE, OB_TYPE_DEAD, NONE, TRUE, FALSE, TYPE_INFO, T_STR, T_TUPLE, T_LIST, T_DICT, LIST_SIZE,
 } from './layout';
-import { typeOf } from './header';
+import { typeOf, inObjectRange, isLiveObject } from './header';
 import { intFromNumber, intFromBigInt } from './int';
 import { newFloat, inFloatFreeList } from './float';
 import { strFromJS, isInterned, findInterned, addInterned } from './str';
@@ -370,12 +369,7 @@ export class Objects {
 
   /** Whether p is a live object of this heap. */
   isObject(p: number): boolean {
-    return this.inRegion(p) && typeOf(this.m.u32, p) >= 0 && this.m.u32[(p + OB_REFCNT) >>> 2] !== 0;
-  }
-
-  /** Whether p could point at an object: not NULL, 16-byte aligned, a header's bytes inside the region. */
-  private inRegion(p: number): boolean {
-    return isU32(p) && p !== 0 && (p & 15) === 0 && p + PYOBJECT_SIZE <= this.maxBytes;
+    return isLiveObject(this.m.u32, this.maxBytes, p);
   }
 
   /** Checks that p is an object of `type`. */
@@ -415,7 +409,7 @@ export class Objects {
 
   /** The type number of the object p, or the error that says why p is not a live object. */
   private objectType(p: number, fn: string, api = 'heap.objects'): number {
-    if (this.inRegion(p)) {
+    if (inObjectRange(this.maxBytes, p)) {
       const type = typeOf(this.m.u32, p);
       if (type >= 0 && this.m.u32[(p + OB_REFCNT) >>> 2] !== 0) return type;
       if (type >= 0 && fn === 'decref') throw this.objectFault('ERR_PYMEM_NEGATIVE_REFCOUNT', fn, p, 'its reference count is already 0: one decref too many', api);

@@ -17,9 +17,8 @@ import {
   INTERNED_IMMORTAL_STATIC, IMMORTAL, OB_REFCNT, OBJ_INTERNED_TABLE, OBJ_INTERNED_MASK, OBJ_INTERNED_USED, EMPTY_STR,
   T_STR, typeRecord, latin1Str,
 } from './layout';
-import { typeOf } from './header';
-import { initSizedObject, hashPending, deallocAtom } from './header';
-import { hashBytesInto, HASH_LO, HASH_HI } from './hash';
+import { typeOf, initSizedObject, hashPending, deallocAtom, cachedHashWords } from './header';
+import { hashBytesInto } from './hash';
 import { noMemory, type ObjectMemory } from './memory';
 import { expectStatic, objectsCorrupt } from './invariants';
 import { EQUAL, UNEQUAL, NOT_IMPLEMENTED, type TypeSlots } from './slots';
@@ -285,9 +284,8 @@ export const strSlots: TypeSlots = {
   clear: null,
   // unicode_hash: the cached hash, computed on first use.
   hash: (core, p, out) => {
-    const u32 = core.m.u32;
-    out[HASH_LO] = strHashLow(core.m, p);
-    out[HASH_HI] = u32[(p + STR_HASH + 4) >>> 2];
+    strHashLow(core.m, p);
+    cachedHashWords(core.m.u32, p, out);
   },
   equals: (core, a, b, typeB) => (typeB !== T_STR ? NOT_IMPLEMENTED : strEquals(core.m, a, b) ? EQUAL : UNEQUAL),
   sizeof: (m, p) => strSizeof(m.u32, p),

@@ -6,14 +6,13 @@
  */
 import {
   GC_HEAD, GC_NEXT, GC_PREV, TUPLE_SIZE, TUPLE_ITEMS, TUPLE_MAXSAVESIZE, TUPLE_MAXFREELIST, OBJ_TUPLE_FREE,
-  OBJ_TUPLE_NUMFREE, EMPTY_TUPLE, T_TUPLE, typeRecord,
+  OBJ_TUPLE_NUMFREE, EMPTY_TUPLE, T_TUPLE, IMMORTAL, OB_REFCNT, typeRecord,
 } from './layout';
 import { initObject, freeContainer, typeOf } from './header';
 import { gcLink, track } from './gc-list';
 import { hashWords } from './hash';
 import { expectParked, objectsCorrupt } from './invariants';
 import { Rebuild, Tuple, EQUAL, UNEQUAL, NOT_IMPLEMENTED, type PyJS, type TypeSlots, type ObjectCore } from './slots';
-import { IMMORTAL, OB_REFCNT } from './layout';
 import type { ObjectMemory } from './memory';
 
 const TUPLE_TYPE = typeRecord(T_TUPLE);
