@@ -36,12 +36,14 @@ struct Mapping {
   bool finalized;  // the ArrayBuffer's finalizer has run
 };
 
+// Drops one holder of the mapping; the last one unmaps it, so no view can outlive the pages it reads.
 void ReleaseMapping(Mapping *m) {
   if (--m->refs > 0) return;
   if (m->base != nullptr) pm_os_unreserve(m->base, m->length);
   delete m;
 }
 
+// V8 collected the ArrayBuffer: it no longer holds the mapping (close() may already have unmapped it).
 void FinalizeBuffer(napi_env, void *, void *hint) {
   Mapping *m = static_cast<Mapping *>(hint);
   m->finalized = true;
@@ -55,6 +57,7 @@ struct RegionState {
   int refs;          // the handle object and each of its functions
 };
 
+// The handle or one of its functions was collected; the last one frees the state and its mapping share.
 void FinalizeState(napi_env env, void *data, void *) {
   RegionState *state = static_cast<RegionState *>(data);
   if (--state->refs > 0) return;
@@ -63,6 +66,7 @@ void FinalizeState(napi_env env, void *data, void *) {
   delete state;
 }
 
+// Errors carry a Node-style code, as every error of the TypeScript side does.
 void ThrowWithCode(Napi::Env env, Napi::Error error, const char *code) {
   error.Set("code", Napi::String::New(env, code));
   error.ThrowAsJavaScriptException();
@@ -90,6 +94,7 @@ RegionState *Enter(napi_env env, napi_callback_info info, uint32_t *args) {
   return state;
 }
 
+// A u32 result as a JS number: offsets and statuses fit, and V8 keeps small ones as Smis.
 napi_value Uint32(napi_env env, uint32_t value) {
   napi_value out;
   napi_create_uint32(env, value, &out);
@@ -104,6 +109,7 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   return s ? Uint32(env, (uint32_t)Op(&s->region, a[0])) : nullptr;
 }
 
+// realloc returns int64: a u32 pointer, 0, or -status, which a u32 result could not tell apart.
 napi_value Realloc(napi_env env, napi_callback_info info) {
   uint32_t a[2];
   RegionState *s = Enter<2>(env, info, a);
@@ -113,16 +119,19 @@ napi_value Realloc(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// One whole segment for pymalloc's arena allocator; 0 when none is free.
 napi_value ArenaAlloc(napi_env env, napi_callback_info info) {
   RegionState *s = Enter<0>(env, info, nullptr);
   return s ? Uint32(env, pm_arena_alloc(&s->region)) : nullptr;
 }
 
+// heap.trim()'s raw part: segments given back to the OS, counted for the caller's figures.
 napi_value Trim(napi_env env, napi_callback_info info) {
   RegionState *s = Enter<0>(env, info, nullptr);
   return s ? Uint32(env, pm_trim(&s->region)) : nullptr;
 }
 
+// stats().residentBytes: mincore's count, or null where the OS cannot say (the fallback always says null).
 napi_value ResidentBytes(napi_env env, napi_callback_info info) {
   RegionState *s = Enter<0>(env, info, nullptr);
   if (s == nullptr) return nullptr;
@@ -152,6 +161,7 @@ napi_value Close(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Reserves the region, writes its metadata and returns the handle; node-addon-api is fine here, it runs once.
 Napi::Value CreateRegion(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   double max_bytes = info[0].As<Napi::Number>().DoubleValue();
@@ -225,8 +235,10 @@ Napi::Value CreateRegion(const Napi::CallbackInfo &info) {
 // memory. systemFree(buffer) detaches the Buffer's ArrayBuffer, so every view of it becomes empty
 // instead of dangling, and V8 then releases the memory through that finalizer. lib/domains/system.ts validates
 // both arguments (n at most buffer.constants.MAX_LENGTH, buffer one of its own).
+// The Buffer's finalizer: the only place a system block's memory is freed, so it is freed exactly once.
 void FreeSystemBlock(napi_env, void *data, void *) { std::free(data); }
 
+// heap.system.malloc: memory V8 accounts as external, outside the region and its figures.
 napi_value SystemMalloc(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -245,6 +257,7 @@ napi_value SystemMalloc(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// Detaching makes every view empty at once; the memory itself goes when V8 runs the finalizer.
 napi_value SystemFree(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -256,6 +269,7 @@ napi_value SystemFree(napi_env env, napi_callback_info info) {
 }
 #endif
 
+// The layout constants as compiled, which lib/raw/native.ts compares with its own to refuse a stale addon.
 Napi::Object LayoutTable(Napi::Env env) {
   Napi::Object table = Napi::Object::New(env);
 #define PM_EXPORT_CONSTANT(name) table.Set(#name, Napi::Number::New(env, (double)(name)));
@@ -265,6 +279,7 @@ Napi::Object LayoutTable(Napi::Env env) {
   return table;
 }
 
+// The module's exports: createRegion, the layout table and, where external buffers are allowed, the system allocator.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createRegion", Napi::Function::New(env, CreateRegion, "createRegion"));
   exports.Set("layout", LayoutTable(env));

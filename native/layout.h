@@ -8,19 +8,19 @@
 #define PYMEM_LAYOUT_H
 
 /* lib/config.ts */
-#define ALIGNMENT 16u
+#define ALIGNMENT 16u /* CPython 3.8+ on 64-bit (bpo-27987): the x86-64 ABI's max_align_t */
 #define ALIGNMENT_SHIFT 4u
-#define SEGMENT_SHIFT 20u
+#define SEGMENT_SHIFT 20u /* CPython's ARENA_SIZE since 3.10: one pymalloc arena is one segment */
 #define SEGMENT_SIZE (1u << SEGMENT_SHIFT)
 #define PM_PAGE_SIZE 4096u /* exported as PAGE_SIZE; the bare name clashes with system headers */
-#define MAX_MAX_BYTES 4294967296ull
-#define MIN_MAX_BYTES (2u * SEGMENT_SIZE)
+#define MAX_MAX_BYTES 4294967296ull /* an external ArrayBuffer holds at most 2^32 bytes on Node 20: u32 offsets */
+#define MIN_MAX_BYTES (2u * SEGMENT_SIZE) /* the metadata segment plus one to allocate from */
 #define DEFAULT_MAX_BYTES 1073741824u
 #define MAX_SEGMENTS 4096u
-#define RAW_HUGE_THRESHOLD (256u * 1024u)
+#define RAW_HUGE_THRESHOLD (256u * 1024u) /* larger blocks take whole segments, so freeing one returns its pages */
 #define SEGMENT_CACHE_MIN 4u /* cached segments kept: max(4, count >> 2) */
 #define SEGMENT_CACHE_SHIFT 2u
-#define TLSF_SL_LOG2 5u
+#define TLSF_SL_LOG2 5u /* 32 lists per power of two: a good fit wastes at most 1/32, one u32 bitmap per row */
 #define TLSF_SL_COUNT (1u << TLSF_SL_LOG2)
 #define TLSF_FL_SHIFT (TLSF_SL_LOG2 + ALIGNMENT_SHIFT)
 #define TLSF_FL_COUNT (SEGMENT_SHIFT - TLSF_FL_SHIFT + 1u)
@@ -29,7 +29,7 @@
 #define LAYOUT_VERSION 3u /* 2: quick bins; 3: the segment cache a bitmap */
 #define ADDON_API 2u /* the region handle's functions: 2 added trim() */
 #define MAGIC 0x6d6d7970u
-#define NULL_GUARD_BYTES 0x10000u
+#define NULL_GUARD_BYTES 0x10000u /* never handed out nor written: a write through NULL lands here, harmlessly */
 #define HDR_MAGIC 0x10000u
 #define HDR_VERSION 0x10004u
 #define HDR_SEGMENT_SHIFT 0x10008u
@@ -84,7 +84,7 @@
 #define BLOCK_HEADER_SIZE 16u
 #define BLOCK_FREE_BIT 1u
 #define BLOCK_SIZE_MASK 0xfffffff0u
-#define BLOCK_MIN_SIZE 32u
+#define BLOCK_MIN_SIZE 32u /* the 16-byte header and the smallest payload, one 16-byte granule */
 
 /* pointer statuses */
 #define PTR_OK 0

@@ -16,20 +16,24 @@
 #define MAP_NORESERVE 0
 #endif
 
+/* One mapping for the region's life, so offsets never move; pages commit when first written. */
 uint8_t *pm_os_reserve(size_t length) {
   void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   return p == MAP_FAILED ? NULL : (uint8_t *)p;
 }
 
+/* DONTNEED drops the pages at once and they read back as zeros, as the fallback's zero-fill does. */
 void pm_os_release(uint8_t *addr, size_t length) {
   /* Cannot fail for a page-aligned range inside our own private mapping. */
   (void)madvise(addr, length, MADV_DONTNEED);
 }
 
+/* close() and the last finalizer end the mapping; munmap cannot fail on a mapping of our own. */
 void pm_os_unreserve(uint8_t *base, size_t length) {
   (void)munmap(base, length);
 }
 
+/* RSS of the region alone, which the process's RSS cannot give: mincore's residency bit per page. */
 int64_t pm_os_resident(uint8_t *base, size_t length) {
   long page = sysconf(_SC_PAGESIZE); /* 4 KiB here; 16 or 64 KiB on some arm64 kernels */
   if (page <= 0) return -1;

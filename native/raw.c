@@ -1,7 +1,14 @@
 /*
  * Layer +1, the raw allocator in C: TLSF blocks up to RAW_HUGE_THRESHOLD, runs of whole segments above
  * it, whole segments as arenas for the object allocator. lib/raw/allocator.ts is the same algorithm
- * over the same bytes, step for step; the reasons are written there.
+ * over the same bytes, step for step, so that both backends leave identical regions.
+ *
+ *   n <= RAW_HUGE_THRESHOLD   a TLSF block in a raw pool (tlsf.c)
+ *   n >  RAW_HUGE_THRESHOLD   a run of whole segments; the pointer is its first segment's start
+ *   pm_arena_alloc            one whole segment, 1 MiB-aligned, for pymalloc's arenas
+ *
+ * A pointer is classified by its segment's kind before anything changes, so a bad free or realloc
+ * is refused (a PTR_* status) with the region untouched.
  */
 #include "raw.h"
 #include "segments.h"
@@ -16,13 +23,16 @@ static void copy(pm_region *r, uint32_t q, uint32_t p, uint32_t n) {
   memmove(pm_bytes(r, q, n), pm_bytes(r, p, n), n);
 }
 
+/* Whole segments a huge block of n bytes spans (n < 4 GiB, so the sum cannot wrap in 64 bits). */
 static inline uint32_t segments_for(uint32_t n) { return (uint32_t)(((uint64_t)n + SEGMENT_MASK) >> SEGMENT_SHIFT); }
 
+/* The live-block counters heap.stats() reads: blocks and their requested bytes, kept in the header. */
 static void count(pm_region *r, int32_t blocks, uint32_t bytes_delta) {
   PM_U32(r, RAW_BLOCKS) += (uint32_t)blocks;
   PM_U32(r, RAW_BYTES) += bytes_delta; /* wraps like the TS u32 store: deltas may be "negative" */
 }
 
+/* Claims segment t of the huge block at s; a cached (stale) one is zeroed up to the block's end on request. */
 static void claim_huge_segment(pm_region *r, uint32_t s, uint32_t t, uint32_t n, int zero) {
   int dirty = pm_seg_claim(r, t, t == s ? SEG_HUGE_HEAD : SEG_HUGE_CONT, t == s ? n : s);
   if (zero && dirty) {
@@ -33,6 +43,7 @@ static void claim_huge_segment(pm_region *r, uint32_t s, uint32_t t, uint32_t n,
   }
 }
 
+/* A run of `run` free segments claimed for an n-byte huge block; a one-segment block takes a cached one first. */
 static uint32_t huge_claim(pm_region *r, uint32_t run, uint32_t n, int zero) {
   uint32_t s;
   if (run == 1) {
@@ -46,6 +57,7 @@ static uint32_t huge_claim(pm_region *r, uint32_t run, uint32_t n, int zero) {
   return s;
 }
 
+/* A huge block, retried once after the kept empty raw pool is given up: that pool may be the gap. */
 static uint32_t huge_malloc(pm_region *r, uint32_t n, int zero) {
   uint32_t run = segments_for(n);
   if (run >= r->count) return 0;
@@ -54,11 +66,13 @@ static uint32_t huge_malloc(pm_region *r, uint32_t n, int zero) {
   return s * SEGMENT_SIZE;
 }
 
+/* Frees every segment of the huge block at s; its length is the head's value (the requested size). */
 static void huge_free(pm_region *r, uint32_t s) {
   uint32_t run = segments_for(pm_seg_value(r, s));
   for (uint32_t i = 0; i < run; i++) pm_seg_release(r, s + i);
 }
 
+/* Grows into the free segments right after the block or gives up its tail; 0 (nothing changed) when it cannot. */
 static int huge_resize_in_place(pm_region *r, uint32_t s, uint32_t old, uint32_t n) {
   uint32_t run = segments_for(old), want = segments_for(n);
   if (want > run) {
@@ -88,12 +102,14 @@ static int classify(const pm_region *r, uint32_t p) {
   }
 }
 
+/* malloc: TLSF below the huge threshold, whole segments above it; 0 when the region is full. */
 uint32_t pm_malloc(pm_region *r, uint32_t n) {
   uint32_t p = n <= RAW_HUGE_THRESHOLD ? pm_tlsf_malloc(r, n) : huge_malloc(r, n, 0);
   if (p != 0) count(r, 1, n);
   return p;
 }
 
+/* calloc: a huge block's clean segments are zeros already, so only cached ones and TLSF blocks are cleared. */
 uint32_t pm_calloc(pm_region *r, uint32_t n) {
   if (n > RAW_HUGE_THRESHOLD) {
     uint32_t p = huge_malloc(r, n, 1);
@@ -108,6 +124,7 @@ uint32_t pm_calloc(pm_region *r, uint32_t n) {
   return p;
 }
 
+/* free: classify first, so a refused pointer changes nothing; free(0) does nothing, as C's does. */
 int pm_free(pm_region *r, uint32_t p) {
   if (p == 0) return PTR_OK;
   int kind = classify(r, p);
@@ -124,6 +141,7 @@ int pm_free(pm_region *r, uint32_t p) {
   return PTR_OK;
 }
 
+/* realloc: in place when it can (shrinking, or growing into free space after it), else move and copy. */
 int64_t pm_realloc(pm_region *r, uint32_t p, uint32_t n) {
   if (p == 0) return pm_malloc(r, n);
   int kind = classify(r, p);
@@ -164,12 +182,14 @@ int64_t pm_realloc(pm_region *r, uint32_t p, uint32_t n) {
   return q;
 }
 
+/* An arena: one segment, so it is 1 MiB-aligned and loses no pool to alignment; retried as huge_malloc is. */
 uint32_t pm_arena_alloc(pm_region *r) {
   uint32_t s = pm_seg_alloc_one(r, SEG_ARENA, 0);
   if (s == 0 && pm_tlsf_drop_empty_pool(r)) s = pm_seg_alloc_one(r, SEG_ARENA, 0);
   return s * SEGMENT_SIZE;
 }
 
+/* Gives back an arena; a pointer that is not one is refused by the status that says why. */
 int pm_arena_free(pm_region *r, uint32_t p) {
   if (p == 0) return PTR_OK;
   if (p >= r->limit) return PTR_OUTSIDE;
@@ -181,6 +201,7 @@ int pm_arena_free(pm_region *r, uint32_t p) {
   return PTR_OK;
 }
 
+/* Everything kept against thrashing goes back: the quick bins, the empty pool, then the segment cache. */
 uint32_t pm_trim(pm_region *r) {
   pm_tlsf_drop_empty_pool(r);  // its segment joins the cache, flushed with the rest
   return pm_seg_flush_cache(r);

@@ -1,6 +1,8 @@
 /*
  * Layer 0/+1 boundary: the region's 1 MiB segments, their kinds, the free-segment map and the cache of
- * empty segments. lib/raw/segments.ts is the same algorithm over the same bytes; see it for the why.
+ * empty segments. lib/raw/segments.ts is the same algorithm over the same bytes. Costs: allocating one
+ * segment scans at most 128 bitmap words, finding a run at most 4096 bits; both run once per pool,
+ * arena or huge block, never per small block.
  */
 #include "segments.h"
 #include "os.h"
@@ -11,11 +13,13 @@
 #define CACHE_WORD(r, s) PM_U32(r, SEG_CACHE_MAP + ((s) >> 5) * 4u)
 #define KIND_COUNT(r, k) PM_U32(r, KIND_COUNTS + (k) * 4u)
 
-static uint32_t pm_segment_cache_max(uint32_t count) { /* lib/config.ts's segmentCacheMax */
+/* How many freed segments stay committed: a quarter of the region, at least 4 (lib/config.ts's segmentCacheMax). */
+static uint32_t pm_segment_cache_max(uint32_t count) {
   uint32_t quarter = count >> SEGMENT_CACHE_SHIFT;
   return quarter > SEGMENT_CACHE_MIN ? quarter : SEGMENT_CACHE_MIN;
 }
 
+/* The header first, so a region is recognised (magic, layout version) by anything that reads it later. */
 void pm_region_init(pm_region *r, uint8_t *base, uint32_t count) {
   r->base = base;
   r->count = count;
@@ -33,11 +37,13 @@ void pm_region_init(pm_region *r, uint8_t *base, uint32_t count) {
   for (uint32_t s = 1; s < count; s++) FREE_WORD(r, s) |= 1u << (s & 31);
 }
 
+/* The segment table's two words per segment: what it is, and a kind's one value (a huge head's size). */
 uint32_t pm_seg_kind(const pm_region *r, uint32_t s) { return PM_U32(r, ENTRY(s) + SEG_KIND); }
 uint32_t pm_seg_value(const pm_region *r, uint32_t s) { return PM_U32(r, ENTRY(s) + SEG_VALUE); }
 void pm_seg_set_value(pm_region *r, uint32_t s, uint32_t value) { PM_U32(r, ENTRY(s) + SEG_VALUE) = value; }
 int pm_seg_is_free(const pm_region *r, uint32_t s) { return (FREE_WORD(r, s) >> (s & 31)) & 1u; }
 
+/* Every change of kind goes through here, so the per-kind counts stats() reads never drift. */
 static void set_entry(pm_region *r, uint32_t s, uint32_t kind, uint32_t value) {
   KIND_COUNT(r, pm_seg_kind(r, s))--;
   KIND_COUNT(r, kind)++;
@@ -55,14 +61,15 @@ static uint32_t lowest_in(const pm_region *r, uint32_t map) {
   return 0;
 }
 
+/* A cached segment first: its pages are still committed, so reusing it costs no page faults. */
 uint32_t pm_seg_alloc_one(pm_region *r, uint32_t kind, uint32_t value) {
-  /* the lowest cached segment (still committed), else the lowest clean one */
   uint32_t s = lowest_in(r, PM_U32(r, CACHE_COUNT) > 0 ? SEG_CACHE_MAP : SEG_FREE_MAP);
   if (s == 0) return 0;
   r->last_dirty = pm_seg_claim(r, s, kind, value);
   return s;
 }
 
+/* First fit by address, skipping all-taken words 32 segments at a time; huge blocks are rare. */
 uint32_t pm_seg_find_run(const pm_region *r, uint32_t n) {
   uint32_t run = 0, start = 0;
   for (uint32_t s = 1; s < r->count;) {
@@ -83,6 +90,7 @@ uint32_t pm_seg_find_run(const pm_region *r, uint32_t n) {
   return 0;
 }
 
+/* Reports a cached segment, so the caller zeroes stale bytes only where it promised zeros. */
 int pm_seg_claim(pm_region *r, uint32_t s, uint32_t kind, uint32_t value) {
   int dirty = 0;
   if (pm_seg_kind(r, s) == SEG_FREE_CACHED) {
@@ -95,6 +103,7 @@ int pm_seg_claim(pm_region *r, uint32_t s, uint32_t kind, uint32_t value) {
   return dirty;
 }
 
+/* madvise per cached segment, so RSS falls at once; the free map keeps them free, now clean. */
 uint32_t pm_seg_flush_cache(pm_region *r) {
   uint32_t n = PM_U32(r, CACHE_COUNT);
   uint32_t words = (r->count + 31) >> 5;
@@ -110,6 +119,7 @@ uint32_t pm_seg_flush_cache(pm_region *r) {
   return n;
 }
 
+/* The cache absorbs free/alloc churn of whole segments without a syscall each time; past its bound, madvise. */
 void pm_seg_release(pm_region *r, uint32_t s) {
   uint32_t n = PM_U32(r, CACHE_COUNT);
   if (n < PM_U32(r, HDR_CACHE_MAX)) { /* kept committed: the bound is the region's, in its header */

@@ -16,24 +16,29 @@
 /* A quick bin's word: its first block's header | the bin's count (headers are 16-aligned). */
 #define QUICK_BIN(r, size) PM_U32(r, QUICK_BINS + (((size) - BLOCK_MIN_SIZE) >> 4) * 4u)
 
+/* The bit scans TLSF's O(1) search is built on; both callers have ruled out x == 0. */
 static inline uint32_t fls32(uint32_t x) { return 31u - (uint32_t)__builtin_clz(x); } /* x != 0 */
 static inline uint32_t ffs32(uint32_t x) { return (uint32_t)__builtin_ctz(x); }       /* x != 0 */
 
+/* Header plus payload rounded to 16, so every payload stays 16-aligned; n = 0 is served as 1, as CPython does. */
 uint32_t pm_block_size_for(uint32_t n) {
   return ((n == 0 ? 1u : n) + BLOCK_HEADER_SIZE + 15u) & ~15u; /* at least BLOCK_MIN_SIZE */
 }
 
+/* The free list a block of `size` belongs to: exact lists below SMALL_BLOCK, 32 per power of two above. */
 static uint32_t list_index(uint32_t size) {
   if (size < SMALL_BLOCK) return size >> 4;
   uint32_t f = fls32(size);
   return ((f - (TLSF_FL_SHIFT - 1u)) << TLSF_SL_LOG2) | ((size >> (f - TLSF_SL_LOG2)) ^ TLSF_SL_COUNT);
 }
 
+/* The first list whose every block fits `size`: round up to the next list boundary (good fit, no list walk). */
 static uint32_t search_index(uint32_t size) {
   if (size >= SMALL_BLOCK) size += (1u << (fls32(size) - TLSF_SL_LOG2)) - 1u;
   return list_index(size);
 }
 
+/* Pushes free block h on its list's head and sets the list's bits in both bitmaps. */
 static void link_block(pm_region *r, uint32_t h, uint32_t size) {
   uint32_t list = list_index(size);
   uint32_t head = HEAD(r, list);
@@ -46,6 +51,7 @@ static void link_block(pm_region *r, uint32_t h, uint32_t size) {
   FL_MAP(r) |= 1u << fl;
 }
 
+/* Takes free block h off its doubly linked list, clearing the bitmaps' bits when the list empties. */
 static void unlink_block(pm_region *r, uint32_t h, uint32_t size) {
   uint32_t list = list_index(size);
   uint32_t next = PM_U32(r, h + BLK_NEXT_FREE);
@@ -60,6 +66,7 @@ static void unlink_block(pm_region *r, uint32_t h, uint32_t size) {
   }
 }
 
+/* The head of the first non-empty list that fits `size`, unlinked: two find-first-sets; 0 when none fits. */
 static uint32_t take_free(pm_region *r, uint32_t size) {
   uint32_t idx = search_index(size);
   uint32_t fl = idx >> TLSF_SL_LOG2;
@@ -75,6 +82,7 @@ static uint32_t take_free(pm_region *r, uint32_t size) {
   return h;
 }
 
+/* Payload p's bit in its pool's live map, the map free() and realloc() refuse a non-block by. */
 static void set_live(pm_region *r, uint32_t p, int live) {
   uint32_t off = p & (SEGMENT_SIZE - 1u);
   uint32_t g = off >> 4;
@@ -83,6 +91,7 @@ static void set_live(pm_region *r, uint32_t p, int live) {
   else PM_U32(r, word) &= ~(1u << (g & 31));
 }
 
+/* One bit per 16-byte granule: a pointer into a block's middle, or to a freed one, reads 0. */
 int pm_tlsf_is_live(const pm_region *r, uint32_t p) {
   uint32_t off = p & (SEGMENT_SIZE - 1u);
   uint32_t g = off >> 4;
@@ -109,6 +118,7 @@ static void split(pm_region *r, uint32_t h, uint32_t whole, uint32_t size) {
   link_block(r, t, rest);
 }
 
+/* Before a segment request gives up, and in trim: the kept empty pool is the one segment TLSF can spare. */
 int pm_tlsf_drop_empty_pool(pm_region *r) {
   int flushed = pm_tlsf_flush_quick(r); /* may empty pools: beyond the one kept, they go back at once */
   uint32_t s = PM_U32(r, EMPTY_POOL);
@@ -119,6 +129,7 @@ int pm_tlsf_drop_empty_pool(pm_region *r) {
   return 1;
 }
 
+/* A segment made one free block after the pool's live map, ended by a zero-size sentinel that stops coalescing. */
 static uint32_t new_pool(pm_region *r) {
   uint32_t s = pm_seg_alloc_one(r, SEG_RAW_POOL, 0);
   if (s == 0) return 0;
@@ -138,6 +149,7 @@ static uint32_t new_pool(pm_region *r) {
 /* TLSF's free of block h (no longer live): coalesces, gives back a wholly free pool beyond the one kept. */
 static void release_block(pm_region *r, uint32_t h, uint32_t size);
 
+/* Quick-bin blocks are in use to TLSF: releasing them lets them coalesce before a request is refused. */
 int pm_tlsf_flush_quick(pm_region *r) {
   int any = 0;
   for (uint32_t bin = 0; bin < QUICK_BIN_COUNT; bin++) {
@@ -154,6 +166,7 @@ int pm_tlsf_flush_quick(pm_region *r) {
   return any;
 }
 
+/* A quick bin's exact-size block first (glibc's tcache), then TLSF's good fit, then the quick bins flushed, then a new pool. */
 uint32_t pm_tlsf_malloc(pm_region *r, uint32_t n) {
   uint32_t size = pm_block_size_for(n);
   if (size <= QUICK_MAX_BLOCK) {
@@ -181,6 +194,7 @@ uint32_t pm_tlsf_malloc(pm_region *r, uint32_t n) {
   return h + BLOCK_HEADER_SIZE;
 }
 
+/* Small blocks go to their quick bin while it has room (7, tcache's depth); the rest coalesce at once. */
 void pm_tlsf_free(pm_region *r, uint32_t h) {
   uint32_t size = PM_U32(r, h + BLK_SIZE);
   set_live(r, h + BLOCK_HEADER_SIZE, 0);
@@ -195,6 +209,7 @@ void pm_tlsf_free(pm_region *r, uint32_t h) {
   release_block(r, h, size);
 }
 
+/* Boundary tags: the prev link finds the left neighbour, the size the right; one empty pool is kept. */
 static void release_block(pm_region *r, uint32_t h, uint32_t size) {
   uint32_t prev = PM_U32(r, h + BLK_PREV);
   if (prev != 0) {
@@ -223,6 +238,7 @@ static void release_block(pm_region *r, uint32_t h, uint32_t size) {
   link_block(r, h, size);
 }
 
+/* realloc without a copy: absorb a free right neighbour when that is enough, then split off the tail. */
 int pm_tlsf_resize_in_place(pm_region *r, uint32_t h, uint32_t n) {
   uint32_t size = pm_block_size_for(n);
   uint32_t cur = PM_U32(r, h + BLK_SIZE);

@@ -19,6 +19,16 @@
  *   0x10d00 cached-segment map bit s set <=> segment s is cached (free, committed) (128 x u32)
  *   0x11000 segment table     [kind, value] per segment                          (4096 x 2 x u32)
  *   0x19000 end of the raw allocator's metadata; later layers place theirs after it
+ *
+ * On a region whose metadata was written over through the views, the twins part ways, on purpose:
+ *   native    every access goes through pm_bytes (native/region.h), which checks the offset against
+ *             the region's end; an offset outside it stops the process with a message (SIGABRT), as
+ *             glibc stops on a corrupt heap, because following it would write over the Node process.
+ *   fallback  a typed array cannot reach outside its ArrayBuffer (a load there reads undefined, a
+ *             store is dropped), so the process is never at risk and nothing is checked per access:
+ *             the allocator carries on with wrong values, and heap.check() names the broken invariant.
+ * On an intact region they leave the same bytes (test/differential.ts); test/binding.ts checks both
+ * behaviours on one scribbled heap.
  */
 import { SEGMENT_SIZE, TLSF_FL_COUNT, TLSF_SL_COUNT, MAX_SEGMENTS } from '../config';
 
