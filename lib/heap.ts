@@ -7,18 +7,15 @@
  */
 import { writeSync } from 'node:fs';
 import { DEFAULT_MAX_BYTES, MAX_MAX_BYTES, MIN_MAX_BYTES, SEGMENT_SIZE } from './config';
-import { HeapCorruptionError, checkCInt, closeMethods, heapClosed, invalidArgType, invalidArgValue, outOfRange, type MemoryCorruptionError } from './errors';
-import { Domain, DOMAIN_NAMES, checkPointer, isU32, pointerError, type Allocator, type DomainName } from './domains/domain';
-import {
-  rawAllocator, pymallocAllocator, segmentArenaAllocator, softMarkAllocator, resolveAllocatorName, currentAllocatorName, type AllocatorName,
-  type AllocatorSets, type AllocatorChoice, type CurrentAllocatorName,
-} from './domains/allocators';
-import { debugAllocator, type DebugContext } from './hooks/debug/hooks';
+import { HeapCorruptionError, checkCInt, closeMethods, heapClosed, invalidArgType, invalidArgValue, outOfRange } from './errors';
+import { DOMAIN_NAMES, checkPointer, isU32, pointerError, type Allocator, type Domain, type DomainName } from './domains/domain';
+import { resolveAllocatorName, currentAllocatorName, type AllocatorName, type AllocatorSets, type AllocatorChoice, type CurrentAllocatorName } from './domains/allocators';
+import { allocatorChain } from './domains/chain';
+import { InstalledDebugHooks } from './hooks/debug/installed';
 import { isPtrFreed } from './hooks/debug/layout';
-import { abortWith } from './hooks/debug/report';
 import { NoMemoryHooks } from './hooks/no-memory';
 import { Tracemalloc, MAX_NFRAME } from './hooks/tracemalloc/tracer';
-import { Pymalloc, type ArenaAllocator } from './pymalloc/obmalloc';
+import type { Pymalloc, ArenaAllocator } from './pymalloc/obmalloc';
 import { PTR_ARENA_IN_USE } from './pymalloc/layout';
 import type { Objects } from './objects/objects';
 import type { GarbageCollector } from './objects/gc';
@@ -100,9 +97,7 @@ export class Heap {
   private readonly pymalloc: Pymalloc;
   private readonly sets: AllocatorSets;
   private readonly defaultArenas: ArenaAllocator;
-  /** The debug hooks installed in the domains, by their malloc function, with what each wraps. */
-  private readonly debugHooks = new Map<Allocator['malloc'], { hooks: Allocator; inner: Allocator }>();
-  private readonly debugContext: DebugContext;
+  private readonly debugHooks: InstalledDebugHooks;
   private readonly noMemory: NoMemoryHooks;
   private readonly pressure: MemoryPressure;
   private isClosed = false;
@@ -123,39 +118,26 @@ export class Heap {
     this.u32 = new Uint32Array(impl.buffer);
     this.f64 = new Float64Array(impl.buffer);
     this.dv = new DataView(impl.buffer);
-    const pressure = (this.pressure = new MemoryPressure(this.pressureActions(), this.maxBytes));
-    // The soft mark, when asked for, wraps each allocator the domains start with; otherwise nothing does.
-    const marked =
-      gcAtBytes > 0 ? (a: Allocator) => softMarkAllocator(a, this.u32, this.maxBytes / SEGMENT_SIZE, gcAtBytes, pressure) : (a: Allocator) => a;
-    const rawSet = marked(rawAllocator(impl, 'raw', pressure));
-    this.raw = new Domain('raw', rawSet);
-    this.defaultArenas = segmentArenaAllocator(impl);
-    // pymalloc sends what it does not serve to the RAW domain's public functions, as _PyObject_Malloc
-    // calls PyMem_RawMalloc: hooks installed on RAW see those blocks too.
-    // PYTHONMALLOCSTATS's counterpart, PYMEM_MALLOCSTATS: the statistics on stderr at every new arena (and at close).
-    const onNewArena = process.env.PYMEM_MALLOCSTATS ? () => this.printMallocStats() : null;
-    this.pymalloc = new Pymalloc(impl.buffer, this.raw, this.defaultArenas, pressure, onNewArena);
-    this.sets = {
-      raw: rawSet,
-      pymalloc: { mem: marked(pymallocAllocator(this.pymalloc, 'mem', pressure)), obj: marked(pymallocAllocator(this.pymalloc, 'obj', pressure)) },
-      malloc: { mem: marked(rawAllocator(impl, 'mem', pressure)), obj: marked(rawAllocator(impl, 'obj', pressure)) },
-    };
-    this.mem = new Domain('mem', this.sets[allocator.base].mem);
-    this.obj = new Domain('obj', this.sets[allocator.base].obj);
+    this.pressure = new MemoryPressure(this.pressureActions(), this.maxBytes);
+    // The domains and what they call: drawn in lib/domains/chain.ts. PYTHONMALLOCSTATS's counterpart,
+    // PYMEM_MALLOCSTATS, prints the statistics on stderr at every new arena (and at close).
+    const chain = allocatorChain(impl, this.pressure, {
+      base: allocator.base,
+      gcAtBytes,
+      onNewArena: process.env.PYMEM_MALLOCSTATS ? () => this.printMallocStats() : null,
+    });
+    this.raw = chain.raw;
+    this.mem = chain.mem;
+    this.obj = chain.obj;
+    this.pymalloc = chain.pymalloc;
+    this.sets = chain.sets;
+    this.defaultArenas = chain.defaultArenas;
+    const domains = { raw: this.raw, mem: this.mem, obj: this.obj };
     this.system = new SystemAllocator(impl.system);
-    this.debugContext = {
-      u8: this.u8,
-      dv: this.dv,
-      fault: debugAbort
-        ? abortWith
-        : (error: MemoryCorruptionError): never => {
-            throw error;
-          },
-      traceback: (p) => this.tracemalloc.debugTraceback(p),
-    };
-    this.noMemory = new NoMemoryHooks({ raw: this.raw, mem: this.mem, obj: this.obj });
-    this.tracemalloc = new Tracemalloc({ raw: this.raw, mem: this.mem, obj: this.obj }, (p) => objectBlock(this.u32, this.maxBytes, p));
-    if (allocator.debug) this.setupDebugHooks();
+    this.noMemory = new NoMemoryHooks(domains);
+    this.tracemalloc = new Tracemalloc(domains, (p) => objectBlock(this.u32, this.maxBytes, p));
+    this.debugHooks = new InstalledDebugHooks(domains, this.u8, this.dv, debugAbort, (p) => this.tracemalloc.debugTraceback(p));
+    if (allocator.debug) this.debugHooks.setup();
   }
 
   /**
@@ -313,7 +295,7 @@ export class Heap {
    */
   allocatorName(): CurrentAllocatorName | null {
     this.assertOpen('heap.allocatorName');
-    return currentAllocatorName({ raw: this.raw, mem: this.mem, obj: this.obj }, this.sets, (a) => this.debugWrapped(a));
+    return currentAllocatorName({ raw: this.raw, mem: this.mem, obj: this.obj }, this.sets, (a) => this.debugHooks.wrapped(a));
   }
 
   /**
@@ -324,22 +306,7 @@ export class Heap {
    */
   setupDebugHooks(): void {
     this.assertOpen('heap.setupDebugHooks');
-    for (const name of DOMAIN_NAMES) {
-      const domain = this[name];
-      const inner = domain.allocator;
-      if (this.debugWrapped(inner) !== undefined) continue;
-      const hooks = debugAllocator(inner, name, this.debugContext);
-      this.debugHooks.set(hooks.malloc, { hooks, inner });
-      domain.allocator = hooks;
-    }
-  }
-
-  /** What the debug hooks `a` wrap, when `a` is exactly one of this heap's sets of debug hooks. */
-  private debugWrapped(a: Allocator): Allocator | undefined {
-    const entry = this.debugHooks.get(a.malloc);
-    if (entry === undefined) return undefined;
-    const { hooks } = entry;
-    return hooks.calloc === a.calloc && hooks.realloc === a.realloc && hooks.free === a.free ? entry.inner : undefined;
+    this.debugHooks.setup();
   }
 
   /**
@@ -399,7 +366,7 @@ export class Heap {
   private pymallocStats(): string {
     // _PyMem_PymallocEnabled: OBJ is pymalloc, or debug hooks around pymalloc.
     const obj = this.obj.allocator;
-    if (obj.malloc !== this.sets.pymalloc.obj.malloc && this.debugWrapped(obj)?.malloc !== this.sets.pymalloc.obj.malloc) return '';
+    if (obj.malloc !== this.sets.pymalloc.obj.malloc && this.debugHooks.wrapped(obj)?.malloc !== this.sets.pymalloc.obj.malloc) return '';
     const stats = this.stats();
     return formatDebugMallocStats(stats.pymalloc, stats);
   }

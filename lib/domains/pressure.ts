@@ -23,6 +23,7 @@
  * per allocation.
  */
 import { invalidArgType } from '../errors';
+import type { OwnRequestMark } from '../pymalloc/obmalloc';
 
 /** What a memory pressure callback is told: the size of the request that found the heap full. */
 export interface MemoryPressureInfo {
@@ -64,7 +65,7 @@ export interface PressureActions {
   softCollect(): boolean;
 }
 
-export class MemoryPressure {
+export class MemoryPressure implements OwnRequestMark {
   readonly stats: MemoryPressureStats = {
     responses: 0,
     collections: 0,
@@ -77,8 +78,9 @@ export class MemoryPressure {
     softCollections: 0,
   };
   /**
-   * Set by pymalloc while it calls the RAW domain for a request of its own: a failure there gets no
-   * response, since the request that made it responds (and retries as a whole) when it fails in turn.
+   * OwnRequestMark: set by pymalloc while it calls the RAW domain for a request of its own. A failure
+   * there gets no response, since the request that made it responds (and retries as a whole) when it
+   * fails in turn; the soft mark is not tested either, since that request's own test has run.
    */
   nested = false;
   /** Set when such a request of pymalloc's found the raw allocator itself out of memory (not a hook's NULL). */

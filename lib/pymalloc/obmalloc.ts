@@ -39,6 +39,18 @@ export interface RawCalls {
   free(p: number): void;
 }
 
+/**
+ * What pymalloc tells the layer above about its own requests to the RAW domain (over 512 bytes, or
+ * when no arena can be had): `nested` is true for the length of each such call. A failure there is not
+ * the end of the request: the request's own allocator answers memory pressure once, with a retry of
+ * the whole request, so the RAW call must not answer it too (lib/domains/pressure.ts implements this).
+ * A flag rather than a second entry into RAW, because pymalloc must call RAW's public functions: hooks
+ * installed on RAW see pymalloc's blocks, as in CPython.
+ */
+export interface OwnRequestMark {
+  nested: boolean;
+}
+
 /** CPython's PyObjectArenaAllocator: alloc(size) returns an arena's address or 0; free(ptr, size). */
 export interface ArenaAllocator {
   alloc(size: number): number;
@@ -66,16 +78,12 @@ export class Pymalloc {
   arenas: ArenaAllocator;
 
   /** Initialises pymalloc's state in a fresh region (all its bytes zero) and runs over it. */
-  /**
-   * `gate.nested` is true while pymalloc calls the RAW domain for a request of its own (over 512
-   * bytes, or when no arena can be had): a failure there is not the end of the request, whose own
-   * allocator answers to memory pressure once, with a retry of the whole request (lib/domains/pressure.ts).
-   */
   constructor(
     buffer: ArrayBuffer,
     raw: RawCalls,
     arenas: ArenaAllocator,
-    private readonly gate: { nested: boolean },
+    /** Set while pymalloc calls `raw` for a request of its own (see OwnRequestMark). */
+    private readonly own: OwnRequestMark,
     /** Called at the start of every new_arena(), for PYMEM_MALLOCSTATS (PYTHONMALLOCSTATS); null without it. */
     private readonly onNewArena: (() => void) | null = null,
   ) {
@@ -121,14 +129,14 @@ export class Pymalloc {
 
   /**
    * The RAW domain's malloc(a), calloc(a, b) or realloc(a, b) (op 0, 1, 2), flagged as pymalloc's own
-   * (see the constructor's `gate`); a refused pointer's error still clears the flag.
+   * (OwnRequestMark); a refused pointer's error still clears the mark.
    */
   private rawCall(a: number, b: number, op: number): number {
-    this.gate.nested = true;
+    this.own.nested = true;
     try {
       return op === 0 ? this.raw.malloc(a) : op === 1 ? this.raw.calloc(a, b) : this.raw.realloc(a, b);
     } finally {
-      this.gate.nested = false;
+      this.own.nested = false;
     }
   }
 
