@@ -5,7 +5,7 @@
  */
 import { hex } from '../errors';
 import {
-  OB_REFCNT, OBJ_MAGIC, OBJ_MAGIC_VALUE, TYPE_INFO, TYPE_HAS_GC, TP_BASICSIZE, TP_ITEMSIZE, TP_NAME, GC_HEAD, HEAD_NEXT, HEAD_PREV,
+  OB_REFCNT, OBJ_MAGIC, OBJ_MAGIC_VALUE, TYPE_INFO, TYPE_GC_BITS, TP_BASICSIZE, TP_ITEMSIZE, TP_NAME, GC_HEAD, HEAD_NEXT, HEAD_PREV,
   HEAD_FLAGS, HEAD_REFS, GC_PERMANENT, GC_UNREACHABLE, GC_COLLECTING, GC_ENABLED, typeRecord, genHead,
 } from './layout';
 import { typeOf } from './header';
@@ -50,7 +50,7 @@ function checkCollector(u32: Uint32Array, limit: number): void {
       const p = h + GC_HEAD;
       if (h % 16 !== 0 || p + 16 > limit || seen.has(h)) fail('gc.link', `${name} links to ${hex(h)} after ${hex(before)}: not a GC head, or one already listed`);
       const type = typeOf(u32, p);
-      if (TYPE_HAS_GC[type] !== 1 || at(p + OB_REFCNT) === 0) fail('gc.object', `${name} holds ${hex(p)}, which is no live container`);
+      if (((TYPE_GC_BITS >>> type) & 1) !== 1 || at(p + OB_REFCNT) === 0) fail('gc.object', `${name} holds ${hex(p)}, which is no live container`);
       if (at(h + HEAD_PREV) !== before) fail('gc.link', `the ${TYPE_INFO[type][0]} at ${hex(p)} in ${name} links back to ${hex(at(h + HEAD_PREV))}, not ${hex(before)}`);
       if (at(h + HEAD_FLAGS) !== 0 || at(h + HEAD_REFS) !== 0) fail('gc.state', `the ${TYPE_INFO[type][0]} at ${hex(p)} keeps a collection's state outside a collection`);
       seen.add(h);

@@ -13,8 +13,8 @@
  * of three fields hold three key strings, not three million.
  */
 import { invalidArgType, invalidArgValue } from '../errors';
-import { T_TUPLE, T_LIST, T_DICT, NONE, TRUE, FALSE, TYPE_HAS_GC } from './layout';
-import { typeOf } from './header';
+import { T_TUPLE, T_LIST, T_DICT, NONE, TRUE, FALSE, TYPE_GC_BITS } from './layout';
+import { liveType } from './header';
 import { intFromNumber, intFromBigInt } from './int';
 import { newFloat } from './float';
 import { strFromJS } from './str';
@@ -22,7 +22,7 @@ import { bytesFromJS } from './bytes';
 import { tupleFromItems } from './tuple';
 import { listFromItems } from './list';
 import { allocDict, dictSet } from './dict';
-import { TYPE_SLOTS } from './types';
+import { toJSOf } from './types';
 import { Rebuild, Tuple, type PyJS, type ToJSOptions } from './slots';
 import type { Engine } from './engine';
 
@@ -180,8 +180,18 @@ class FromJS {
  * type's toJS slot gives an atom's value, or a container's Rebuild, which this walk feeds with its
  * items' values from a stack of its own. A container is memoized once its value exists: a list or a
  * dict when it is begun, a tuple when its items are done.
+ *
+ * An atom's value is its slot's answer at once: the walk, its stacks and its memo are made only for
+ * a container, so reading a number or a string back allocates nothing but the value.
  */
-export function toJS(engine: Engine, root: number, options: ToJSOptions, memo = new Map<number, PyJS>()): PyJS {
+export function toJS(engine: Engine, root: number, options: ToJSOptions, memo?: Map<number, PyJS>): PyJS {
+  const type = liveType(engine.m.u32, root);
+  if (((TYPE_GC_BITS >>> type) & 1) === 0) return toJSOf(type, engine.m, root, options) as PyJS;
+  return walk(engine, root, options, memo ?? new Map<number, PyJS>());
+}
+
+/** toJS's walk over a container and everything it holds. */
+function walk(engine: Engine, root: number, options: ToJSOptions, memo: Map<number, PyJS>): PyJS {
   const m = engine.m;
   const u32 = m.u32;
   const stack: Rebuild[] = [];
@@ -189,12 +199,11 @@ export function toJS(engine: Engine, root: number, options: ToJSOptions, memo = 
 
   /** p's JS value, or its Rebuild, pushed. */
   const begin = (p: number): PyJS | Rebuild => {
-    const type = typeOf(u32, p);
-    const slots = TYPE_SLOTS[type];
-    if (TYPE_HAS_GC[type] === 0) return slots.toJS(m, p, options);
+    const type = liveType(u32, p);
+    if (((TYPE_GC_BITS >>> type) & 1) === 0) return toJSOf(type, m, p, options);
     const seen = memo.get(p);
     if (seen !== undefined) return seen;
-    const rebuild = slots.toJS(m, p, options) as Rebuild;
+    const rebuild = toJSOf(type, m, p, options) as Rebuild;
     if (rebuild.early !== undefined) memo.set(p, rebuild.early);
     stack.push(rebuild);
     pointers.push(p);

@@ -10,12 +10,12 @@
  * comparisons nest at most MAX_COMPARE_DEPTH deep, then raise RecursionError as CPython does.
  */
 import { RecursionError } from '../errors';
-import { IMMORTAL, OB_REFCNT, GC_PREV, TYPE_HAS_GC } from './layout';
-import { typeOf } from './header';
+import { IMMORTAL, OB_REFCNT, GC_PREV, TYPE_GC_BITS } from './layout';
+import { liveType } from './header';
 import { untrack } from './gc-list';
 import { wordsHash } from './hash';
-import { TYPE_SLOTS } from './types';
-import { EQUAL, NOT_IMPLEMENTED, type ObjectCore, type TypeSlots } from './slots';
+import { TYPE_SLOTS, deallocAtomOf, deallocContainerOf } from './types';
+import { EQUAL, NOT_IMPLEMENTED, type ObjectCore } from './slots';
 import type { ObjectMemory } from './memory';
 
 /** _PyTrash_UNWIND_LEVEL. */
@@ -62,15 +62,14 @@ export class Engine implements ObjectCore {
    * inside the trashcan.
    */
   dealloc(p: number): void {
-    const type = typeOf(this.m.u32, p);
-    const slots = TYPE_SLOTS[type];
-    if (TYPE_HAS_GC[type] === 0) return slots.dealloc(this, p);
+    const type = liveType(this.m.u32, p);
+    if (((TYPE_GC_BITS >>> type) & 1) === 0) return deallocAtomOf(type, this, p);
     untrack(this.m.u32, p);
-    this.trashcan(p, slots);
+    this.trashcan(p, type);
   }
 
   /** Py_TRASHCAN_BEGIN / END around a container's deallocation. */
-  private trashcan(p: number, slots: TypeSlots): void {
+  private trashcan(p: number, type: number): void {
     if (this.nesting >= TRASH_UNWIND_LEVEL) {
       // _PyTrash_thread_deposit_object: linked through the (untracked) GC head's prev word.
       this.m.u32[(p + GC_PREV) >>> 2] = this.later;
@@ -79,7 +78,7 @@ export class Engine implements ObjectCore {
     }
     this.nesting++;
     try {
-      slots.dealloc(this, p);
+      deallocContainerOf(type, this, p);
     } finally {
       this.nesting--;
     }
@@ -90,7 +89,7 @@ export class Engine implements ObjectCore {
       this.m.u32[(q + GC_PREV) >>> 2] = 0;
       this.nesting++;
       try {
-        TYPE_SLOTS[typeOf(this.m.u32, q)].dealloc(this, q);
+        deallocContainerOf(liveType(this.m.u32, q), this, q);
       } finally {
         this.nesting--;
       }
@@ -110,7 +109,7 @@ export class Engine implements ObjectCore {
 
   /** tp_hash of p into out (low and high word); an unhashable type is a TypeError, as CPython's. */
   hashInto(p: number, out: Uint32Array): void {
-    TYPE_SLOTS[typeOf(this.m.u32, p)].hash(this, p, out);
+    TYPE_SLOTS[liveType(this.m.u32, p)].hash(this, p, out);
   }
 
   /** hash(p), a Py_hash_t. */
@@ -129,8 +128,8 @@ export class Engine implements ObjectCore {
     if (a === b) return true;
     if (this.compareDepth >= MAX_COMPARE_DEPTH) throw new RecursionError('maximum recursion depth exceeded in comparison');
     const u32 = this.m.u32;
-    const ta = typeOf(u32, a);
-    const tb = typeOf(u32, b);
+    const ta = liveType(u32, a);
+    const tb = liveType(u32, b);
     this.compareDepth++;
     try {
       let answer = TYPE_SLOTS[ta].equals(this, a, b, tb);

@@ -6,7 +6,7 @@
  * a few u32 reads and writes, no JS object.
  */
 import {
-  OB_TYPE, T_TUPLE, TYPES, TYPE_RECORD_SHIFT, TYPE_HAS_GC, typeRecord, GC_HEAD, HEAD_NEXT, HEAD_PREV, HEAD_FLAGS, HEAD_REFS, GC_COUNTS, GC_THRESHOLDS, GC_ENABLED, GC_COLLECTING, GC_PERMANENT,
+  OB_TYPE, T_TUPLE, TYPES, TYPE_RECORD_SHIFT, TYPE_GC_BITS, typeRecord, GC_HEAD, HEAD_NEXT, HEAD_PREV, HEAD_FLAGS, HEAD_REFS, GC_COUNTS, GC_THRESHOLDS, GC_ENABLED, GC_COLLECTING, GC_PERMANENT,
   GC_UNREACHABLE, NUM_GENERATIONS, genHead,
 } from './layout';
 import type { ObjectMemory } from './memory';
@@ -90,7 +90,7 @@ const TUPLE_TYPE = typeRecord(T_TUPLE);
 
 /** PyObject_IS_GC of a live object: its type record's number has Py_TPFLAGS_HAVE_GC. */
 export function isGC(u32: Uint32Array, p: number): boolean {
-  return TYPE_HAS_GC[(u32[(p + OB_TYPE) >>> 2] - TYPES) >>> TYPE_RECORD_SHIFT] === 1;
+  return ((TYPE_GC_BITS >>> ((u32[(p + OB_TYPE) >>> 2] - TYPES) >>> TYPE_RECORD_SHIFT)) & 1) === 1;
 }
 
 /**

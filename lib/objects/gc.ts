@@ -37,11 +37,10 @@ import {
 } from './layout';
 import { next, listInit, listIsEmpty, listMove, listMerge, listSize, isGC, isTracked, mayBeTracked, untrack } from './gc-list';
 import { dictMaybeUntrack } from './dict';
-import { typeOf } from './header';
-import { TYPE_SLOTS } from './types';
+import { typeOf, liveType } from './header';
+import { TYPE_SLOTS, traverseOf } from './types';
 import type { ObjectMemory } from './memory';
 import type { Engine } from './engine';
-import type { TypeSlots } from './slots';
 
 /** gc.DEBUG_STATS: print statistics to stderr during each collection. */
 export const DEBUG_STATS = 1;
@@ -345,7 +344,9 @@ export class GarbageCollector {
       u32[(h + HEAD_FLAGS) >>> 2] = GC_COLLECTING_FLAG;
     }
     // subtract_refs: what is left is the number of references from outside the generation.
-    for (let h = next(u32, young); h !== young; h = next(u32, h)) this.traverse(h + GC_HEAD, VISIT_DECREF);
+    const m = this.m;
+    const visit = this.visit;
+    for (let h = next(u32, young); h !== young; h = next(u32, h)) traverseOf(liveType(u32, h + GC_HEAD), m, h + GC_HEAD, visit, VISIT_DECREF);
     listInit(u32, unreachable);
     this.moveUnreachable(young, unreachable);
   }
@@ -357,12 +358,14 @@ export class GarbageCollector {
    */
   private moveUnreachable(young: number, unreachable: number): void {
     const u32 = this.u32;
+    const m = this.m;
+    const visit = this.visit;
     this.young = young;
     let h = next(u32, young);
     while (h !== young) {
       if (u32[(h + HEAD_REFS) >>> 2] !== 0) {
         // Traverse first: visit_reachable may append to the list, after h.
-        this.traverse(h + GC_HEAD, VISIT_REACHABLE);
+        traverseOf(liveType(u32, h + GC_HEAD), m, h + GC_HEAD, visit, VISIT_REACHABLE);
         u32[(h + HEAD_FLAGS) >>> 2] = 0;
         u32[(h + HEAD_REFS) >>> 2] = 0;
         h = next(u32, h);
@@ -375,16 +378,11 @@ export class GarbageCollector {
     }
   }
 
-  /** Py_TYPE(p)->tp_traverse(p, visit, mode): visits every reference the container p holds, in CPython's order for its type. */
-  private traverse(p: number, mode: number): void {
-    (TYPE_SLOTS[typeOf(this.u32, p)].traverse as NonNullable<TypeSlots['traverse']>)(this.m, p, this.visitor, mode);
-  }
-
-  /** visit(), bound once: tp_traverse's visitproc. */
-  private readonly visitor = (q: number, mode: number): void => this.visit(q, mode);
-
-  /** visit_decref and visit_reachable, for a referent q; only containers of this collection matter. */
-  private visit(q: number, mode: number): void {
+  /**
+   * visit_decref and visit_reachable, for a referent q; only containers of this collection matter.
+   * tp_traverse's visitproc: a function made once, which every traverse slot calls directly.
+   */
+  private readonly visit = (q: number, mode: number): void => {
     const u32 = this.u32;
     if (!isGC(u32, q)) return;
     const h = q - GC_HEAD;
@@ -402,7 +400,7 @@ export class GarbageCollector {
       // Still ahead in the list: it will be scanned as reachable.
       u32[refs] = 1;
     }
-  }
+  };
 
   /** untrack_tuples: a tuple none of whose items may be tracked can be part of no cycle (_PyTuple_MaybeUntrack). */
   private untrackTuples(head: number): void {
@@ -445,7 +443,7 @@ export class GarbageCollector {
     while (!listIsEmpty(u32, collectable)) {
       const h = next(u32, collectable);
       const p = h + GC_HEAD;
-      const clear = TYPE_SLOTS[typeOf(u32, p)].clear;
+      const clear = TYPE_SLOTS[liveType(u32, p)].clear;
       if (clear !== null) this.engine.clear(p, clear);
       if (next(u32, collectable) === h) {
         u32[(h + HEAD_FLAGS) >>> 2] = 0;

@@ -6,7 +6,7 @@
  */
 import {
   OB_TYPE_DEAD, OB_REFCNT, OB_TYPE, SIZED_SIZE, SIZED_HASH, GC_HEAD, GC_NEXT, GC_PREV, TYPES, TYPE_RECORD, TYPE_RECORD_SHIFT, TYPE_COUNT,
-  TYPE_HAS_GC, OBJ_MAGIC, OBJ_MAGIC_VALUE, PYOBJECT_SIZE,
+  TYPE_GC_BITS, OBJ_MAGIC, OBJ_MAGIC_VALUE, PYOBJECT_SIZE,
 } from './layout';
 import { isU32 } from '../domains/domain';
 import { takeParked } from './freelist';
@@ -36,6 +36,15 @@ export function hashPending(u32: Uint32Array, p: number): boolean {
   return u32[(p + SIZED_HASH) >>> 2] === 0xffffffff && u32[(p + SIZED_HASH + 4) >>> 2] === 0xffffffff;
 }
 
+/**
+ * The type number of a live object the engine reached itself (a referent, an item, a tracked
+ * container): Py_TYPE without the checks typeOf makes, one load and a shift. Only for pointers layer +3
+ * holds; a pointer from outside goes through typeOf (or Objects' argument checks) first.
+ */
+export function liveType(u32: Uint32Array, p: number): number {
+  return (u32[(p + OB_TYPE) >>> 2] - TYPES) >>> TYPE_RECORD_SHIFT;
+}
+
 /** The type number of the object at p (16-byte aligned, inside the region), or -1 when it holds none. */
 export function typeOf(u32: Uint32Array, p: number): number {
   const record = u32[(p + OB_TYPE) >>> 2];
@@ -50,7 +59,7 @@ export function typeOf(u32: Uint32Array, p: number): number {
  * and so is everything while the region holds no objects.
  */
 export function objectBlock(u32: Uint32Array, limit: number, p: number): number {
-  return u32[OBJ_MAGIC >>> 2] === OBJ_MAGIC_VALUE && isLiveObject(u32, limit, p) && TYPE_HAS_GC[typeOf(u32, p)] === 1 ? p - GC_HEAD : p;
+  return u32[OBJ_MAGIC >>> 2] === OBJ_MAGIC_VALUE && isLiveObject(u32, limit, p) && ((TYPE_GC_BITS >>> typeOf(u32, p)) & 1) === 1 ? p - GC_HEAD : p;
 }
 
 /** Whether p could point at an object of a region of `limit` bytes: not NULL, 16-byte aligned, a header's bytes inside. */

@@ -276,8 +276,14 @@ export const TYPE_INFO: readonly (readonly [name: string, basicsize: number, ite
   ['dict', DICT_BASICSIZE, 0, true],
 ];
 
-/** PyObject_IS_GC by type number: 1 for a container type. */
-export const TYPE_HAS_GC = Uint8Array.from(TYPE_INFO, ([, , , haveGC]) => (haveGC ? 1 : 0));
+/**
+ * PyObject_IS_GC by type number: bit `type` is set for a container type, so a test is
+ * `((TYPE_GC_BITS >>> type) & 1) === 1`. A number rather than a table, because the compiled code then
+ * holds it as a literal (scripts/inline-constants.js): the collector's visit and every deallocation
+ * test it, and a typed array imported from another module costs a map check and two loads per test.
+ * A type number of -1 (typeOf's "no object") reads bit 31, which no type has.
+ */
+export const TYPE_GC_BITS = TYPE_INFO.reduce((bits, [, , , haveGC], type) => (haveGC ? bits | (1 << type) : bits), 0);
 
 export function typeRecord(type: number): number {
   return TYPES + (type << TYPE_RECORD_SHIFT);

@@ -8,7 +8,9 @@
  *
  * Cost of a dispatch: one array load, one property load of one shape (every TypeSlots object has every
  * field, null where a type has no such slot, so the load stays monomorphic) and an indirect call, which
- * V8 does not inline: CPython's own Py_TYPE(op)->tp_dealloc(op).
+ * V8 does not inline: CPython's own Py_TYPE(op)->tp_dealloc(op). The slots that run once per object of
+ * a bulk operation (dealloc, traverse, toJS) go through types.ts's switches instead, a direct call per
+ * type (types.ts says why and what it saved).
  */
 import type { ObjectMemory } from './memory';
 
@@ -77,7 +79,7 @@ export type Visit = (q: number, arg: number) => void;
 export interface TypeSlots {
   /**
    * tp_dealloc, of an object whose count reached 0: its references dropped, then its memory freed or
-   * parked on the type's freelist. A container (TYPE_HAS_GC in layout.ts) has left the collector's
+   * parked on the type's freelist. A container (TYPE_GC_BITS in layout.ts) has left the collector's
    * lists already, and runs inside the trashcan (engine.ts).
    */
   readonly dealloc: (core: ObjectCore, p: number) => void;
