@@ -7,7 +7,7 @@ import { TYPE_SLOTS, deallocAtomOf, deallocContainerOf, traverseOf, toJSOf } fro
 import type { TypeSlots } from '../lib/objects/slots';
 
 type SlotName = 'dealloc' | 'traverse' | 'toJS';
-const ARGS = [{ core: true }, 4096, () => {}, 7] as const;
+const ARGS = [{ core: true }, 4096, { visit: () => {} }, 7] as const;
 
 /** The switches, each with the slot it calls, the types it serves and a call of it with ARGS. */
 const SWITCHES: [name: string, slot: SlotName, serves: (s: TypeSlots, type: number) => boolean, call: (type: number) => unknown][] = [

@@ -500,7 +500,7 @@ function checkDicts(u8: Uint8Array, u32: Uint32Array, limit: number): void {
 export const dictSlots: TypeSlots = {
   dealloc: deallocDict,
   // dict_traverse: a str-only table's values (str keys hold nothing); a general one's values and keys.
-  traverse: (m, d, visit, arg) => {
+  traverse: (m, d, visitor, arg) => {
     const u32 = m.u32;
     const u8 = m.u8;
     const k = u32[(d + DICT_KEYS) >>> 2];
@@ -510,8 +510,8 @@ export const dictSlots: TypeSlots = {
     for (let ix = u32[(k + DK_NENTRIES) >>> 2]; ix > 0; ix--, e += size) {
       const value = u32[(e + (unicode ? 8 : 16)) >>> 2];
       if (value === 0) continue;
-      visit(value, arg);
-      if (!unicode) visit(u32[(e + 8) >>> 2], arg);
+      visitor.visit(value, arg);
+      if (!unicode) visitor.visit(u32[(e + 8) >>> 2], arg);
     }
   },
   clear: dictClear,

@@ -41,6 +41,7 @@ import { typeOf, liveType } from './header';
 import { TYPE_SLOTS, traverseOf } from './types';
 import type { ObjectMemory } from './memory';
 import type { Engine } from './engine';
+import type { Visitor } from './slots';
 
 /** gc.DEBUG_STATS: print statistics to stderr during each collection. */
 export const DEBUG_STATS = 1;
@@ -83,8 +84,8 @@ export class GarbageCollector {
   readonly callbacks: GCCallback[] = [];
   private readonly u32: Uint32Array;
   private readonly f64: Float64Array;
-  /** move_unreachable's young list, for visit(). */
-  private young = 0;
+  /** tp_traverse's visitor for this collector's collections. */
+  private readonly visitor: ReferenceVisitor;
 
   /**
    * @internal the heap creates it with its objects layer. `afterFull` runs at the end of every
@@ -98,6 +99,7 @@ export class GarbageCollector {
   ) {
     this.u32 = m.u32;
     this.f64 = m.f64;
+    this.visitor = new ReferenceVisitor(m.u32);
   }
 
   /**
@@ -345,8 +347,8 @@ export class GarbageCollector {
     }
     // subtract_refs: what is left is the number of references from outside the generation.
     const m = this.m;
-    const visit = this.visit;
-    for (let h = next(u32, young); h !== young; h = next(u32, h)) traverseOf(liveType(u32, h + GC_HEAD), m, h + GC_HEAD, visit, VISIT_DECREF);
+    const visitor = this.visitor;
+    for (let h = next(u32, young); h !== young; h = next(u32, h)) traverseOf(liveType(u32, h + GC_HEAD), m, h + GC_HEAD, visitor, VISIT_DECREF);
     listInit(u32, unreachable);
     this.moveUnreachable(young, unreachable);
   }
@@ -359,13 +361,13 @@ export class GarbageCollector {
   private moveUnreachable(young: number, unreachable: number): void {
     const u32 = this.u32;
     const m = this.m;
-    const visit = this.visit;
-    this.young = young;
+    const visitor = this.visitor;
+    visitor.young = young;
     let h = next(u32, young);
     while (h !== young) {
       if (u32[(h + HEAD_REFS) >>> 2] !== 0) {
         // Traverse first: visit_reachable may append to the list, after h.
-        traverseOf(liveType(u32, h + GC_HEAD), m, h + GC_HEAD, visit, VISIT_REACHABLE);
+        traverseOf(liveType(u32, h + GC_HEAD), m, h + GC_HEAD, visitor, VISIT_REACHABLE);
         u32[(h + HEAD_FLAGS) >>> 2] = 0;
         u32[(h + HEAD_REFS) >>> 2] = 0;
         h = next(u32, h);
@@ -377,30 +379,6 @@ export class GarbageCollector {
       }
     }
   }
-
-  /**
-   * visit_decref and visit_reachable, for a referent q; only containers of this collection matter.
-   * tp_traverse's visitproc: a function made once, which every traverse slot calls directly.
-   */
-  private readonly visit = (q: number, mode: number): void => {
-    const u32 = this.u32;
-    if (!isGC(u32, q)) return;
-    const h = q - GC_HEAD;
-    const flags = u32[(h + HEAD_FLAGS) >>> 2];
-    if ((flags & GC_COLLECTING_FLAG) === 0) return;
-    const refs = (h + HEAD_REFS) >>> 2;
-    if (mode === VISIT_DECREF) {
-      u32[refs]--;
-    } else if ((flags & GC_UNREACHABLE_FLAG) !== 0) {
-      // Set aside too early: it is reachable after all, and goes back to be scanned again.
-      listMove(u32, h, this.young);
-      u32[(h + HEAD_FLAGS) >>> 2] = GC_COLLECTING_FLAG;
-      u32[refs] = 1;
-    } else if (u32[refs] === 0) {
-      // Still ahead in the list: it will be scanned as reachable.
-      u32[refs] = 1;
-    }
-  };
 
   /** untrack_tuples: a tuple none of whose items may be tracked can be part of no cycle (_PyTuple_MaybeUntrack). */
   private untrackTuples(head: number): void {
@@ -477,4 +455,36 @@ function checkGeneration(value: number, negative: string, tooLarge: string): voi
   if (!Number.isInteger(value)) throw outOfRange('generation', 'an integer: 0, 1 or 2', value);
   if (value < 0) throw outOfRange('generation', `0, 1 or 2 (${negative})`, value);
   if (value >= NUM_GENERATIONS) throw outOfRange('generation', `0, 1 or 2 (${tooLarge})`, value);
+}
+
+/**
+ * visit_decref and visit_reachable: tp_traverse's visitproc during a collection, for each referent q
+ * of a container (`mode` is the arg). Only containers of this collection matter. One class for every
+ * collector, so that each traverse slot's call of visit() stays monomorphic (slots.ts's Visitor).
+ */
+class ReferenceVisitor implements Visitor {
+  /** move_unreachable's young list, where a container found reachable after all goes back. */
+  young = 0;
+
+  constructor(private readonly u32: Uint32Array) {}
+
+  visit(q: number, mode: number): void {
+    const u32 = this.u32;
+    if (!isGC(u32, q)) return;
+    const h = q - GC_HEAD;
+    const flags = u32[(h + HEAD_FLAGS) >>> 2];
+    if ((flags & GC_COLLECTING_FLAG) === 0) return;
+    const refs = (h + HEAD_REFS) >>> 2;
+    if (mode === VISIT_DECREF) {
+      u32[refs]--;
+    } else if ((flags & GC_UNREACHABLE_FLAG) !== 0) {
+      // Set aside too early: it is reachable after all, and goes back to be scanned again.
+      listMove(u32, h, this.young);
+      u32[(h + HEAD_FLAGS) >>> 2] = GC_COLLECTING_FLAG;
+      u32[refs] = 1;
+    } else if (u32[refs] === 0) {
+      // Still ahead in the list: it will be scanned as reachable.
+      u32[refs] = 1;
+    }
+  }
 }

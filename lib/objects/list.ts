@@ -175,10 +175,10 @@ export const listSlots: TypeSlots = {
     freeList(core.m, p);
   },
   // list_traverse, from the last item.
-  traverse: (m, p, visit, arg) => {
+  traverse: (m, p, visitor, arg) => {
     const u32 = m.u32;
     const items = u32[(p + LIST_ITEMS) >>> 2];
-    for (let i = listSize(u32, p) - 1; i >= 0; i--) visit(u32[(items + 8 * i) >>> 2], arg);
+    for (let i = listSize(u32, p) - 1; i >= 0; i--) visitor.visit(u32[(items + 8 * i) >>> 2], arg);
   },
   clear: listClearItems,
   hash: () => unhashable('list'),

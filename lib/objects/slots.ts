@@ -73,8 +73,15 @@ export const UNEQUAL = 0;
 export const EQUAL = 1;
 export const NOT_IMPLEMENTED = 2;
 
-/** visitproc: called by tp_traverse for each reference a container holds, with the traversal's argument. */
-export type Visit = (q: number, arg: number) => void;
+/**
+ * visitproc and its arg: tp_traverse calls visitor.visit(q, arg) for each reference a container holds.
+ * An object with a method rather than a closure, because every collector's visitor is then of one
+ * class and the call stays monomorphic; a closure per collector (one per heap) made each traverse's
+ * call site see several functions, and a collection in a second heap ran 15% more instructions.
+ */
+export interface Visitor {
+  visit(q: number, arg: number): void;
+}
 
 export interface TypeSlots {
   /**
@@ -83,8 +90,8 @@ export interface TypeSlots {
    * lists already, and runs inside the trashcan (engine.ts).
    */
   readonly dealloc: (core: ObjectCore, p: number) => void;
-  /** tp_traverse: visit(q, arg) for every reference p holds, in CPython's order; null for an atom. */
-  readonly traverse: ((m: ObjectMemory, p: number, visit: Visit, arg: number) => void) | null;
+  /** tp_traverse: visitor.visit(q, arg) for every reference p holds, in CPython's order; null for an atom. */
+  readonly traverse: ((m: ObjectMemory, p: number, visitor: Visitor, arg: number) => void) | null;
   /** tp_clear: drops the references p holds, leaving it empty; null where CPython's type has none. */
   readonly clear: ((core: ObjectCore, p: number) => void) | null;
   /** tp_hash, into out[0] (low word) and out[1] (high word); an unhashable type throws its TypeError. */

@@ -240,11 +240,11 @@ export const tupleSlots: TypeSlots = {
     freeTuple(core.m, p);
   },
   // tupletraverse, from the last item; a tuple under construction may hold NULL.
-  traverse: (m, p, visit, arg) => {
+  traverse: (m, p, visitor, arg) => {
     const u32 = m.u32;
     for (let i = tupleSize(u32, p) - 1; i >= 0; i--) {
       const item = tupleItem(u32, p, i);
-      if (item !== 0) visit(item, arg);
+      if (item !== 0) visitor.visit(item, arg);
     }
   },
   // No tp_clear: a tuple dies when a list or dict of its cycle lets go of it.

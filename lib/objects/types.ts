@@ -26,7 +26,7 @@ import { tupleSlots } from './tuple';
 import { listSlots } from './list';
 import { dictSlots } from './dict';
 import type { ObjectMemory } from './memory';
-import type { ObjectCore, PyJS, Rebuild, ToJSOptions, TypeSlots, Visit } from './slots';
+import type { ObjectCore, PyJS, Rebuild, ToJSOptions, TypeSlots, Visitor } from './slots';
 
 function uniform(s: TypeSlots): TypeSlots {
   return {
@@ -110,10 +110,10 @@ export function deallocContainerOf(type: number, core: ObjectCore, p: number): v
 }
 
 /** Py_TYPE(p)->tp_traverse(p, visit, arg) of a container, a call site per container type. */
-export function traverseOf(type: number, m: ObjectMemory, p: number, visit: Visit, arg: number): void {
-  if (type === T_DICT) return (DICT.traverse as NonNullable<TypeSlots['traverse']>)(m, p, visit, arg);
-  if (type === T_LIST) return (LIST.traverse as NonNullable<TypeSlots['traverse']>)(m, p, visit, arg);
-  if (type === T_TUPLE) return (TUPLE.traverse as NonNullable<TypeSlots['traverse']>)(m, p, visit, arg);
+export function traverseOf(type: number, m: ObjectMemory, p: number, visitor: Visitor, arg: number): void {
+  if (type === T_DICT) return (DICT.traverse as NonNullable<TypeSlots['traverse']>)(m, p, visitor, arg);
+  if (type === T_LIST) return (LIST.traverse as NonNullable<TypeSlots['traverse']>)(m, p, visitor, arg);
+  if (type === T_TUPLE) return (TUPLE.traverse as NonNullable<TypeSlots['traverse']>)(m, p, visitor, arg);
   throw noSuchType(type);
 }
 
