@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'ERR_PYMEM_NO_EXTERNAL_BUFFERS'
   | 'ERR_PYMEM_NO_MEMORY'
   | 'ERR_PYMEM_RECURSION'
+  | 'ERR_PYMEM_BAD_IMAGE'
+  | 'ERR_INVALID_STATE'
   | ObjectErrorCode
   | MemoryCorruptionCode;
 
@@ -107,12 +109,49 @@ export function methodNames(cls: { prototype: object }): string[] {
   return Object.getOwnPropertyNames(cls.prototype).filter((name) => name !== 'constructor');
 }
 
+/** Node's ERR_INVALID_STATE: the call is valid, but not in the state the object is in. */
+export function invalidState(message: string): Error {
+  return withCode(new Error(message), 'ERR_INVALID_STATE');
+}
+
 export function nativeUnavailable(message: string): Error {
   return withCode(new Error(message), 'ERR_PYMEM_NATIVE_UNAVAILABLE');
 }
 
 export function reserveFailed(message: string): Error {
   return withCode(new Error(message), 'ERR_PYMEM_RESERVE_FAILED');
+}
+
+/** Why a file is not a heap image this version can open (lib/image/format.ts checks each, in this order). */
+export type BadImageReason =
+  | 'unreadable'
+  | 'not-an-image'
+  | 'version'
+  | 'header-checksum'
+  | 'too-large'
+  | 'truncated'
+  | 'table-checksum'
+  | 'table'
+  | 'region-header'
+  | 'region-checksum'
+  | 'allocator';
+
+/**
+ * A file createHeap({ image }) cannot open: not an image, of another format or layout version,
+ * truncated, damaged, or larger than a region can be. Thrown before anything is mapped or read into a
+ * region; `reason` says which, the message names the file.
+ */
+export class BadImageError extends Error {
+  readonly code = 'ERR_PYMEM_BAD_IMAGE' as const;
+
+  constructor(
+    readonly file: string,
+    readonly reason: BadImageReason,
+    detail: string,
+  ) {
+    super(`${file} is not a heap image this pymem can open (${reason}): ${detail}`);
+    this.name = 'BadImageError';
+  }
 }
 
 /**

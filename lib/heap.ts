@@ -7,7 +7,7 @@
  */
 import { writeSync } from 'node:fs';
 import { DEFAULT_MAX_BYTES, MAX_MAX_BYTES, MIN_MAX_BYTES, SEGMENT_SIZE } from './config';
-import { HeapCorruptionError, checkCInt, closeMethods, heapClosed, invalidArgType, invalidArgValue, outOfRange } from './errors';
+import { HeapCorruptionError, checkCInt, closeMethods, heapClosed, invalidArgType, invalidArgValue, invalidState, outOfRange } from './errors';
 import { DOMAIN_NAMES, checkPointer, isU32, pointerError, type Allocator, type Domain, type DomainName } from './domains/domain';
 import { resolveAllocatorName, currentAllocatorName, type AllocatorName, type AllocatorSets, type AllocatorChoice, type CurrentAllocatorName } from './domains/allocators';
 import { allocatorChain } from './domains/chain';
@@ -22,18 +22,20 @@ import type { GarbageCollector } from './objects/gc';
 import { MemoryPressure, type MemoryPressureCallback, type PressureActions } from './domains/pressure';
 import { ObjectLayer } from './objects/layer';
 import { checkObjectLayer } from './objects/check';
-import { objectBlock, typeFieldFreed } from './objects/header';
+import { objectBlock, typeFieldFreed, holdsObjects } from './objects/header';
+import { writeImage, openImage } from './image/file';
+import { ROOT_BLOCK, ROOT_OBJECT } from './image/format';
 import { freeListStats } from './objects/stats';
 import { readPymallocStats, formatDebugMallocStats } from './pymalloc/stats';
 import { checkPymalloc } from './pymalloc/check';
 import { SystemAllocator } from './domains/system';
 import { ownerMark } from './thread';
-import { openBackend, warnFallback, type BackendChoice } from './raw/open';
+import { openBackend, warnFallback, type BackendChoice, type OpenedBackend } from './raw/open';
 import { PTR_MISALIGNED, PTR_OUTSIDE } from './raw/layout';
 import { checkRegion } from './raw/check';
 import { readStats, type HeapStats } from './stats';
 import { committedBytes } from './raw/stats';
-import type { BackendName, RawBackend } from './raw/backend';
+import type { BackendName, ImageSegments, RawBackend } from './raw/backend';
 
 export interface HeapOptions {
   /** 'auto' (default): the native addon when it can run, else the fallback; PYMEM_BACKEND overrides 'auto'. */
@@ -59,9 +61,18 @@ export interface HeapOptions {
    * below the mark. heap.stats().memoryPressure.softCollections counts these collections.
    */
   gcAtBytes?: number;
+  /**
+   * A heap image's path (heap.save()): the heap opens with the image's region, its allocator and its
+   * root. Native maps the file copy-on-write, so opening reads only its metadata and each data page
+   * is read when first touched; the fallback reads the file into its region. Writes to the heap never
+   * reach the file. maxBytes and allocator, when given, must be the image's.
+   */
+  image?: string;
+  /** With `image`: run heap.check() before returning the heap (every invariant, every page read). */
+  verify?: boolean;
 }
 
-const OPTION_NAMES = new Set(['backend', 'maxBytes', 'allocator', 'debugAbort', 'gcAtBytes']);
+const OPTION_NAMES = new Set(['backend', 'maxBytes', 'allocator', 'debugAbort', 'gcAtBytes', 'image', 'verify']);
 const ALLOCATOR_FUNCTIONS = ['malloc', 'calloc', 'realloc', 'free'] as const;
 const VIEW_NAMES = ['u8', 'i32', 'u32', 'f64', 'dv'] as const;
 const TRACEMALLOC_METHODS = [
@@ -106,9 +117,20 @@ export class Heap {
   /** Arenas and segments releaseMemory() gave back since the heap was created. */
   private arenasReleased = 0;
   private segmentsReleased = 0;
+  /** heap.getRoot(), and whether the heap holds a reference to it (an object's). */
+  private root = 0;
+  private rootKind = ROOT_BLOCK;
 
   /** @internal use createHeap() */
-  constructor(impl: RawBackend, reason: string, allocator: AllocatorChoice = { base: 'pymalloc', debug: false }, debugAbort = false, gcAtBytes = 0) {
+  constructor(
+    impl: RawBackend,
+    reason: string,
+    allocator: AllocatorChoice = { base: 'pymalloc', debug: false },
+    debugAbort = false,
+    gcAtBytes = 0,
+    /** The image's root when the region is an image's, whose state the layers run over as it is. */
+    image?: { root: number; rootKind: number },
+  ) {
     this.impl = impl;
     this.backend = impl.name;
     this.backendReason = reason;
@@ -125,7 +147,12 @@ export class Heap {
       base: allocator.base,
       gcAtBytes,
       onNewArena: process.env.PYMEM_MALLOCSTATS ? () => this.printMallocStats() : null,
+      adopt: image !== undefined,
     });
+    if (image !== undefined) {
+      this.root = image.root;
+      this.rootKind = image.rootKind;
+    }
     this.raw = chain.raw;
     this.mem = chain.mem;
     this.obj = chain.obj;
@@ -213,6 +240,48 @@ export class Heap {
     const before = committedBytes(this.u32, segments);
     this.releaseMemory();
     return before - committedBytes(this.u32, segments);
+  }
+
+  /**
+   * Writes the heap to a heap image at `file`, atomically: a temporary file beside it, fsync'ed and
+   * renamed over it, so a crash leaves the old image or the new one. Only the segments in use are
+   * written (lib/image/format.ts draws the format). The image holds every block, the objects, the
+   * collector's state and the root, and the allocator name: an image saved under debug hooks keeps
+   * their frames in its blocks and opens with them. tracemalloc's traces and handles are not saved.
+   * Returns the bytes written.
+   */
+  save(file: string): number {
+    this.assertOpen('heap.save');
+    if (typeof file !== 'string') throw invalidArgType('file', 'string', file);
+    const allocator = this.allocatorName();
+    if (allocator === null) {
+      throw invalidState("heap.save(): the domains hold allocators of the program's own (setAllocator), which an image cannot record; it records pymalloc, malloc and their debug hooks");
+    }
+    return writeImage(file, { u8: this.u8, u32: this.u32, maxBytes: this.maxBytes, allocator, root: this.root, rootKind: this.rootKind });
+  }
+
+  /**
+   * The heap's root: one pointer a saved image keeps in its header, so that a program opening it finds
+   * its data (as persistent-memory pools keep a root object). A live object of heap.objects is held
+   * by a reference, given back when the root changes; any other offset in the region (a block's) is
+   * kept as it is. 0 clears it.
+   */
+  setRoot(p: number): void {
+    this.assertOpen('heap.setRoot');
+    if (!isU32(p)) checkPointer(p, 'heap.setRoot');
+    if (p !== 0 && (p >= this.maxBytes || p % 16 !== 0)) throw pointerError('heap.setRoot', p, p % 16 !== 0 ? PTR_MISALIGNED : PTR_OUTSIDE);
+    const object = p !== 0 && holdsObjects(this.u32) && this.objects.isObject(p);
+    if (object) this.objects.incref(p);
+    const [old, oldKind] = [this.root, this.rootKind];
+    this.root = p;
+    this.rootKind = object ? ROOT_OBJECT : ROOT_BLOCK;
+    if (oldKind === ROOT_OBJECT) this.objects.decref(old);
+  }
+
+  /** The root setRoot() set, or the opened image's; 0 when there is none. */
+  getRoot(): number {
+    this.assertOpen('heap.getRoot');
+    return this.root;
   }
 
   /** Whether close() has been called. */
@@ -473,13 +542,61 @@ export function createHeap(options: HeapOptions = {}): Heap {
   if (typeof debugAbort !== 'boolean') throw invalidArgType('debugAbort', 'boolean', debugAbort);
   const gcAtBytes = options.gcAtBytes ?? 0;
   if (typeof gcAtBytes !== 'number') throw invalidArgType('gcAtBytes', 'number', gcAtBytes);
-  if (options.gcAtBytes !== undefined && (!Number.isSafeInteger(gcAtBytes) || gcAtBytes <= 0 || gcAtBytes >= maxBytes)) {
-    throw outOfRange('gcAtBytes', `an integer of bytes above 0 and below maxBytes (${maxBytes})`, gcAtBytes);
+  // An image's length is its own: gcAtBytes is checked against it once the image is open.
+  const limit = options.image !== undefined && options.maxBytes === undefined ? MAX_MAX_BYTES : maxBytes;
+  if (options.gcAtBytes !== undefined && (!Number.isSafeInteger(gcAtBytes) || gcAtBytes <= 0 || gcAtBytes >= limit)) {
+    throw outOfRange('gcAtBytes', `an integer of bytes above 0 and below maxBytes (${limit})`, gcAtBytes);
   }
   const nframe = tracemallocFrames();
-  const opened = openBackend(backend, maxBytes);
-  if (opened.fellBack) warnFallback(opened.reason);
-  const heap = new Heap(opened.backend, opened.reason, allocator, debugAbort, gcAtBytes);
+  const heap = options.image === undefined ? freshHeap(backend, maxBytes, allocator, debugAbort, gcAtBytes) : imageHeap(options, backend, debugAbort, gcAtBytes);
   if (nframe > 0) heap.tracemalloc.start(nframe);
+  return heap;
+}
+
+/** The backend for a region, fresh or an image's, with the warning 'auto' owes when it fell back. */
+function backendFor(backend: BackendChoice, maxBytes: number, image?: ImageSegments): OpenedBackend {
+  const opened = openBackend(backend, maxBytes, image);
+  if (opened.fellBack) warnFallback(opened.reason);
+  return opened;
+}
+
+function freshHeap(backend: BackendChoice, maxBytes: number, allocator: AllocatorChoice, debugAbort: boolean, gcAtBytes: number): Heap {
+  const opened = backendFor(backend, maxBytes);
+  return new Heap(opened.backend, opened.reason, allocator, debugAbort, gcAtBytes);
+}
+
+/** createHeap({ image }): the image checked (lib/image/), then mapped or read by the backend. */
+function imageHeap(options: HeapOptions, backend: BackendChoice, debugAbort: boolean, gcAtBytes: number): Heap {
+  const { image, verify = false } = options;
+  if (typeof image !== 'string') throw invalidArgType('image', 'string', image);
+  if (typeof verify !== 'boolean') throw invalidArgType('verify', 'boolean', verify);
+  const file = openImage(image);
+  let heap: Heap;
+  try {
+    const { header } = file;
+    if (options.maxBytes !== undefined && options.maxBytes !== header.maxBytes) {
+      throw invalidArgValue('option "maxBytes"', options.maxBytes, `must be the image's (${header.maxBytes}) or left out`);
+    }
+    const allocator = resolveAllocatorName(header.allocator);
+    if (options.allocator !== undefined) {
+      const asked = resolveAllocatorName(options.allocator);
+      if (asked.base !== allocator.base || asked.debug !== allocator.debug) {
+        throw invalidArgValue('option "allocator"', options.allocator, `must be the image's ('${header.allocator}') or left out: its blocks are laid out for that allocator`);
+      }
+    }
+    if (gcAtBytes >= header.maxBytes) throw outOfRange('gcAtBytes', `an integer of bytes above 0 and below the image's maxBytes (${header.maxBytes})`, gcAtBytes);
+    const opened = backendFor(backend, header.maxBytes, file);
+    heap = new Heap(opened.backend, opened.reason, allocator, debugAbort, gcAtBytes, header);
+  } finally {
+    file.close();
+  }
+  if (verify) {
+    try {
+      heap.check();
+    } catch (error) {
+      heap.close();
+      throw error;
+    }
+  }
   return heap;
 }

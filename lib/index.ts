@@ -10,7 +10,10 @@ export type { AllocatorName, CurrentAllocatorName } from './domains/allocators';
 export type { ArenaAllocator } from './pymalloc/obmalloc';
 export type { PymallocStats, SizeClassStats } from './pymalloc/stats';
 export { SystemAllocator } from './domains/system';
-export { InvalidPointerError, HeapCorruptionError, MemoryCorruptionError, MemoryError, RecursionError, type ErrorCode, type MemoryCorruptionCode, type ObjectErrorCode } from './errors';
+export {
+  InvalidPointerError, HeapCorruptionError, MemoryCorruptionError, MemoryError, RecursionError, BadImageError, type BadImageReason, type ErrorCode,
+  type MemoryCorruptionCode, type ObjectErrorCode,
+} from './errors';
 export { Objects } from './objects/objects';
 export { Tuple, type PyJS, type ToJSOptions } from './objects/slots';
 export { ObjectHandle } from './objects/handle';

@@ -1,6 +1,9 @@
 // The N-API face of the C allocator. createRegion(maxBytes) reserves a region and returns its handle:
-// { buffer, malloc, calloc, realloc, free, arenaAlloc, arenaFree, residentBytes, close }, u32 numbers
-// in and numbers out. lib/raw/native.ts is the only caller; it has validated every argument.
+// { buffer, malloc, calloc, realloc, free, arenaAlloc, arenaFree, trim, residentBytes, close }, u32
+// numbers in and numbers out. openRegion(maxBytes, fd, segments, dataOffset) returns the same handle
+// over a heap image: the segments listed (a Uint32Array of indices, ascending) are mapped copy-on-write
+// from the file, the k-th at dataOffset + k MiB. lib/raw/native.ts is the only caller; it has
+// validated every argument, and lib/image/ the image.
 //
 // Cost: each operation is one call of a plain N-API function that finds its region in the callback's
 // data pointer, ~23 ns of call overhead here. An ObjectWrap method measured ~105 ns per call on the same
@@ -55,6 +58,7 @@ struct RegionState {
   Mapping *mapping;  // NULL once closed
   napi_ref buffer;   // weak: the ArrayBuffer over the region, for close() to detach while it lives
   int refs;          // the handle object and each of its functions
+  uint32_t *file_backed;  // an image's segments still mapped from its file (region.file_backed), or NULL
 };
 
 // The handle or one of its functions was collected; the last one frees the state and its mapping share.
@@ -63,6 +67,7 @@ void FinalizeState(napi_env env, void *data, void *) {
   if (--state->refs > 0) return;
   napi_delete_reference(env, state->buffer);
   if (state->mapping != nullptr) ReleaseMapping(state->mapping);
+  delete[] state->file_backed;
   delete state;
 }
 
@@ -161,25 +166,89 @@ napi_value Close(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// Reserves the region, writes its metadata and returns the handle; node-addon-api is fine here, it runs once.
-Napi::Value CreateRegion(const Napi::CallbackInfo &info) {
+// A region's handle over `base` (reserved, and mapped from an image when file_backed is set): the
+// region is made fresh, or adopted when file_backed is set. env.Undefined() with an exception pending
+// when it cannot be; the reserve is then unmapped. node-addon-api is fine here: it runs once per heap.
+Napi::Value MakeHandle(Napi::Env env, uint8_t *base, size_t length, uint32_t *file_backed);
+
+// Reads maxBytes from the first argument, checked here before any external ArrayBuffer exists: Node
+// refuses one over 2^32 bytes by calling its finalizer first, and node-addon-api's wrapper would then
+// free its own data twice (abort). 0 with an exception pending when it is out of range.
+size_t RegionLength(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   double max_bytes = info[0].As<Napi::Number>().DoubleValue();
-  // Checked here, before any external ArrayBuffer exists: Node refuses one over 2^32 bytes by calling
-  // its finalizer first, and node-addon-api's wrapper would then free its own data twice (abort).
   if (!(max_bytes >= MIN_MAX_BYTES && max_bytes <= (double)MAX_MAX_BYTES && std::fmod(max_bytes, SEGMENT_SIZE) == 0)) {
     ThrowWithCode(env, Napi::RangeError::New(env, "maxBytes must be a multiple of 1 MiB from 2 MiB to 4 GiB"), "ERR_OUT_OF_RANGE");
-    return env.Undefined();
+    return 0;
   }
-  size_t length = (size_t)max_bytes;
+  return (size_t)max_bytes;
+}
+
+// The reserve for a region of `length` bytes; NULL with ERR_PYMEM_RESERVE_FAILED pending when mmap refuses.
+uint8_t *Reserve(Napi::Env env, size_t length) {
   uint8_t *base = pm_os_reserve(length);
   if (base == nullptr) {
     std::string message = "cannot reserve a " + std::to_string(length) + "-byte region: mmap: " + std::strerror(errno);
     ThrowWithCode(env, Napi::Error::New(env, message), "ERR_PYMEM_RESERVE_FAILED");
-    return env.Undefined();
+  }
+  return base;
+}
+
+// Reserves a fresh region, writes its metadata and returns the handle.
+Napi::Value CreateRegion(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  size_t length = RegionLength(info);
+  if (length == 0) return env.Undefined();
+  uint8_t *base = Reserve(env, length);
+  if (base == nullptr) return env.Undefined();
+  return MakeHandle(env, base, length, nullptr);
+}
+
+// Reserves a region and maps an image's segments into it, each run of consecutive ones with one mmap:
+// opening costs O(segments), and a data page is read from the file when first touched.
+Napi::Value OpenRegion(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  size_t length = RegionLength(info);
+  if (length == 0) return env.Undefined();
+  int fd = info[1].As<Napi::Number>().Int32Value();
+  Napi::Uint32Array segments = info[2].As<Napi::Uint32Array>();
+  uint64_t data = (uint64_t)info[3].As<Napi::Number>().Int64Value();
+  uint32_t count = (uint32_t)(length / SEGMENT_SIZE);
+  uint8_t *base = Reserve(env, length);
+  if (base == nullptr) return env.Undefined();
+  uint32_t *file_backed = new uint32_t[(count + 31) / 32]();
+  size_t n = segments.ElementLength();
+  for (size_t k = 0; k < n;) {
+    size_t run = 1;
+    while (k + run < n && segments[k + run] == segments[k] + run) run++;
+    uint32_t s = segments[k];
+    if (s >= count || pm_os_map_file(base + (uint64_t)s * SEGMENT_SIZE, run * SEGMENT_SIZE, fd, data + (uint64_t)k * SEGMENT_SIZE) != 0) {
+      std::string message = std::string("cannot map the image's segments: ") + (s >= count ? "a segment past the region" : std::strerror(errno));
+      pm_os_unreserve(base, length);
+      delete[] file_backed;
+      ThrowWithCode(env, Napi::Error::New(env, message), "ERR_PYMEM_BAD_IMAGE");
+      return env.Undefined();
+    }
+    for (size_t i = 0; i < run; i++) file_backed[(s + i) >> 5] |= 1u << ((s + i) & 31);
+    k += run;
+  }
+  return MakeHandle(env, base, length, file_backed);
+}
+
+Napi::Value MakeHandle(Napi::Env env, uint8_t *base, size_t length, uint32_t *file_backed) {
+  uint32_t count = (uint32_t)(length / SEGMENT_SIZE);
+  if (file_backed != nullptr) {
+    pm_region probe;
+    if (!pm_region_adopt(&probe, base, count, file_backed)) {
+      pm_os_unreserve(base, length);
+      delete[] file_backed;
+      ThrowWithCode(env, Napi::Error::New(env, "the image's region header is not one of this layout"), "ERR_PYMEM_BAD_IMAGE");
+      return env.Undefined();
+    }
   }
 #ifdef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
   pm_os_unreserve(base, length);
+  delete[] file_backed;
   ThrowWithCode(env, Napi::Error::New(env, "this build of the addon cannot expose memory to JavaScript (compiled with NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED)"),
                 "ERR_PYMEM_NO_EXTERNAL_BUFFERS");
   return env.Undefined();
@@ -191,6 +260,7 @@ Napi::Value CreateRegion(const Napi::CallbackInfo &info) {
     // Drop the finalizer's reference unless it already ran, then ours: the region is unmapped.
     if (!mapping->finalized) mapping->refs--;
     ReleaseMapping(mapping);
+    delete[] file_backed;
     if (status == napi_no_external_buffers_allowed) {
       ThrowWithCode(env, Napi::Error::New(env, "this runtime forbids external ArrayBuffers (napi_no_external_buffers_allowed)"), "ERR_PYMEM_NO_EXTERNAL_BUFFERS");
     } else if (!env.IsExceptionPending()) {
@@ -211,8 +281,9 @@ Napi::Value CreateRegion(const Napi::CallbackInfo &info) {
                     {"trim", Trim},
                     {"residentBytes", ResidentBytes},
                     {"close", Close}};
-  RegionState *state = new RegionState{{}, mapping, nullptr, 1};
-  pm_region_init(&state->region, base, (uint32_t)(length / SEGMENT_SIZE));
+  RegionState *state = new RegionState{{}, mapping, nullptr, 1, file_backed};
+  if (file_backed != nullptr) pm_region_adopt(&state->region, base, count, file_backed);
+  else pm_region_init(&state->region, base, count);
   napi_create_reference(env, buffer, 0, &state->buffer);
   Napi::Object handle = Napi::Object::New(env);
   napi_add_finalizer(env, handle, state, FinalizeState, nullptr, nullptr);
@@ -279,9 +350,10 @@ Napi::Object LayoutTable(Napi::Env env) {
   return table;
 }
 
-// The module's exports: createRegion, the layout table and, where external buffers are allowed, the system allocator.
+// The module's exports: createRegion, openRegion, the layout table and, where external buffers are allowed, the system allocator.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createRegion", Napi::Function::New(env, CreateRegion, "createRegion"));
+  exports.Set("openRegion", Napi::Function::New(env, OpenRegion, "openRegion"));
   exports.Set("layout", LayoutTable(env));
 #ifndef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
   for (const auto &f : {std::make_pair("systemMalloc", SystemMalloc), std::make_pair("systemFree", SystemFree)}) {

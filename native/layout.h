@@ -27,7 +27,7 @@
 
 /* lib/raw/layout.ts: metadata segment */
 #define LAYOUT_VERSION 3u /* 2: quick bins; 3: the segment cache a bitmap */
-#define ADDON_API 2u /* the region handle's functions: 2 added trim() */
+#define ADDON_API 3u /* the addon's functions: 2 added trim(), 3 openRegion() */
 #define MAGIC 0x6d6d7970u
 #define NULL_GUARD_BYTES 0x10000u /* never handed out nor written: a write through NULL lands here, harmlessly */
 #define HDR_MAGIC 0x10000u

@@ -28,6 +28,17 @@ void pm_os_release(uint8_t *addr, size_t length) {
   (void)madvise(addr, length, MADV_DONTNEED);
 }
 
+/* MAP_FIXED over our own reserve: only the image's segments change, the region stays where it is. */
+int pm_os_map_file(uint8_t *addr, size_t length, int fd, uint64_t offset) {
+  void *p = mmap(addr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, (off_t)offset);
+  return p == MAP_FAILED ? -1 : 0;
+}
+
+/* DONTNEED on a private file mapping would read the file again, so the range gets anonymous pages. */
+void pm_os_unmap_file(uint8_t *addr, size_t length) {
+  (void)mmap(addr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+}
+
 /* close() and the last finalizer end the mapping; munmap cannot fail on a mapping of our own. */
 void pm_os_unreserve(uint8_t *base, size_t length) {
   (void)munmap(base, length);

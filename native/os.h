@@ -14,6 +14,13 @@ uint8_t *pm_os_reserve(size_t length);
 /* Gives the pages of [addr, addr + length) back to the OS; they read as zeros afterwards. */
 void pm_os_release(uint8_t *addr, size_t length);
 
+/* Maps [offset, offset + length) of file fd copy-on-write over [addr, addr + length) of a reserve:
+ * pages are read when first touched, and writes never reach the file. 0, or -1 (errno set). */
+int pm_os_map_file(uint8_t *addr, size_t length, int fd, uint64_t offset);
+
+/* Replaces a file mapping made by pm_os_map_file with fresh anonymous memory, which reads as zeros. */
+void pm_os_unmap_file(uint8_t *addr, size_t length);
+
 /* Unmaps a reserve made by pm_os_reserve. */
 void pm_os_unreserve(uint8_t *base, size_t length);
 

@@ -13,6 +13,9 @@ typedef struct pm_region {
   uint32_t count;  /* segments, as in the header */
   uint64_t limit;  /* count * SEGMENT_SIZE: every valid pointer is below it */
   int last_dirty;  /* set by pm_seg_alloc_one: the segment came from the cache, its bytes are stale */
+  /* Bit s set: segment s is mapped copy-on-write from an image file; NULL for a region made fresh.
+   * Releasing such a segment must map anonymous memory over it: madvise would bring back the file's bytes. */
+  uint32_t *file_backed;
 } pm_region;
 
 /*

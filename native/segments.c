@@ -25,6 +25,7 @@ void pm_region_init(pm_region *r, uint8_t *base, uint32_t count) {
   r->count = count;
   r->limit = (uint64_t)count * SEGMENT_SIZE;
   r->last_dirty = 0;
+  r->file_backed = NULL;
   PM_U32(r, HDR_MAGIC) = MAGIC;
   PM_U32(r, HDR_VERSION) = LAYOUT_VERSION;
   PM_U32(r, HDR_SEGMENT_SHIFT) = SEGMENT_SHIFT;
@@ -38,6 +39,31 @@ void pm_region_init(pm_region *r, uint8_t *base, uint32_t count) {
 }
 
 /* The segment table's two words per segment: what it is, and a kind's one value (a huge head's size). */
+/* The header decides, before any other field is trusted: the TypeScript side has checked the rest. */
+int pm_region_adopt(pm_region *r, uint8_t *base, uint32_t count, uint32_t *file_backed) {
+  pm_region probe = {base, count, (uint64_t)count * SEGMENT_SIZE, 0, NULL};
+  if (PM_U32(&probe, HDR_MAGIC) != MAGIC || PM_U32(&probe, HDR_VERSION) != LAYOUT_VERSION ||
+      PM_U32(&probe, HDR_SEGMENT_SHIFT) != SEGMENT_SHIFT || PM_U32(&probe, HDR_SEGMENT_COUNT) != count)
+    return 0;
+  r->base = base;
+  r->count = count;
+  r->limit = (uint64_t)count * SEGMENT_SIZE;
+  r->last_dirty = 0;
+  r->file_backed = file_backed;
+  return 1;
+}
+
+/* A segment's pages back to the OS: anonymous ones by madvise, an image's by mapping anonymous memory over them. */
+static void release_pages(pm_region *r, uint32_t s) {
+  uint8_t *addr = pm_bytes(r, (uint64_t)s * SEGMENT_SIZE, SEGMENT_SIZE);
+  if (r->file_backed != NULL && (r->file_backed[s >> 5] >> (s & 31)) & 1u) {
+    pm_os_unmap_file(addr, SEGMENT_SIZE);
+    r->file_backed[s >> 5] &= ~(1u << (s & 31));
+  } else {
+    pm_os_release(addr, SEGMENT_SIZE);
+  }
+}
+
 uint32_t pm_seg_kind(const pm_region *r, uint32_t s) { return PM_U32(r, ENTRY(s) + SEG_KIND); }
 uint32_t pm_seg_value(const pm_region *r, uint32_t s) { return PM_U32(r, ENTRY(s) + SEG_VALUE); }
 void pm_seg_set_value(pm_region *r, uint32_t s, uint32_t value) { PM_U32(r, ENTRY(s) + SEG_VALUE) = value; }
@@ -110,7 +136,7 @@ uint32_t pm_seg_flush_cache(pm_region *r) {
   for (uint32_t w = 0; w < words; w++) {
     for (uint32_t bits = PM_U32(r, SEG_CACHE_MAP + w * 4u); bits != 0; bits &= bits - 1) {
       uint32_t s = (w << 5) + (uint32_t)__builtin_ctz(bits);
-      pm_os_release(pm_bytes(r, (uint64_t)s * SEGMENT_SIZE, SEGMENT_SIZE), SEGMENT_SIZE);
+      release_pages(r, s);
       set_entry(r, s, SEG_FREE_CLEAN, 0);
     }
     PM_U32(r, SEG_CACHE_MAP + w * 4u) = 0;
@@ -127,7 +153,7 @@ void pm_seg_release(pm_region *r, uint32_t s) {
     PM_U32(r, CACHE_COUNT) = n + 1;
     set_entry(r, s, SEG_FREE_CACHED, 0);
   } else {
-    pm_os_release(pm_bytes(r, (uint64_t)s * SEGMENT_SIZE, SEGMENT_SIZE), SEGMENT_SIZE);
+    release_pages(r, s);
     set_entry(r, s, SEG_FREE_CLEAN, 0);
   }
   FREE_WORD(r, s) |= 1u << (s & 31);

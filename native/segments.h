@@ -6,6 +6,9 @@
 
 /* Writes a new region's metadata: every segment but 0 free and clean. The region must be all zeros. */
 void pm_region_init(pm_region *r, uint8_t *base, uint32_t count);
+/* Runs over a region whose metadata is already there (an image's); 0 when its header is not one of
+ * this layout for `count` segments, and then r is left unset. */
+int pm_region_adopt(pm_region *r, uint8_t *base, uint32_t count, uint32_t *file_backed);
 
 uint32_t pm_seg_kind(const pm_region *r, uint32_t s);
 uint32_t pm_seg_value(const pm_region *r, uint32_t s);

@@ -14,6 +14,7 @@ export const LAYERS: readonly [name: string, paths: readonly string[]][] = [
   ['hooks', ['hooks/']],
   ['objects', ['objects/']],
   ['trace', ['trace/']],
+  ['image', ['image/']],
   ['heap', ['heap.ts', 'stats.ts', 'default-heap.ts', 'capi.ts']],
   ['map', ['map/']],
   ['api', ['index.ts']],

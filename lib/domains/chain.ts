@@ -37,6 +37,8 @@ export interface ChainOptions {
   gcAtBytes: number;
   /** Called at every new arena (PYMEM_MALLOCSTATS, PYTHONMALLOCSTATS's counterpart); null without it. */
   onNewArena: (() => void) | null;
+  /** The region already holds pymalloc's state (an image's): run over it instead of writing it. */
+  adopt: boolean;
 }
 
 /** The chain's parts the heap keeps: its domains, pymalloc, both allocator sets and the default arenas. */
@@ -62,7 +64,7 @@ export function allocatorChain(backend: RawBackend, pressure: MemoryPressure, op
   const defaultArenas = segmentArenaAllocator(backend);
   // pymalloc sends what it does not serve to the RAW domain's public functions, as _PyObject_Malloc
   // calls PyMem_RawMalloc, and marks those calls as its own on `pressure`.
-  const pymalloc = new Pymalloc(backend.buffer, raw, defaultArenas, pressure, options.onNewArena);
+  const pymalloc = new Pymalloc(backend.buffer, raw, defaultArenas, pressure, options.onNewArena, options.adopt);
   const sets: AllocatorSets = {
     raw: rawSet,
     pymalloc: { mem: marked(pymallocAllocator(pymalloc, 'mem', pressure)), obj: marked(pymallocAllocator(pymalloc, 'obj', pressure)) },

@@ -53,13 +53,18 @@ export function typeOf(u32: Uint32Array, p: number): number {
   return type;
 }
 
+/** Whether the region holds the objects layer: its statics were written (OBJ_MAGIC), in this process or before an image was saved. */
+export function holdsObjects(u32: Uint32Array): boolean {
+  return u32[OBJ_MAGIC >>> 2] === OBJ_MAGIC_VALUE;
+}
+
 /**
  * The block a pointer lies in, for tracemalloc's get_object_traceback: a live container's starts at
  * its GC head, 16 bytes before the object (_PyType_PreHeaderSize); anything else is its own block,
  * and so is everything while the region holds no objects.
  */
 export function objectBlock(u32: Uint32Array, limit: number, p: number): number {
-  return u32[OBJ_MAGIC >>> 2] === OBJ_MAGIC_VALUE && isLiveObject(u32, limit, p) && ((TYPE_GC_BITS >>> typeOf(u32, p)) & 1) === 1 ? p - GC_HEAD : p;
+  return holdsObjects(u32) && isLiveObject(u32, limit, p) && ((TYPE_GC_BITS >>> typeOf(u32, p)) & 1) === 1 ? p - GC_HEAD : p;
 }
 
 /** Whether p could point at an object of a region of `limit` bytes: not NULL, 16-byte aligned, a header's bytes inside. */

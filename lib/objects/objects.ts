@@ -16,7 +16,8 @@
  */
 import { invalidArgType, objectError, outOfRange, hex, type ObjectErrorCode } from '../errors';
 import {
-  IMMORTAL, OB_REFCNT, OB_TYPE, OB_TYPE_DEAD, NONE, TRUE, FALSE, TYPE_INFO, T_STR, T_TUPLE, T_LIST, T_DICT, LIST_SIZE,
+  IMMORTAL, OB_REFCNT, OB_TYPE, OB_TYPE_DEAD, NONE, TRUE, FALSE, TYPE_INFO, T_STR, T_TUPLE, T_LIST, T_DICT, LIST_SIZE, OBJ_MAGIC,
+  OBJ_MAGIC_VALUE,
 } from './layout';
 import { typeOf, inObjectRange, isLiveObject } from './header';
 import { intFromNumber, intFromBigInt } from './int';
@@ -49,14 +50,19 @@ export class Objects {
   };
   private handles: FinalizationRegistry<number> | undefined;
 
-  /** @internal the heap creates it on first use of heap.objects */
+  /**
+   * @internal the heap creates it on first use of heap.objects. A region that holds the layer already
+   * (an image's: OBJ_MAGIC is set) keeps its statics, freelists and collector as they are.
+   */
   constructor(
     private readonly m: ObjectMemory,
     private readonly maxBytes: number,
   ) {
-    writeStatics(m);
-    writeEmptyKeys(m);
-    initCollector(m.u32);
+    if (m.u32[OBJ_MAGIC >>> 2] !== OBJ_MAGIC_VALUE) {
+      writeStatics(m);
+      writeEmptyKeys(m);
+      initCollector(m.u32);
+    }
     this.engine = new Engine(m);
   }
 

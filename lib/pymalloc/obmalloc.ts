@@ -77,7 +77,10 @@ export class Pymalloc {
   /** The arena allocator in force (heap.setArenaAllocator replaces it). */
   arenas: ArenaAllocator;
 
-  /** Initialises pymalloc's state in a fresh region (all its bytes zero) and runs over it. */
+  /**
+   * Initialises pymalloc's state in a fresh region (all its bytes zero) and runs over it; with
+   * `adopt`, runs over the state already there (an image's).
+   */
   constructor(
     buffer: ArrayBuffer,
     raw: RawCalls,
@@ -86,6 +89,7 @@ export class Pymalloc {
     private readonly own: OwnRequestMark,
     /** Called at the start of every new_arena(), for PYMEM_MALLOCSTATS (PYTHONMALLOCSTATS); null without it. */
     private readonly onNewArena: (() => void) | null = null,
+    adopt = false,
   ) {
     this.m = new Uint32Array(buffer);
     this.i32 = new Int32Array(buffer);
@@ -93,6 +97,7 @@ export class Pymalloc {
     this.limit = buffer.byteLength;
     this.raw = raw;
     this.arenas = arenas;
+    if (adopt) return;
     for (let size = 0; size < NB_SMALL_SIZE_CLASSES; size++) {
       const head = usedpoolsHead(size);
       this.m[(head + POOL_NEXTPOOL) >>> W] = head;

@@ -32,11 +32,14 @@ export class RawAllocator {
   /** The region's size in bytes; every valid pointer is below it. */
   private readonly limit: number;
 
-  /** Writes a new region's metadata into `buffer` (all zeros, `segmentCount` segments long) and runs over it. */
-  constructor(buffer: ArrayBuffer, os: RegionOS, segmentCount: number) {
+  /**
+   * Writes a new region's metadata into `buffer` (all zeros, `segmentCount` segments long) and runs
+   * over it; with `adopt`, runs over the metadata already there (an image's, checked by lib/image/).
+   */
+  constructor(buffer: ArrayBuffer, os: RegionOS, segmentCount: number, adopt = false) {
     this.m = new Uint32Array(buffer);
     this.u8 = new Uint8Array(buffer);
-    initRegion(this.m, segmentCount);
+    if (!adopt) initRegion(this.m, segmentCount);
     this.segments = new Segments(this.m, os);
     this.tlsf = new Tlsf(this.m, this.u8, this.segments);
     this.limit = this.m[HDR_SEGMENT_COUNT >>> 2] * SEGMENT_SIZE;

@@ -14,6 +14,22 @@ export interface SystemSource {
   free(buf: Buffer): void;
 }
 
+/**
+ * An image's segments, as a backend opens them (the file format is lib/image/format.ts's): the k-th
+ * index of `segments` (ascending, 0 first) is stored at byte `dataOffset + k * SEGMENT_SIZE` of the
+ * open file `fd`, a multiple of the OS page. Segments not listed are free and clean (zeros). The image
+ * layer has checked the list and the region's header before a backend sees it.
+ */
+export interface ImageSegments {
+  /** The image's path, for errors. */
+  readonly file: string;
+  readonly fd: number;
+  readonly segments: Uint32Array;
+  readonly dataOffset: number;
+  /** Reads the k-th stored segment's bytes into `into` (SEGMENT_SIZE long), for a backend that copies. */
+  readSegment(k: number, into: Uint8Array): void;
+}
+
 export interface RawBackend {
   readonly name: BackendName;
   /** The whole region, maxBytes long. */

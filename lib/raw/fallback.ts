@@ -14,7 +14,7 @@ import { SEG_FREE_CLEAN } from './layout';
 import { RawAllocator } from './allocator';
 import { segmentKind, type RegionOS } from './segments';
 import { allZero, countBits } from './scan';
-import type { RawBackend, SystemSource } from './backend';
+import type { ImageSegments, RawBackend, SystemSource } from './backend';
 
 const PAGES_PER_SEGMENT = SEGMENT_SIZE / PAGE_SIZE;
 
@@ -40,6 +40,14 @@ class ZeroFillOS implements RegionOS {
   }
 }
 
+/** Reads each of an image's segments into its place in the region (the rest stays zeros). */
+function readSegments(image: ImageSegments, u8: Uint8Array): void {
+  for (let k = 0; k < image.segments.length; k++) {
+    const at = image.segments[k] * SEGMENT_SIZE;
+    image.readSegment(k, u8.subarray(at, at + SEGMENT_SIZE));
+  }
+}
+
 /** heap.system's memory on the fallback, which has no C: a Buffer with an ArrayBuffer of its own, detached on free. */
 const JS_SYSTEM: SystemSource = {
   malloc: (n) => Buffer.allocUnsafeSlow(n),
@@ -54,10 +62,12 @@ export class FallbackBackend extends RawAllocator implements RawBackend {
   readonly system = JS_SYSTEM;
   private readonly os: ZeroFillOS;
 
-  constructor(maxBytes: number) {
+  /** A fresh region, or one holding an image's segments, read from its file (the rest stays zeros). */
+  constructor(maxBytes: number, image?: ImageSegments) {
     const buffer = new ArrayBuffer(maxBytes);
+    if (image !== undefined) readSegments(image, new Uint8Array(buffer));
     const os = new ZeroFillOS(new Uint8Array(buffer));
-    super(buffer, os, maxBytes / SEGMENT_SIZE);
+    super(buffer, os, maxBytes / SEGMENT_SIZE, image !== undefined);
     this.buffer = buffer;
     this.os = os;
   }

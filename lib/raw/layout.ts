@@ -35,10 +35,10 @@ import { SEGMENT_SIZE, TLSF_FL_COUNT, TLSF_SL_COUNT, MAX_SEGMENTS } from '../con
 /** 2: quick bins at 0x10900. 3: the segment cache is a bitmap at 0x10d00, its bound per region. */
 export const LAYOUT_VERSION = 3;
 /**
- * The functions a region handle of the addon has: 2 added trim(). Not part of the region's bytes; it
+ * The functions the addon and its region handles have: 2 added trim(), 3 openRegion(). Not part of the region's bytes; it
  * is here so that an addon built from older sources fails the layout comparison and is rebuilt.
  */
-export const ADDON_API = 2;
+export const ADDON_API = 3;
 /** "pymm" read as a little-endian u32. */
 export const MAGIC = 0x6d6d7970;
 

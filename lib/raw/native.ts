@@ -12,7 +12,7 @@ import { SEGMENT_SHIFT } from '../config';
 import { blockSizeFor, isLive, quickPut, quickTake } from './tlsf';
 import { segmentKind } from './segments';
 import { countRaw } from './allocator';
-import type { RawBackend, SystemSource } from './backend';
+import type { ImageSegments, RawBackend, SystemSource } from './backend';
 
 /**
  * A region's handle from the addon (native/binding.cc): the region's buffer and the C raw allocator's
@@ -22,6 +22,8 @@ export type NativeRegion = Omit<RawBackend, 'name' | 'idleCommittedBytes' | 'sys
 
 export interface NativeAddon {
   createRegion(maxBytes: number): NativeRegion;
+  /** A region over an image's segments, mapped copy-on-write from its file (native/binding.cc). */
+  openRegion(maxBytes: number, fd: number, segments: Uint32Array, dataOffset: number): NativeRegion;
   layout: Record<string, number>;
   /** The C library's malloc as a Buffer (absent from a build without external buffers). */
   systemMalloc(n: number): Buffer | null;
@@ -118,11 +120,13 @@ export class NativeBackend implements RawBackend {
   private readonly limit: number;
 
   /**
-   * Reserves the region. The addon throws ERR_PYMEM_RESERVE_FAILED when mmap fails and
-   * ERR_PYMEM_NO_EXTERNAL_BUFFERS where the runtime forbids external ArrayBuffers.
+   * Reserves the region, fresh or over an image's segments (each mapped copy-on-write from the file,
+   * so opening costs O(segments) and a page is read when first touched). The addon throws
+   * ERR_PYMEM_RESERVE_FAILED when mmap fails and ERR_PYMEM_NO_EXTERNAL_BUFFERS where the runtime
+   * forbids external ArrayBuffers.
    */
-  constructor(addon: NativeAddon, maxBytes: number) {
-    this.region = addon.createRegion(maxBytes);
+  constructor(addon: NativeAddon, maxBytes: number, image?: ImageSegments) {
+    this.region = image === undefined ? addon.createRegion(maxBytes) : addon.openRegion(maxBytes, image.fd, image.segments, image.dataOffset);
     this.buffer = this.region.buffer;
     this.system = { malloc: addon.systemMalloc, free: addon.systemFree };
     this.m = new Uint32Array(this.buffer);

@@ -8,7 +8,7 @@
 import { invalidArgValue, nativeUnavailable, reserveFailed } from '../errors';
 import { FallbackBackend } from './fallback';
 import { loadNative, NativeBackend } from './native';
-import type { RawBackend } from './backend';
+import type { ImageSegments, RawBackend } from './backend';
 
 export type BackendChoice = 'auto' | 'native' | 'fallback';
 
@@ -36,17 +36,19 @@ export function warnFallback(reason: string): void {
   );
 }
 
-function openFallback(maxBytes: number, reason: string, fellBack = false): OpenedBackend {
+function openFallback(maxBytes: number, reason: string, image: ImageSegments | undefined, fellBack = false): OpenedBackend {
   let backend: FallbackBackend;
   try {
-    backend = new FallbackBackend(maxBytes);
+    backend = new FallbackBackend(maxBytes, image);
   } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_PYMEM_BAD_IMAGE') throw e;
     throw reserveFailed(`cannot reserve a ${maxBytes}-byte region for the fallback backend: ${(e as Error).message}`);
   }
   return { backend, reason, fellBack };
 }
 
-export function openBackend(requested: BackendChoice, maxBytes: number): OpenedBackend {
+/** Opens the backend `requested` over a fresh region of maxBytes, or over an image's segments. */
+export function openBackend(requested: BackendChoice, maxBytes: number, image?: ImageSegments): OpenedBackend {
   let choice = requested;
   let why = `backend '${requested}' was requested`;
   const env = process.env.PYMEM_BACKEND;
@@ -57,19 +59,19 @@ export function openBackend(requested: BackendChoice, maxBytes: number): OpenedB
     choice = env;
     why = `PYMEM_BACKEND=${env}`;
   }
-  if (choice === 'fallback') return openFallback(maxBytes, why);
+  if (choice === 'fallback') return openFallback(maxBytes, why, image);
 
   const load = loadNative();
   if (load.error !== undefined) {
     if (choice === 'native') throw nativeUnavailable(`the native backend is not available (${why}): ${load.error}`);
-    return openFallback(maxBytes, `auto: the native addon is not available: ${load.error}`, true);
+    return openFallback(maxBytes, `auto: the native addon is not available: ${load.error}`, image, true);
   }
   try {
-    return { backend: new NativeBackend(load.addon, maxBytes), reason: choice === 'native' ? why : `auto: native addon ${load.path}`, fellBack: false };
+    return { backend: new NativeBackend(load.addon, maxBytes, image), reason: choice === 'native' ? why : `auto: native addon ${load.path}`, fellBack: false };
   } catch (e) {
     const error = e as Error & { code?: string };
     if (error.code !== 'ERR_PYMEM_NO_EXTERNAL_BUFFERS') throw e;
     if (choice === 'native') throw nativeUnavailable(`the native backend cannot run here (${why}): ${error.message}`);
-    return openFallback(maxBytes, `auto: the native addon cannot run here: ${error.message}`, true);
+    return openFallback(maxBytes, `auto: the native addon cannot run here: ${error.message}`, image, true);
   }
 }
