@@ -2,10 +2,15 @@
 // on the three domains (RAW, and MEM and OBJ through pymalloc), sizes from 0 to 4 MiB, driven on both
 // backends in lockstep. Every returned pointer, every refusal and
 // the region's bytes must be identical; heap.check() passes throughout; every block keeps its bytes.
+// Halfway, each heap is saved as an image and the other backend opens it: the run goes on, in
+// lockstep still, on native over the fallback's image and the fallback over native's.
 import t from 'tap';
 import { Random } from './helpers/random';
 import { heapOn, firstDifference } from './helpers/backends';
-import { RAW_HUGE_THRESHOLD, type Heap } from '../lib/index';
+import { RAW_HUGE_THRESHOLD, createHeap, type Heap } from '../lib/index';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 
 const SEED = Number(process.env.PYMEM_DIFF_SEED ?? 20261124);
 const OPERATIONS = 100_000;
@@ -62,14 +67,16 @@ function zeroed(heap: Heap, b: Block): boolean {
 
 t.test(`native and fallback agree on ${OPERATIONS} random operations (seed ${SEED})`, async (t) => {
   const heaps = [heapOn('native', { maxBytes: MAX_BYTES }), heapOn('fallback', { maxBytes: MAX_BYTES })];
-  const [native, fallback] = heaps;
+  let [native, fallback] = heaps;
+  const images = mkdtempSync(path.join(tmpdir(), 'pymem-diff-'));
+  t.teardown(() => rmSync(images, { recursive: true, force: true }));
   const rng = new Random(SEED);
   const live: Block[] = [];
   const arenas: number[] = [];
   let liveBytes = 0;
   let peak = 0;
   let tag = 0;
-  const tally = { malloc: 0, calloc: 0, realloc: 0, free: 0, outOfMemory: 0, refused: 0, arena: 0, huge: 0, pymalloc: 0 };
+  const tally = { malloc: 0, calloc: 0, realloc: 0, free: 0, outOfMemory: 0, refused: 0, arena: 0, huge: 0, pymalloc: 0, images: 0 };
   let failures = 0;
 
   /** Runs `op` on both heaps; the results must be equal. */
@@ -172,6 +179,22 @@ t.test(`native and fallback agree on ${OPERATIONS} random operations (seed ${SEE
       }
     }
 
+    if (i === OPERATIONS / 2) {
+      // Each backend's heap saved, and opened by the other: the same bytes, and the run goes on.
+      const [fromNative, fromFallback] = [path.join(images, 'native.img'), path.join(images, 'fallback.img')];
+      native.save(fromNative);
+      fallback.save(fromFallback);
+      const swapped = [createHeap({ image: fromFallback, backend: 'native' }), createHeap({ image: fromNative, backend: 'fallback' })];
+      for (const [k, heap] of swapped.entries()) {
+        const at = firstDifference(heap.u8, heaps[1 - k].u8);
+        verify(`the image of ${heaps[1 - k].backend}'s heap, opened on ${heap.backend}, differs first at byte ${at}`, at === -1);
+        heaps[1 - k].close();
+      }
+      [native, fallback] = swapped;
+      heaps[0] = native;
+      heaps[1] = fallback;
+      tally.images++;
+    }
     if (i % CHECK_EVERY === 0) for (const heap of heaps) heap.check();
     if (i % COMPARE_EVERY === 0) {
       const at = firstDifference(native.u8, fallback.u8);
@@ -185,7 +208,7 @@ t.test(`native and fallback agree on ${OPERATIONS} random operations (seed ${SEE
   t.equal(native.allocatedBlocks(), live.filter((b) => b.d !== 'raw').length, 'every MEM and OBJ block counted');
 
   t.ok(tally.outOfMemory > 0, `the heap ran into its limit (${tally.outOfMemory} times; live bytes peaked at ${peak})`);
-  t.ok(tally.huge > 100 && tally.refused > 100 && tally.arena > 100 && tally.pymalloc > 10_000, `every path taken: ${JSON.stringify(tally)}`);
+  t.ok(tally.huge > 100 && tally.refused > 100 && tally.arena > 100 && tally.pymalloc > 10_000 && tally.images === 1, `every path taken: ${JSON.stringify(tally)}`);
   for (const b of live) both(`${b.d}.free(${b.p})`, (heap) => (heap[b.d].free(b.p), 0));
   for (const a of arenas) both(`arenaFree(${a})`, (heap) => (heap.arenaFree(a), 0));
   for (const heap of heaps) heap.check();
