@@ -14,6 +14,8 @@ import { WARM_MS, STACK_DEPTH, atDepth, measure, peakRss } from '../lib/cli/benc
 import { createHeap, MIN_MAX_BYTES } from '../lib/index';
 import { objectsSummary, recordsSummary, runObjects } from '../lib/cli/bench-objects';
 import { measureObjects } from '../lib/cli/bench-objects-child';
+import { imageSummary, runImage } from '../lib/cli/bench-image';
+import { measureImage } from '../lib/cli/bench-image-child';
 import { runChild } from '../lib/cli/child';
 import { decodeProgram, encodeProgram } from '../lib/trace/binary';
 import { loadWorkload } from '../lib/trace/workloads';
@@ -214,6 +216,42 @@ t.test('--objects: a child that fails, forms that disagree, a child without --ex
   t.throws(() => measureObjects('js', 10), { message: 'bench-objects-child needs node --expose-gc' });
 });
 
+t.test('--image: records saved as heap images and as JSON and v8 files, and opened in fresh processes', async (t) => {
+  const r = runBench(tiny({ workloads: ['sweep'], rounds: 1, image: true, scale: 0.002 }), capture(), { env: { ...process.env, CC: 'false' }, thingModule: 'no-such-allocator', wasm: '/nonexistent/tlsf.wasm' });
+  const image = r.image!;
+  t.equal(image.count, 2_000);
+  t.same(Object.keys(image.forms), ['objects-native', 'objects-fallback', 'blocks-native', 'blocks-fallback', 'json', 'v8']);
+  t.equal(new Set(Object.values(image.forms).map((m) => m.checksum)).size, 1, 'every form read every record back the same');
+  const f = image.forms;
+  t.equal(f['objects-native'].fileBytes, f['objects-fallback'].fileBytes, 'an image is the same bytes from either backend');
+  t.ok(f['blocks-native'].fileBytes < f['objects-native'].fileBytes, 'compact blocks take fewer segments than dicts');
+  t.ok(Object.values(f).every((m) => m.saveMs > 0 && m.openMs > 0 && m.readMs >= 0 && m.fileBytes > 0), 'each figure measured');
+  t.match(formatResults(r, 'text'), /\nrecords saved and opened again\n {2}form +file +save ms +MB\/s saved +open \+ first record ms +RSS at first record +read all ms\n {2}heap image of dicts, native +[\d.]+ MiB +\d+ +\d+ +[\d.]+ /);
+  t.match(formatResults(r, 'markdown'), /^## `pymem bench --quick --image --workload sweep --rounds 1 --scale 0\.002 --warmup 1 --markdown`\n[^]*\n### Records saved and opened again\n\n\| form \|[^]*\n2,000 records, medians of 1 rounds, the file in the page cache: a heap image opens with its first record in [\d.]+ ms where JSON\.parse/);
+  const fallbackOnly = { ...image, forms: { 'objects-fallback': f['objects-fallback'], json: f.json } };
+  t.match(imageSummary(fallbackOnly), new RegExp(`first record in ${f['objects-fallback'].openMs.toFixed(1)} ms`), 'without native, the fallback speaks for the heap');
+  // The measurements themselves, as the bench runs them (here with coverage on), for each form.
+  const dist = path.join(PACKAGE_ROOT, 'dist', 'cli', 'bench-image-main.js');
+  let expected = 0;
+  for (let i = 0; i < 300; i++) expected += i + `user-${i}`.length + `t${i % 10}`.length + `g${i % 7}`.length + 'member'.length + i / 4;
+  for (const form of Object.keys(f)) {
+    const file = path.join(scratch, `${form}.img`);
+    const [saved, opened] = ['save', 'open'].map((phase) => spawnSync(process.execPath, [dist, form, '300', file, phase], { encoding: 'utf8' }));
+    t.equal(JSON.parse(opened.stdout).checksum, expected, `${form}: every record read back ${saved.stderr}${opened.stderr}`);
+  }
+});
+
+t.test('--image: a form or phase that does not exist, forms that disagree', async (t) => {
+  t.throws(() => runImage(['bogus'], 10, 1, scratch, () => {}), { message: /^image, bogus, save, failed \(status 1\): [^]*no image form 'bogus'/ });
+  t.throws(() => measureImage('json', 10, path.join(scratch, 'x.json'), 'reopen'), { message: "no phase 'reopen' (save or open)" });
+  let n = 0;
+  const m = { saveMs: 1, openMs: 1, readMs: 1, fileBytes: 1, openRss: 0 };
+  const { runImage: mocked } = t.mockRequire('../lib/cli/bench-image', {
+    'node:child_process': { spawnSync: () => ({ status: 0, stdout: JSON.stringify({ ...m, checksum: n++ >> 1 }) }) },
+  }) as typeof import('../lib/cli/bench-image');
+  t.throws(() => mocked(['json', 'v8'], 10, 1, scratch, () => {}), { message: 'image: the forms read different records back (checksums 0, 1)' });
+});
+
 t.test('a contender that fails is an error naming it', async (t) => {
   const cc = path.join(scratch, 'broken-cc');
   writeFileSync(cc, '#!/bin/sh\n# a "compiler" whose program exits 3\nwhile [ "$1" != "-o" ]; do shift; done\nprintf "#!/bin/sh\\nexit 3\\n" > "$2"; chmod +x "$2"\n');
@@ -260,6 +298,7 @@ t.test('the settings the options ask for', async (t) => {
   t.equal(benchSettings({ 'debug-hooks': true }).debugHooks, true);
   t.equal(benchSettings({ tracemalloc: true }).tracemalloc, true);
   t.equal(benchSettings({ objects: true }).objects, true);
+  t.equal(benchSettings({ image: true }).image, true);
   t.equal(benchOptions(benchSettings({})), '--quick', "npm start's run is named by its mode alone");
   t.equal(benchOptions(benchSettings({ full: true, objects: true, 'debug-hooks': true, tracemalloc: true, workload: ['large', 'small'], rounds: '3' })), '--full --debug-hooks --tracemalloc --objects --workload large --workload small --rounds 3');
   t.throws(() => benchSettings({ rounds: '2.5' }), { message: "--rounds must be a whole number from 1; got '2.5'" });

@@ -22,7 +22,7 @@ t.test('usage and help', async (t) => {
   const none = pymem();
   t.equal(none.status, 2, 'no command: usage, status 2');
   t.match(none.stderr, /^Usage: pymem <command> \[options\]\n/);
-  t.match(none.stderr, /\n {2}replay {2}replay an allocation trace/);
+  t.match(none.stderr, /\n {2}replay +replay an allocation trace/);
   for (const help of [['help'], ['--help'], ['-h']]) t.same(pymem(...help), { status: 0, stdout: none.stderr, stderr: '' }, help.join(' '));
   t.match(pymem('help', 'replay'), { status: 0, stdout: /^Usage: pymem replay FILE\|WORKLOAD \[options\]\n/ });
   t.match(pymem('replay', '--help'), { status: 0, stdout: /^Usage: pymem replay/ });

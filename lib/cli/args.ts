@@ -61,7 +61,8 @@ export function parse(command: Command, argv: string[]) {
   }
 }
 
-function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+/** A choice among `allowed`, or a UsageError naming the option. */
+export function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
   if (!allowed.includes(value as T)) throw new UsageError(`--${name} must be ${allowed.join(', ')}; got '${value}'`);
   return value as T;
 }

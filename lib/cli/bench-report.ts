@@ -8,6 +8,7 @@
 import * as os from 'node:os';
 import { count, mib } from '../map/numbers';
 import { objectsSummary, objectsTable, recordsSummary, recordsTable, type ObjectsResults } from './bench-objects';
+import { imageSummary, imageTable, type ImageResults } from './bench-image';
 
 export interface Cell {
   /** Nanoseconds per event: the median of the rounds, and the fastest and slowest round. */
@@ -42,6 +43,8 @@ export interface BenchResults {
   /** With --objects: the objects against JS values, and records as dicts against JS objects (lib/cli/bench-objects.ts). */
   objects?: ObjectsResults;
   records?: ObjectsResults;
+  /** With --image: records saved and opened again (lib/cli/bench-image.ts). */
+  image?: ImageResults;
 }
 
 export const LABELS: Record<string, string> = {
@@ -171,6 +174,7 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
     if (r.tracemalloc) out.push('### tracemalloc against none', '', markdownTable(tracing), '', 'Per traced allocation (malloc, calloc or realloc), the time tracing added:', '', markdownTable(perAllocation), '');
     if (r.objects) out.push('### Objects against JS values', '', markdownTable(objectsTable(r.objects)), '', objectsSummary(r.objects), '');
     if (r.records) out.push('### Records: dicts against JS objects', '', markdownTable(recordsTable(r.records)), '', recordsSummary(r.records), '');
+    if (r.image) out.push('### Records saved and opened again', '', markdownTable(imageTable(r.image)), '', imageSummary(r.image), '');
     out.push(`${autoLine(r)} ${recommendation(r)}`);
   } else {
     out.push(`${command}: ${settings}.`);
@@ -180,6 +184,7 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
     if (r.tracemalloc) out.push('tracemalloc against none', textTable(tracing), '', 'tracemalloc: time added per traced allocation', textTable(perAllocation), '');
     if (r.objects) out.push('objects against JS values', textTable(objectsTable(r.objects)), '', objectsSummary(r.objects), '');
     if (r.records) out.push('records: dicts against JS objects', textTable(recordsTable(r.records)), '', recordsSummary(r.records), '');
+    if (r.image) out.push('records saved and opened again', textTable(imageTable(r.image)), '', imageSummary(r.image), '');
     out.push(autoLine(r), recommendation(r));
   }
   return `${out.join('\n')}\n`;

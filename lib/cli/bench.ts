@@ -20,16 +20,19 @@ import { ROOT, runChild } from './child';
 import { LABELS, formatResults, type BenchResults, type Cell } from './bench-report';
 import { count } from '../map/numbers';
 import { runObjects } from './bench-objects';
+import { imageForms, runImage } from './bench-image';
 
 /**
  * What --quick (the default, and `npm start`: about 45 s on a quiet 2-core machine) and --full
  * measure: the workloads' scale, the rounds, the events the slow contenders are timed on, and with
- * --objects the values of each type and the records.
+ * --objects the values of each type and the records, and with --image the records saved (the
+ * image section's rounds are at most 3: each builds a million records per form with --full).
  */
 export const MODES = {
-  quick: { scale: 0.25, repeats: 3, slowEvents: 3_000, objects: 250_000, records: 100_000 },
-  full: { scale: 1, repeats: 7, slowEvents: 20_000, objects: 1_000_000, records: 1_000_000 },
+  quick: { scale: 0.25, repeats: 3, slowEvents: 3_000, objects: 250_000, records: 100_000, image: 250_000 },
+  full: { scale: 1, repeats: 7, slowEvents: 20_000, objects: 1_000_000, records: 1_000_000, image: 1_000_000 },
 } as const;
+const IMAGE_ROUNDS = 3;
 
 /** Contenders orders of magnitude slower, timed on the first slowEvents events of each workload. */
 const SLOW = new Set(['thing', 'arraybuffer']);
@@ -46,6 +49,8 @@ export interface BenchSettings {
   tracemalloc?: boolean;
   /** Also build ints, floats and short strings as heap objects against JS values (lib/cli/bench-objects.ts). */
   objects?: boolean;
+  /** Also save records as heap images and open them, against JSON and v8.serialize (lib/cli/bench-image.ts). */
+  image?: boolean;
   /** --scale: the workloads at this fraction of their full size, and scale x 10^6 values and records; else the mode's. */
   scale?: number;
   /** --warmup: each pymem measurement warms up for at most this many milliseconds (default WARM_MS). */
@@ -80,18 +85,20 @@ export function benchSettings(values: Record<string, unknown>): BenchSettings {
     ...(values['debug-hooks'] ? { debugHooks: true } : {}),
     ...(values.tracemalloc ? { tracemalloc: true } : {}),
     ...(values.objects ? { objects: true } : {}),
+    ...(values.image ? { image: true } : {}),
     ...(values.scale === undefined ? {} : { scale: scaleOption(values.scale) }),
     ...(warmupMs === undefined ? {} : { warmupMs }),
   };
 }
 
 /** The options of `pymem bench` that ask for these settings, shortest form: the reports' headings show them. */
-export function benchOptions({ mode, rounds, workloads, debugHooks, tracemalloc, objects, scale, warmupMs }: BenchSettings): string {
+export function benchOptions({ mode, rounds, workloads, debugHooks, tracemalloc, objects, image, scale, warmupMs }: BenchSettings): string {
   return [
     `--${mode}`,
     ...(debugHooks ? ['--debug-hooks'] : []),
     ...(tracemalloc ? ['--tracemalloc'] : []),
     ...(objects ? ['--objects'] : []),
+    ...(image ? ['--image'] : []),
     ...(workloads.join() === workloadNames().join() ? [] : workloads.map((name) => `--workload ${name}`)),
     ...(rounds === MODES[mode].repeats ? [] : [`--rounds ${rounds}`]),
     ...(scale === undefined ? [] : [`--scale ${scale}`]),
@@ -173,11 +180,13 @@ function progress(io: Io, total: number) {
 }
 
 export function runBench(settings: BenchSettings, io: Io, { env = process.env, thingModule = '@thi.ng/malloc', wasm = ASSEMBLYSCRIPT_WASM }: BenchOptions = {}): BenchResults {
-  const { mode, rounds: repeats, workloads: names, debugHooks = false, tracemalloc = false, objects = false, warmupMs = WARM_MS } = settings;
+  const { mode, rounds: repeats, workloads: names, debugHooks = false, tracemalloc = false, objects = false, image = false, warmupMs = WARM_MS } = settings;
   const { slowEvents } = MODES[mode];
   const scale = settings.scale ?? MODES[mode].scale;
   const objectCount = settings.scale === undefined ? MODES[mode].objects : Math.max(1, Math.round(settings.scale * 1e6));
   const recordCount = settings.scale === undefined ? MODES[mode].records : objectCount;
+  const imageCount = settings.scale === undefined ? MODES[mode].image : objectCount;
+  const imageRounds = Math.min(repeats, IMAGE_ROUNDS);
   const work = mkdtempSync(path.join(os.tmpdir(), 'pymem-bench-'));
   try {
     const variants = [...(debugHooks ? ['debug'] : []), ...(tracemalloc ? ['tm1', 'tm25'] : [])];
@@ -185,7 +194,8 @@ export function runBench(settings: BenchSettings, io: Io, { env = process.env, t
     for (const line of found.missing) io.stderr.write(`${line}\n`);
     const forms = objects ? [...found.ready.filter((c) => c === 'native' || c === 'fallback'), 'js'] : [];
     const recordForms = forms.map((form) => `records-${form}`);
-    const bar = progress(io, names.length * repeats * found.ready.length + 2 * forms.length * repeats);
+    const imageFormList = image ? imageForms(found.ready.filter((c) => c === 'native' || c === 'fallback')) : [];
+    const bar = progress(io, names.length * repeats * found.ready.length + 2 * forms.length * repeats + imageFormList.length * imageRounds);
     const options = benchOptions(settings);
     const results: BenchResults = { mode, options, scale, repeats, slowEvents, debugHooks, tracemalloc, contenders: found.ready, missing: found.missing, compiler: found.compiler, auto: autoBackend(), workloads: [] };
     for (const name of names) {
@@ -226,6 +236,10 @@ export function runBench(settings: BenchSettings, io: Io, { env = process.env, t
       results.records = runObjects(recordForms, recordCount, repeats, bar.step);
       bar.line(`records: measured (${count(recordCount)} records)`);
     }
+    if (image) {
+      results.image = runImage(imageFormList, imageCount, imageRounds, work, bar.step);
+      bar.line(`image: measured (${count(imageCount)} records)`);
+    }
     return results;
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -257,6 +271,10 @@ Options:
                                    million with --full) as heap objects and as JS values in an array,
                                    and records {id, name, tags, score} (100,000, a million with --full)
                                    as heap dicts and as JS objects
+  --image                          also save records (1/4 million, a million with --full) as heap
+                                   images of dicts and of compact blocks, and as JSON and
+                                   v8.serialize files, and time saving, opening to the first record
+                                   and reading them all (at most 3 rounds)
   --rounds N                       rounds instead of the mode's 3 or 7
   --scale F                        the workloads at F of their full size (0.25 in --quick, 1 in --full),
                                    and F million values of each type and F million records
@@ -271,6 +289,7 @@ Options:
     'debug-hooks': { type: 'boolean', default: false },
     tracemalloc: { type: 'boolean', default: false },
     objects: { type: 'boolean', default: false },
+    image: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     scale: { type: 'string' },
     warmup: { type: 'string' },

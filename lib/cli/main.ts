@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { UsageError, parse, type Command, type Io } from './args';
 import { benchCommand } from './bench';
 import { mapCommand } from './map';
+import { inspectCommand } from './inspect';
 import { replayCommand } from './replay';
 import { statsCommand } from './stats';
 import { topCommand } from './top';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, Command> = {
   replay: replayCommand,
   stats: statsCommand,
   map: mapCommand,
+  inspect: inspectCommand,
   top: topCommand,
 };
 
