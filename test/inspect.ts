@@ -23,8 +23,11 @@ t.test('the census counts the objects in live blocks, by type, on both backends 
     const list = o.fromJS(VALUES);
     // 40,000 ints more: their blocks carve the first arena's every pool and spill into a second.
     const ints = o.fromJS(Array.from({ length: 40_000 }, (_, i) => 1_000 + i));
-    // A parked object and a data block are no objects: a float on the freelist, a block of zeros.
+    // A parked object and a data block are no objects: a float on the freelist, a block of zeros;
+    // nor are the blocks of pools emptied again (200 bytes objects of 200 bytes each, alone in their size class).
     o.decref(o.float(9.5));
+    const gone = o.fromJS(Array.from({ length: 200 }, (_, i) => new Uint8Array(200).fill(i)));
+    o.decref(gone);
     heap.obj.malloc(64);
     const found = objectCensus(heap.u32, heap.maxBytes);
     o.decref(list);

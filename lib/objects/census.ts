@@ -16,7 +16,7 @@ import {
 import { segmentKind, segmentValue } from '../raw/segments';
 import { isLive } from '../raw/tlsf';
 import {
-  AO_ADDRESS, AO_NTOTALPOOLS, AO_POOL_ADDRESS, OBM_MAXARENAS, POOL_COUNT, POOL_FREEBLOCK, POOL_NEXTOFFSET, POOL_OVERHEAD, POOL_SIZE,
+  AO_ADDRESS, AO_POOL_ADDRESS, OBM_MAXARENAS, POOL_COUNT, POOL_FREEBLOCK, POOL_NEXTOFFSET, POOL_OVERHEAD, POOL_SIZE,
   POOL_SZIDX, arenaObject, blockSize, firstPool, numBlocks,
 } from '../pymalloc/layout';
 import { GC_HEAD, TYPE_COUNT, TYPE_GC_BITS, TYPE_INFO } from './layout';
@@ -44,7 +44,8 @@ export function objectCensus(u32: Uint32Array, limit: number): Census {
     const address = u32[(ao + AO_ADDRESS) >>> 2];
     if (address === 0) continue;
     const carved = u32[(ao + AO_POOL_ADDRESS) >>> 2];
-    for (let k = 0, pool = firstPool(address); k < u32[(ao + AO_NTOTALPOOLS) >>> 2] && pool < carved; k++, pool += POOL_SIZE) {
+    // Every pool below the carving mark has been carved (pool_address: the next pool to carve).
+    for (let pool = firstPool(address); pool < carved; pool += POOL_SIZE) {
       if (u32[(pool + POOL_COUNT) >>> 2] === 0) continue;
       const sizeClass = u32[(pool + POOL_SZIDX) >>> 2];
       const size = blockSize(sizeClass);
