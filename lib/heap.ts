@@ -253,11 +253,28 @@ export class Heap {
   save(file: string): number {
     this.assertOpen('heap.save');
     if (typeof file !== 'string') throw invalidArgType('file', 'string', file);
-    const allocator = this.allocatorName();
+    const allocator = this.imageAllocatorName();
     if (allocator === null) {
       throw invalidState("heap.save(): the domains hold allocators of the program's own (setAllocator), which an image cannot record; it records pymalloc, malloc and their debug hooks");
     }
     return writeImage(file, { u8: this.u8, u32: this.u32, maxBytes: this.maxBytes, allocator, root: this.root, rootKind: this.rootKind });
+  }
+
+  /**
+   * The allocator name an image records: allocatorName() as the domains would answer without
+   * tracemalloc's and setNoMemory's hooks, which live in JavaScript and are not saved.
+   */
+  private imageAllocatorName(): CurrentAllocatorName | null {
+    const under = (name: DomainName): Allocator => {
+      let a = this[name].allocator;
+      for (let inner = this.hookedInner(name, a); inner !== undefined; inner = this.hookedInner(name, a)) a = inner;
+      return a;
+    };
+    return currentAllocatorName({ raw: under('raw'), mem: under('mem'), obj: under('obj') }, this.sets, (a) => this.debugHooks.wrapped(a));
+  }
+
+  private hookedInner(name: DomainName, a: Allocator): Allocator | undefined {
+    return this.tracemalloc.hooks.innerOf(name, a) ?? this.noMemory.hooks.innerOf(name, a);
   }
 
   /**
@@ -364,7 +381,7 @@ export class Heap {
    */
   allocatorName(): CurrentAllocatorName | null {
     this.assertOpen('heap.allocatorName');
-    return currentAllocatorName({ raw: this.raw, mem: this.mem, obj: this.obj }, this.sets, (a) => this.debugHooks.wrapped(a));
+    return currentAllocatorName({ raw: this.raw.allocator, mem: this.mem.allocator, obj: this.obj.allocator }, this.sets, (a) => this.debugHooks.wrapped(a));
   }
 
   /**

@@ -210,6 +210,30 @@ t.test('debug hooks: the image keeps their frames and opens with them', async (t
   }
 });
 
+t.test("tracemalloc's and setNoMemory's hooks are not saved: the image records the allocator under them", async (t) => {
+  for (const allocator of ['pymalloc', 'malloc_debug'] as const) {
+    const heap = heapOn('fallback', { allocator });
+    heap.tracemalloc.start(5);
+    heap.setNoMemory(1_000_000);
+    t.equal(heap.allocatorName(), null, 'the hooks hide the name from allocatorName()');
+    const p = heap.obj.malloc(40);
+    const file = scratch();
+    heap.save(file);
+    const opened = createHeap({ image: file, backend: 'native' });
+    t.equal(opened.allocatorName(), allocator);
+    t.equal(opened.tracemalloc.isTracing(), false, 'no tracing comes with it');
+    opened.obj.free(p);
+    opened.close();
+    // A program's own hook over tracemalloc's is not one the image can look through.
+    const inner = heap.getAllocator('mem');
+    heap.setAllocator('mem', { ...inner, malloc: (n) => inner.malloc(n) });
+    t.throws(() => heap.save(scratch()), { code: 'ERR_INVALID_STATE' });
+    heap.removeMemHooks();
+    heap.tracemalloc.stop();
+    heap.close();
+  }
+});
+
 t.test('what save and createHeap({ image }) refuse', async (t) => {
   const heap = heapOn('fallback');
   t.throws(() => heap.save(1 as unknown as string), { code: 'ERR_INVALID_ARG_TYPE' });

@@ -14,7 +14,7 @@
  */
 import { invalidArgValue } from '../errors';
 import {
-  pointerError, selfValidating, isU32, bigSize, callocIsNull, checkPointer, UNSERVABLE, type Allocator, type DomainName, type Domain,
+  pointerError, selfValidating, isU32, bigSize, callocIsNull, checkPointer, UNSERVABLE, type Allocator, type DomainName,
 } from './domain';
 import { SEGMENT_SIZE } from '../config';
 import { committedBytes } from '../raw/stats';
@@ -181,16 +181,16 @@ function setName(raw: Allocator, mem: Allocator, obj: Allocator, sets: Allocator
 export type CurrentAllocatorName = 'pymalloc' | 'malloc' | 'pymalloc_debug' | 'malloc_debug';
 
 /**
- * _PyMem_GetCurrentAllocatorName: 'pymalloc' or 'malloc' when the domains hold one of the heap's sets;
+ * _PyMem_GetCurrentAllocatorName: 'pymalloc' or 'malloc' when the domains' allocators are one of the heap's sets;
  * the same with '_debug' when each domain holds debug hooks around that set (`wrapped` gives what the
  * debug hooks installed in a domain wrap); null when they hold anything else.
  */
 export function currentAllocatorName(
-  domains: Record<DomainName, Domain>,
+  allocators: Record<DomainName, Allocator>,
   sets: AllocatorSets,
   wrapped: (hooks: Allocator) => Allocator | undefined,
 ): CurrentAllocatorName | null {
-  const [raw, mem, obj] = [domains.raw.allocator, domains.mem.allocator, domains.obj.allocator];
+  const { raw, mem, obj } = allocators;
   const plain = setName(raw, mem, obj, sets);
   if (plain !== null) return plain;
   const [wraw, wmem, wobj] = [wrapped(raw), wrapped(mem), wrapped(obj)];

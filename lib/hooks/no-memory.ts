@@ -9,36 +9,31 @@
  * The hooks are installed once, over whatever the domains hold; calling setNoMemory again only resets
  * the count and the range. removeMemHooks() puts back what the domains held when they were installed.
  */
-import { DOMAIN_NAMES, type Allocator, type Domain, type DomainName } from '../domains/domain';
+import type { Allocator, Domain, DomainName } from '../domains/domain';
+import { DomainHooks } from '../domains/hooks';
 
 export class NoMemoryHooks {
   private count = 0;
   private start = 0;
   private stop = 0;
-  /** The domains' allocators from before the hooks; null when they are not installed. */
-  private saved: Record<DomainName, Allocator> | null = null;
+  /** @internal the hooks set() installs over the domains, with what they wrap. */
+  readonly hooks: DomainHooks;
 
-  constructor(private readonly domains: Record<DomainName, Domain>) {}
+  constructor(domains: Record<DomainName, Domain>) {
+    this.hooks = new DomainHooks(domains);
+  }
 
   /** set_nomemory(start, stop): arguments already checked as C ints. */
   set(start: number, stop: number): void {
     this.count = 0;
     this.start = start;
     this.stop = stop;
-    if (this.saved !== null) return;
-    const saved = {} as Record<DomainName, Allocator>;
-    for (const name of DOMAIN_NAMES) {
-      saved[name] = this.domains[name].allocator;
-      this.domains[name].allocator = this.hook(saved[name]);
-    }
-    this.saved = saved;
+    this.hooks.install((inner) => this.hook(inner));
   }
 
   /** remove_mem_hooks(): harmless when they are not installed. */
   remove(): void {
-    if (this.saved === null) return;
-    for (const name of DOMAIN_NAMES) this.domains[name].allocator = this.saved[name];
-    this.saved = null;
+    this.hooks.uninstall();
   }
 
   /** fm_nomemory: counts one allocation call; true when it must fail. */

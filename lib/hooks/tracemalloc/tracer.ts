@@ -13,7 +13,8 @@
  * The tables are JS Maps, outside the region, as CPython keeps its tables outside pymalloc.
  */
 import { invalidArgType, outOfRange } from '../../errors';
-import { DOMAIN_NAMES, type Allocator, type Domain, type DomainName } from '../../domains/domain';
+import type { Allocator, Domain, DomainName } from '../../domains/domain';
+import { DomainHooks } from '../../domains/hooks';
 import { captureSites } from './stack';
 import { Tracebacks, type TracebackEntry } from './intern';
 import { Snapshot, Traceback, type RawTrace } from './snapshot';
@@ -41,7 +42,8 @@ export class Tracemalloc {
   private tracing = false;
   /** get_traceback_limit(): 1 until the first start(), then the last start's, kept after stop(). */
   private limit = 1;
-  private saved: Record<DomainName, Allocator> | null = null;
+  /** @internal the hooks start() installs over the domains, with what they wrap. */
+  readonly hooks: DomainHooks;
   private reentrant = false;
   private traced = 0;
   private peak = 0;
@@ -53,9 +55,11 @@ export class Tracemalloc {
    * getObjectTraceback (an object layer's containers start before the object, at their GC head).
    */
   constructor(
-    private readonly domains: Record<DomainName, Domain>,
+    domains: Record<DomainName, Domain>,
     private readonly blockOf: (ptr: number) => number,
-  ) {}
+  ) {
+    this.hooks = new DomainHooks(domains);
+  }
 
   /** start(nframe = 1): traces from now on, keeping nframe frames per traceback; nothing if tracing. */
   start(nframe = 1): void {
@@ -65,20 +69,14 @@ export class Tracemalloc {
     }
     if (this.tracing) return;
     this.limit = nframe;
-    const saved = {} as Record<DomainName, Allocator>;
-    for (const name of DOMAIN_NAMES) {
-      saved[name] = this.domains[name].allocator;
-      this.domains[name].allocator = this.hook(saved[name], this.domains[name]);
-    }
-    this.saved = saved;
+    this.hooks.install((inner, domain) => this.hook(inner, domain));
     this.tracing = true;
   }
 
   /** stop(): puts the allocators back and forgets every trace; traced memory and peak become 0. */
   stop(): void {
     if (!this.tracing) return;
-    for (const name of DOMAIN_NAMES) this.domains[name].allocator = this.saved![name];
-    this.saved = null;
+    this.hooks.uninstall();
     this.tracing = false;
     this.clearTraces();
   }
