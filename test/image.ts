@@ -106,6 +106,18 @@ t.test('writes to an opened heap never reach the file', async (t) => {
   t.equal(Buffer.compare(fs.readFileSync(file), before), 0);
 });
 
+t.test('an opened heap saved over its own image keeps reading the old file, and the new one opens', async (t) => {
+  const { file, blocks } = saved('native');
+  const heap = createHeap({ image: file, backend: 'native' });
+  heap.u8.fill(0x11, blocks.raw, blocks.raw + 40_000);
+  heap.save(file);
+  t.ok(heap.u8.subarray(blocks.huge, blocks.huge + (3 << 20)).every((b) => b === 0x7c), 'pages not read yet come from the old file, unchanged');
+  const again = createHeap({ image: file, backend: 'native', verify: true });
+  t.ok(again.u8.subarray(blocks.raw, blocks.raw + 40_000).every((b) => b === 0x11), 'the new image holds the change');
+  again.close();
+  heap.close();
+});
+
 t.test('only segments in use are written', async (t) => {
   const heap = heapOn('fallback', { maxBytes: 64 << 20 });
   const file = scratch();

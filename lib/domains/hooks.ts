@@ -12,10 +12,6 @@ export class DomainHooks {
 
   constructor(private readonly domains: Record<DomainName, Domain>) {}
 
-  get active(): boolean {
-    return this.installed !== null;
-  }
-
   /** Installs `hook(inner, domain)` over each domain's allocator; nothing when installed already. */
   install(hook: (inner: Allocator, domain: Domain) => Allocator): void {
     if (this.installed !== null) return;
