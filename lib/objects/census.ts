@@ -33,11 +33,16 @@ export function objectCensus(u32: Uint32Array, limit: number): Census {
     counts[type]++;
     bytes[type] += size;
   };
+  /** The type of a live object at p whose GC head is `gc` (1: it has one, 0: none), else -1. */
+  const objectAt = (p: number, gc: number): number => {
+    const type = isLiveObject(u32, limit, p) ? typeOf(u32, p) : -1;
+    return type >= 0 && ((TYPE_GC_BITS >>> type) & 1) === gc ? type : -1;
+  };
   /** A block of `size` bytes: an atom at its start, or a container GC_HEAD bytes in, or no object. */
   const look = (block: number, size: number): void => {
-    if (isLiveObject(u32, limit, block) && ((TYPE_GC_BITS >>> typeOf(u32, block)) & 1) === 0) return count(typeOf(u32, block), size);
-    const p = block + GC_HEAD;
-    if (isLiveObject(u32, limit, p) && ((TYPE_GC_BITS >>> typeOf(u32, p)) & 1) === 1) count(typeOf(u32, p), size);
+    const atom = objectAt(block, 0);
+    const type = atom >= 0 ? atom : objectAt(block + GC_HEAD, 1);
+    if (type >= 0) count(type, size);
   };
   for (let i = 0; i < u32[OBM_MAXARENAS >>> 2]; i++) {
     const ao = arenaObject(i);

@@ -16,10 +16,9 @@
  */
 import { invalidArgType, objectError, outOfRange, hex, type ObjectErrorCode } from '../errors';
 import {
-  IMMORTAL, OB_REFCNT, OB_TYPE, OB_TYPE_DEAD, NONE, TRUE, FALSE, TYPE_INFO, T_STR, T_TUPLE, T_LIST, T_DICT, LIST_SIZE, OBJ_MAGIC,
-  OBJ_MAGIC_VALUE,
+  IMMORTAL, OB_REFCNT, OB_TYPE, OB_TYPE_DEAD, NONE, TRUE, FALSE, TYPE_INFO, T_STR, T_TUPLE, T_LIST, T_DICT, LIST_SIZE,
 } from './layout';
-import { typeOf, inObjectRange, isLiveObject } from './header';
+import { typeOf, inObjectRange, isLiveObject, holdsObjects } from './header';
 import { intFromNumber, intFromBigInt } from './int';
 import { newFloat, inFloatFreeList } from './float';
 import { strFromJS, isInterned, findInterned, addInterned } from './str';
@@ -58,7 +57,7 @@ export class Objects {
     private readonly m: ObjectMemory,
     private readonly maxBytes: number,
   ) {
-    if (m.u32[OBJ_MAGIC >>> 2] !== OBJ_MAGIC_VALUE) {
+    if (!holdsObjects(m.u32)) {
       writeStatics(m);
       writeEmptyKeys(m);
       initCollector(m.u32);

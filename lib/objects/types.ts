@@ -12,7 +12,7 @@
  * V8 never inlines. Measured with callgrind on 20,000 records: through that one call site a full
  * collection ran 12% more instructions, freeing the records 8% more, reading them back 9% more. A
  * switch has a call site per type, each calling that type's entry of this table, and each stays
- * monomorphic. A new type takes its line in BY_NUMBER and its case in each switch; test/objects.ts
+ * monomorphic. A new type takes its line in BY_NUMBER and its case in each switch; test/type-slots.ts
  * checks that every case calls its type's own slot.
  */
 import { T_NONE, T_BOOL, T_INT, T_FLOAT, T_STR, T_BYTES, T_TUPLE, T_LIST, T_DICT, TYPE_COUNT } from './layout';
