@@ -172,7 +172,7 @@ t.test('roots', async (t) => {
   }
 });
 
-t.test('a save that fails before its rename leaves the old image, and no temporary file', async (t) => {
+t.test('a save that fails before its rename (the rename, or a write) leaves the old image, and no temporary file', async (t) => {
   const heap = heapOn('fallback');
   const file = scratch();
   heap.save(file);
@@ -191,6 +191,19 @@ t.test('a save that fails before its rename leaves the old image, and no tempora
   }
   t.equal(Buffer.compare(fs.readFileSync(file), old), 0, 'the old image is whole');
   t.same(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'the temporary file is gone');
+  // A disk that fills up while the image is written: the same.
+  const realWrite: { writeSync: typeof fs.writeSync } = require('node:fs');
+  const write = realWrite.writeSync;
+  realWrite.writeSync = (() => {
+    throw Object.assign(new Error('injected: no space left on device'), { code: 'ENOSPC' });
+  }) as typeof fs.writeSync;
+  try {
+    t.throws(() => heap.save(file), { code: 'ENOSPC' });
+  } finally {
+    realWrite.writeSync = write;
+  }
+  t.equal(Buffer.compare(fs.readFileSync(file), old), 0, 'the old image is whole after a failed write');
+  t.same(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'and its temporary file is gone');
   // A filesystem that refuses to fsync a directory: the save has happened all the same.
   const fsync = realFs.fsyncSync;
   realFs.fsyncSync = (fd: number) => {

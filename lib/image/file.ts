@@ -37,6 +37,7 @@ export function writeImage(file: string, src: ImageSource): number {
   const dir = path.dirname(path.resolve(file));
   const temporary = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}.tmp`);
   const fd = fs.openSync(temporary, 'wx', 0o644);
+  let open = true;
   try {
     writeAll(fd, head, 0);
     for (let k = 0; k < segments.length; k++) {
@@ -44,13 +45,10 @@ export function writeImage(file: string, src: ImageSource): number {
     }
     fs.fsyncSync(fd);
     fs.closeSync(fd);
+    open = false;
     fs.renameSync(temporary, file);
   } catch (error) {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // closed already, before the rename failed
-    }
+    if (open) fs.closeSync(fd);
     fs.rmSync(temporary, { force: true });
     throw error;
   }
@@ -82,6 +80,17 @@ export interface OpenedImage extends ImageSegments {
   close(): void;
 }
 
+/** Reads into `into` from `position` of fd until it is full or the file ends; returns the bytes read. */
+function readInto(fd: number, into: Uint8Array, position: number): number {
+  let done = 0;
+  while (done < into.length) {
+    const read = fs.readSync(fd, into, done, into.length - done, position + done);
+    if (read === 0) break;
+    done += read;
+  }
+  return done;
+}
+
 /** Opens `file` and checks its header, table and metadata segment (format.ts); throws BadImageError. */
 export function openImage(file: string): OpenedImage {
   let fd: number;
@@ -95,21 +104,13 @@ export function openImage(file: string): OpenedImage {
   try {
     const header = decodeHeader(file, size, (length, position) => {
       const buf = Buffer.alloc(length);
-      for (let done = 0; done < buf.length; ) {
-        const read = fs.readSync(fd, buf, done, buf.length - done, position + done);
-        if (read === 0) return buf.subarray(0, done);
-        done += read;
-      }
-      return buf;
+      return buf.subarray(0, readInto(fd, buf, position));
     });
     const readSegment = (k: number, into: Uint8Array): void => {
       const position = header.dataOffset + k * SEGMENT_SIZE;
-      for (let done = 0; done < into.length; ) {
-        const read = fs.readSync(fd, into, done, into.length - done, position + done);
-        // The header said the file holds it: the file was cut short since it was opened.
-        if (read === 0) throw new BadImageError(file, 'truncated', `segment ${header.segments[k]} ends at byte ${position + done} of the file, before its ${into.length} bytes`);
-        done += read;
-      }
+      const read = readInto(fd, into, position);
+      // The header said the file holds it: the file was cut short since it was opened.
+      if (read < into.length) throw new BadImageError(file, 'truncated', `segment ${header.segments[k]} ends at byte ${position + read} of the file, before its ${into.length} bytes`);
     };
     return { file, fd, segments: header.segments, dataOffset: header.dataOffset, header, readSegment, close: () => fs.closeSync(fd) };
   } catch (error) {
