@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { rmSync } from 'node:fs';
 import type { ImageMeasurement } from './bench-image-child';
 import { runChild } from './child';
+import { median } from './median';
 import { count, mib } from '../map/numbers';
 
 export const IMAGE_LABELS: Record<string, string> = {
@@ -27,11 +28,6 @@ export interface ImageResults {
   rounds: number;
   /** Per form, the median of each figure over the rounds. */
   forms: Record<string, ImageMeasurement>;
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
 }
 
 /** The forms for the backends that run here: both heap forms per backend, then JSON and v8. */

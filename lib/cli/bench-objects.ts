@@ -7,6 +7,7 @@
  */
 import type { ObjectsMeasurement } from './bench-objects-child';
 import { runChild } from './child';
+import { median } from './median';
 import { count, mib } from '../map/numbers';
 
 export const FORM_LABELS: Record<string, string> = {
@@ -24,11 +25,6 @@ export interface ObjectsResults {
   rounds: number;
   /** Per form, the median of each figure over the rounds. */
   forms: Record<string, ObjectsMeasurement>;
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
 }
 
 /** Measures each form `rounds` times, rounds interleaved; `step` is told before each measurement. */

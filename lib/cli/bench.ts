@@ -21,6 +21,7 @@ import { LABELS, formatResults, type BenchResults, type Cell } from './bench-rep
 import { count } from '../map/numbers';
 import { runObjects } from './bench-objects';
 import { imageForms, runImage } from './bench-image';
+import { median } from './median';
 
 /**
  * What --quick (the default, and `npm start`: about 45 s on a quiet 2-core machine) and --full
@@ -154,11 +155,6 @@ function glibc(binary: string, file: string, name: string): Measurement {
   const run = spawnSync(binary, [file], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`glibc on ${name} failed (status ${run.status}): ${run.stderr}`);
   return JSON.parse(run.stdout) as Measurement;
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
 }
 
 /** The progress bar on stderr: redrawn in place on a terminal, a line per workload otherwise. */
