@@ -58,7 +58,6 @@ struct RegionState {
   Mapping *mapping;  // NULL once closed
   napi_ref buffer;   // weak: the ArrayBuffer over the region, for close() to detach while it lives
   int refs;          // the handle object and each of its functions
-  uint32_t *file_backed;  // an image's segments still mapped from its file (region.file_backed), or NULL
 };
 
 // The handle or one of its functions was collected; the last one frees the state and its mapping share.
@@ -67,7 +66,7 @@ void FinalizeState(napi_env env, void *data, void *) {
   if (--state->refs > 0) return;
   napi_delete_reference(env, state->buffer);
   if (state->mapping != nullptr) ReleaseMapping(state->mapping);
-  delete[] state->file_backed;
+  delete[] state->region.file_backed;  // an image's bitmap (region.h), NULL for a fresh region
   delete state;
 }
 
@@ -237,14 +236,14 @@ Napi::Value OpenRegion(const Napi::CallbackInfo &info) {
 
 Napi::Value MakeHandle(Napi::Env env, uint8_t *base, size_t length, uint32_t *file_backed) {
   uint32_t count = (uint32_t)(length / SEGMENT_SIZE);
-  if (file_backed != nullptr) {
-    pm_region probe;
-    if (!pm_region_adopt(&probe, base, count, file_backed)) {
-      pm_os_unreserve(base, length);
-      delete[] file_backed;
-      ThrowWithCode(env, Napi::Error::New(env, "the image's region header is not one of this layout"), "ERR_PYMEM_BAD_IMAGE");
-      return env.Undefined();
-    }
+  pm_region region;
+  if (file_backed == nullptr) {
+    pm_region_init(&region, base, count);
+  } else if (!pm_region_adopt(&region, base, count, file_backed)) {
+    pm_os_unreserve(base, length);
+    delete[] file_backed;
+    ThrowWithCode(env, Napi::Error::New(env, "the image's region header is not one of this layout"), "ERR_PYMEM_BAD_IMAGE");
+    return env.Undefined();
   }
 #ifdef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
   pm_os_unreserve(base, length);
@@ -281,9 +280,7 @@ Napi::Value MakeHandle(Napi::Env env, uint8_t *base, size_t length, uint32_t *fi
                     {"trim", Trim},
                     {"residentBytes", ResidentBytes},
                     {"close", Close}};
-  RegionState *state = new RegionState{{}, mapping, nullptr, 1, file_backed};
-  if (file_backed != nullptr) pm_region_adopt(&state->region, base, count, file_backed);
-  else pm_region_init(&state->region, base, count);
+  RegionState *state = new RegionState{region, mapping, nullptr, 1};
   napi_create_reference(env, buffer, 0, &state->buffer);
   Napi::Object handle = Napi::Object::New(env);
   napi_add_finalizer(env, handle, state, FinalizeState, nullptr, nullptr);
