@@ -3,7 +3,8 @@
  * work on the interpreter's one allocator state. Created on first use with createHeap()'s defaults, so
  * PYMEM_BACKEND and PYMEM_ALLOCATOR choose for it; a closed default heap is replaced on the next use.
  */
-import { createHeap, type Heap } from './heap';
+import type { Heap } from './heap';
+import { createHeap } from './create';
 
 let heap: Heap | undefined;
 

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'ERR_PYMEM_RECURSION'
   | 'ERR_PYMEM_BAD_IMAGE'
   | 'ERR_INVALID_STATE'
+  | 'ERR_PYMEM_SHARED_UNSUPPORTED'
   | ObjectErrorCode
   | MemoryCorruptionCode;
 
@@ -112,6 +113,11 @@ export function methodNames(cls: { prototype: object }): string[] {
 /** Node's ERR_INVALID_STATE: the call is valid, but not in the state the object is in. */
 export function invalidState(message: string): Error {
   return withCode(new Error(message), 'ERR_INVALID_STATE');
+}
+
+/** What a shared heap does not do yet, and why (lib/shared-heap.ts). */
+export function sharedUnsupported(what: string, why: string): Error {
+  return withCode(new Error(`${what} is not available on a shared heap: ${why}`), 'ERR_PYMEM_SHARED_UNSUPPORTED');
 }
 
 export function nativeUnavailable(message: string): Error {

@@ -16,7 +16,7 @@ import { isPtrFreed } from './hooks/debug/layout';
 import { NoMemoryHooks } from './hooks/no-memory';
 import { Tracemalloc, MAX_NFRAME } from './hooks/tracemalloc/tracer';
 import type { Pymalloc, ArenaAllocator } from './pymalloc/obmalloc';
-import { PTR_ARENA_IN_USE } from './pymalloc/layout';
+import { PTR_ARENA_IN_USE, OBM_STATE } from './pymalloc/layout';
 import type { Objects } from './objects/objects';
 import type { GarbageCollector } from './objects/gc';
 import { MemoryPressure, type MemoryPressureCallback, type PressureActions } from './domains/pressure';
@@ -70,10 +70,17 @@ export interface HeapOptions {
   image?: string;
   /** With `image`: run heap.check() before returning the heap (every invariant, every page read). */
   verify?: boolean;
+  /**
+   * A heap that every worker thread can use at once (lib/shared-heap.ts): heap.share() gives what
+   * postMessage() carries to another thread, attachHeap() there gives that thread its Heap over the
+   * same region. Default false.
+   */
+  shared?: boolean;
 }
 
-const OPTION_NAMES = new Set(['backend', 'maxBytes', 'allocator', 'debugAbort', 'gcAtBytes', 'image', 'verify']);
+export const OPTION_NAMES = new Set(['backend', 'maxBytes', 'allocator', 'debugAbort', 'gcAtBytes', 'image', 'verify', 'shared']);
 const ALLOCATOR_FUNCTIONS = ['malloc', 'calloc', 'realloc', 'free'] as const;
+const PRIVATE_STATES: readonly number[] = [OBM_STATE];
 const VIEW_NAMES = ['u8', 'i32', 'u32', 'f64', 'dv'] as const;
 const TRACEMALLOC_METHODS = [
   'start', 'stop', 'isTracing', 'clearTraces', 'getTracebackLimit', 'getTracedMemory', 'resetPeak', 'getTracemallocMemory',
@@ -104,8 +111,8 @@ export class Heap {
   readonly system: SystemAllocator;
   /** tracemalloc: where each block was allocated (see lib/hooks/tracemalloc/tracer.ts). */
   readonly tracemalloc: Tracemalloc;
-  private readonly impl: RawBackend;
-  private readonly pymalloc: Pymalloc;
+  protected readonly impl: RawBackend;
+  protected readonly pymalloc: Pymalloc;
   private readonly sets: AllocatorSets;
   private readonly defaultArenas: ArenaAllocator;
   private readonly debugHooks: InstalledDebugHooks;
@@ -130,6 +137,8 @@ export class Heap {
     gcAtBytes = 0,
     /** The image's root when the region is an image's, whose state the layers run over as it is. */
     image?: { root: number; rootKind: number },
+    /** A shared heap's thread: its slot and pymalloc state (lib/shared-heap.ts). */
+    shared?: { slot: number; state: number; adopt: boolean },
   ) {
     this.impl = impl;
     this.backend = impl.name;
@@ -148,6 +157,7 @@ export class Heap {
       gcAtBytes,
       onNewArena: process.env.PYMEM_MALLOCSTATS ? () => this.printMallocStats() : null,
       adopt: image !== undefined,
+      shared,
     });
     if (image !== undefined) {
       this.root = image.root;
@@ -433,7 +443,7 @@ export class Heap {
   /** sys.getallocatedblocks(): blocks of the object allocator in use, in pools and in the raw allocator. */
   allocatedBlocks(): number {
     this.assertOpen('heap.allocatedBlocks');
-    return readPymallocStats(this.u32).allocatedBlocks;
+    return readPymallocStats(this.u32, this.pymallocStates(), this.deferredBlocks()).allocatedBlocks;
   }
 
   /**
@@ -460,7 +470,7 @@ export class Heap {
   /** The heap's figures: region, segments, raw blocks, pymalloc, and memory as the OS sees it. */
   stats(): HeapStats {
     this.assertOpen('heap.stats');
-    return readStats(this.u32, this.impl, this.pressure.stats);
+    return readStats(this.u32, this.impl, this.pressure.stats, this.pymallocStates(), this.deferredBlocks());
   }
 
   /** Walks every allocator invariant, raw and pymalloc; throws HeapCorruptionError naming the first one broken. */
@@ -475,7 +485,7 @@ export class Heap {
     }
     checkRegion(this.u32, this.maxBytes / SEGMENT_SIZE);
     // Under an arena allocator of the user's, where arenas lie is the user's to say.
-    checkPymalloc(this.u32, this.maxBytes, this.pymalloc.arenas.alloc === this.defaultArenas.alloc);
+    checkPymalloc(this.u32, this.maxBytes, this.pymalloc.arenas.alloc === this.defaultArenas.alloc, this.pymallocStates());
     checkObjectLayer(this.u32, this.maxBytes);
   }
 
@@ -504,6 +514,16 @@ export class Heap {
     this.impl.close();
   }
 
+  /** Where the heap's pymalloc states lie: a private heap's one (a shared heap has one per thread). */
+  protected pymallocStates(): readonly number[] {
+    return PRIVATE_STATES;
+  }
+
+  /** Blocks freed and not yet back in their pools: a shared heap's deferred frees; none in a private heap. */
+  protected deferredBlocks(): number {
+    return 0;
+  }
+
   private printMallocStats(): void {
     const text = this.pymallocStats();
     if (text !== '') writeSync(2, text);
@@ -514,7 +534,7 @@ export class Heap {
     return this[name];
   }
 
-  private assertOpen(what: string): void {
+  protected assertOpen(what: string): void {
     if (this.isClosed) throw heapClosed(what);
   }
 }
@@ -534,7 +554,7 @@ function tracemallocFrames(): number {
   return nframe;
 }
 
-function checkMaxBytes(value: unknown): number {
+export function checkMaxBytes(value: unknown): number {
   if (value === undefined) return DEFAULT_MAX_BYTES;
   if (typeof value !== 'number') throw invalidArgType('maxBytes', 'number', value);
   if (!Number.isInteger(value) || value < MIN_MAX_BYTES || value > MAX_MAX_BYTES || value % SEGMENT_SIZE !== 0) {
@@ -544,7 +564,8 @@ function checkMaxBytes(value: unknown): number {
 }
 
 /** Creates a private heap: reserves its region and sets up its allocators. */
-export function createHeap(options: HeapOptions = {}): Heap {
+/** createHeap's checks of the options object and the options every heap has; the backend asked for. */
+export function checkOptions(options: HeapOptions): BackendChoice {
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'object', options);
   for (const key of Object.keys(options)) {
     if (!OPTION_NAMES.has(key)) throw invalidArgValue(`option "${key}"`, key, `is not an option of createHeap (${[...OPTION_NAMES].join(', ')})`);
@@ -553,6 +574,12 @@ export function createHeap(options: HeapOptions = {}): Heap {
   if (backend !== 'auto' && backend !== 'native' && backend !== 'fallback') {
     throw invalidArgValue('option "backend"', backend, "must be 'auto', 'native' or 'fallback'");
   }
+  return backend;
+}
+
+/** createHeap() without `shared` (lib/create.ts): a heap of this thread's own, fresh or an image's. */
+export function createPrivateHeap(options: HeapOptions = {}): Heap {
+  const backend = checkOptions(options);
   const maxBytes = checkMaxBytes(options.maxBytes);
   const allocator = resolveAllocatorName(options.allocator);
   const debugAbort = options.debugAbort ?? process.env.PYMEM_DEBUG_ABORT === '1';

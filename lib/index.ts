@@ -3,7 +3,9 @@
  */
 import { loadNative } from './raw/native';
 
-export { createHeap, Heap, type HeapOptions } from './heap';
+export { Heap, type HeapOptions } from './heap';
+export { createHeap } from './create';
+export { SharedHeap, attachHeap, type SharedHeapHandle } from './shared-heap';
 export { defaultHeap } from './default-heap';
 export { Domain, type Allocator, type DomainName } from './domains/domain';
 export type { AllocatorName, CurrentAllocatorName } from './domains/allocators';

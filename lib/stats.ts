@@ -35,7 +35,8 @@ export interface HeapStats {
   memoryPressure: MemoryPressureStats;
 }
 
-export function readStats(u32: Uint32Array, backend: RawBackend, pressure: MemoryPressureStats): HeapStats {
+/** `states` and `pending`: a shared heap's threads' pymalloc states, and their deferred blocks (readPymallocStats). */
+export function readStats(u32: Uint32Array, backend: RawBackend, pressure: MemoryPressureStats, states?: readonly number[], pending = 0): HeapStats {
   const total = backend.buffer.byteLength / SEGMENT_SIZE;
   return {
     backend: backend.name,
@@ -47,7 +48,7 @@ export function readStats(u32: Uint32Array, backend: RawBackend, pressure: Memor
     rawBytes: u32[RAW_BYTES >>> 2],
     hugeBlocks: u32[(KIND_COUNTS >>> 2) + SEG_HUGE_HEAD],
     segments: segmentCounts(u32, total),
-    pymalloc: readPymallocStats(u32),
+    pymalloc: readPymallocStats(u32, states, pending),
     rss: process.memoryUsage.rss(),
     memoryPressure: { ...pressure },
   };

@@ -2,7 +2,9 @@
 // { buffer, malloc, calloc, realloc, free, arenaAlloc, arenaFree, trim, residentBytes, close }, u32
 // numbers in and numbers out. openRegion(maxBytes, fd, segments, dataOffset) returns the same handle
 // over a heap image: the segments listed (a Uint32Array of indices, ascending) are mapped copy-on-write
-// from the file, the k-th at dataOffset + k MiB. lib/raw/native.ts is the only caller; it has
+// from the file, the k-th at dataOffset + k MiB. attachRegion(view, fresh, holder) returns it over a
+// shared heap's SharedArrayBuffer, each operation under the region's lock (lock.h). lib/raw/native.ts
+// and lib/shared/native.ts are the only callers; they have
 // validated every argument, and lib/image/ the image.
 //
 // Cost: each operation is one call of a plain N-API function that finds its region in the callback's
@@ -25,6 +27,7 @@
 #include <utility>
 
 extern "C" {
+#include "lock.h"
 #include "os.h"
 #include "raw.h"
 #include "segments.h"
@@ -106,11 +109,16 @@ napi_value Uint32(napi_env env, uint32_t value) {
 }
 
 // malloc, calloc, free and arenaFree: one u32 in, one u32 out.
+// Each runs under a shared heap's raw lock (lock.h; a private region takes none).
 template <typename R, R (*Op)(pm_region *, uint32_t)>
 napi_value Unary(napi_env env, napi_callback_info info) {
   uint32_t a[1];
   RegionState *s = Enter<1>(env, info, a);
-  return s ? Uint32(env, (uint32_t)Op(&s->region, a[0])) : nullptr;
+  if (s == nullptr) return nullptr;
+  pm_lock(&s->region);
+  R result = Op(&s->region, a[0]);
+  pm_unlock(&s->region);
+  return Uint32(env, (uint32_t)result);
 }
 
 // realloc returns int64: a u32 pointer, 0, or -status, which a u32 result could not tell apart.
@@ -118,28 +126,39 @@ napi_value Realloc(napi_env env, napi_callback_info info) {
   uint32_t a[2];
   RegionState *s = Enter<2>(env, info, a);
   if (s == nullptr) return nullptr;
+  pm_lock(&s->region);
+  int64_t result = pm_realloc(&s->region, a[0], a[1]);  // -status when refused
+  pm_unlock(&s->region);
   napi_value out;
-  napi_create_int64(env, pm_realloc(&s->region, a[0], a[1]), &out);  // -status when refused
+  napi_create_int64(env, result, &out);
   return out;
 }
 
 // One whole segment for pymalloc's arena allocator; 0 when none is free.
 napi_value ArenaAlloc(napi_env env, napi_callback_info info) {
   RegionState *s = Enter<0>(env, info, nullptr);
-  return s ? Uint32(env, pm_arena_alloc(&s->region)) : nullptr;
+  if (s == nullptr) return nullptr;
+  pm_lock(&s->region);
+  uint32_t arena = pm_arena_alloc(&s->region);
+  pm_unlock(&s->region);
+  return Uint32(env, arena);
 }
 
 // heap.trim()'s raw part: segments given back to the OS, counted for the caller's figures.
 napi_value Trim(napi_env env, napi_callback_info info) {
   RegionState *s = Enter<0>(env, info, nullptr);
-  return s ? Uint32(env, pm_trim(&s->region)) : nullptr;
+  if (s == nullptr) return nullptr;
+  pm_lock(&s->region);
+  uint32_t released = pm_trim(&s->region);
+  pm_unlock(&s->region);
+  return Uint32(env, released);
 }
 
 // stats().residentBytes: mincore's count, or null where the OS cannot say (the fallback always says null).
 napi_value ResidentBytes(napi_env env, napi_callback_info info) {
   RegionState *s = Enter<0>(env, info, nullptr);
   if (s == nullptr) return nullptr;
-  int64_t resident = pm_os_resident(s->region.base, s->mapping->length);
+  int64_t resident = pm_os_resident(s->region.base, s->region.limit);
   napi_value out;
   if (resident < 0) napi_get_null(env, &out);
   else napi_create_int64(env, resident, &out);
@@ -154,6 +173,8 @@ napi_value Close(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, nullptr, nullptr, &data);
   RegionState *s = static_cast<RegionState *>(data);
   if (s->region.base == nullptr) return nullptr;
+  s->region.base = nullptr;
+  if (s->mapping == nullptr) return nullptr;  // a shared heap's: the SharedArrayBuffer is V8's to free
   napi_value buffer = nullptr;
   napi_get_reference_value(env, s->buffer, &buffer);
   if (buffer != nullptr) napi_detach_arraybuffer(env, buffer);
@@ -161,7 +182,6 @@ napi_value Close(napi_env env, napi_callback_info info) {
   s->mapping->base = nullptr;
   ReleaseMapping(s->mapping);
   s->mapping = nullptr;
-  s->region.base = nullptr;
   return nullptr;
 }
 
@@ -169,6 +189,10 @@ napi_value Close(napi_env env, napi_callback_info info) {
 // region is made fresh, or adopted when file_backed is set. env.Undefined() with an exception pending
 // when it cannot be; the reserve is then unmapped. node-addon-api is fine here: it runs once per heap.
 Napi::Value MakeHandle(Napi::Env env, uint8_t *base, size_t length, uint32_t *file_backed);
+
+// The handle itself: the region's state, shared by the handle object and each of its functions, over
+// `buffer`. `mapping` is the region's memory when the addon mapped it, nullptr over a SharedArrayBuffer.
+Napi::Value Handle(Napi::Env env, const pm_region &region, Mapping *mapping, napi_value buffer);
 
 // Reads maxBytes from the first argument, checked here before any external ArrayBuffer exists: Node
 // refuses one over 2^32 bytes by calling its finalizer first, and node-addon-api's wrapper would then
@@ -268,6 +292,11 @@ Napi::Value MakeHandle(Napi::Env env, uint8_t *base, size_t length, uint32_t *fi
     return env.Undefined();
   }
 
+  return Handle(env, region, mapping, buffer);
+#endif
+}
+
+Napi::Value Handle(Napi::Env env, const pm_region &region, Mapping *mapping, napi_value buffer) {
   static const struct {
     const char *name;
     napi_callback fn;
@@ -293,7 +322,38 @@ Napi::Value MakeHandle(Napi::Env env, uint8_t *base, size_t length, uint32_t *fi
     handle.Set(f.name, Napi::Value(env, fn));
   }
   return handle;
-#endif
+}
+
+// attachRegion(view, fresh, holder): a handle over a shared heap's region, the SharedArrayBuffer under
+// `view` (a Uint8Array over all of it). Node-API on Node 20 cannot make a SharedArrayBuffer, and an
+// external ArrayBuffer is copied, never shared, by postMessage; so the region is a SharedArrayBuffer made
+// in JavaScript, whose memory napi_get_typedarray_info gives here (napi_get_arraybuffer_info refuses
+// SharedArrayBuffers). `fresh`: write a new region's metadata (the creating thread); else adopt the one
+// there. `holder` is the thread's slot + 1, written into HDR_LOCK while it runs an operation. V8 frees the
+// memory when the last thread drops the buffer; close() only ends this handle.
+Napi::Value AttachRegion(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  napi_value buffer;
+  size_t offset;
+  if (!info[0].IsTypedArray() ||
+      napi_get_typedarray_info(env, info[0], &type, &length, &data, &buffer, &offset) != napi_ok || type != napi_uint8_array ||
+      offset != 0 || length < MIN_MAX_BYTES || length > (size_t)MAX_MAX_BYTES || length % SEGMENT_SIZE != 0) {
+    ThrowWithCode(env, Napi::TypeError::New(env, "attachRegion wants a Uint8Array over a whole shared region"), "ERR_INVALID_ARG_TYPE");
+    return env.Undefined();
+  }
+  uint32_t count = (uint32_t)(length / SEGMENT_SIZE);
+  pm_region region;
+  if (info[1].As<Napi::Boolean>().Value()) {
+    pm_region_init(&region, static_cast<uint8_t *>(data), count);
+  } else if (!pm_region_adopt(&region, static_cast<uint8_t *>(data), count, nullptr)) {
+    ThrowWithCode(env, Napi::Error::New(env, "the shared region's header is not one of this layout"), "ERR_PYMEM_BAD_IMAGE");
+    return env.Undefined();
+  }
+  region.holder = info[2].As<Napi::Number>().Uint32Value();
+  return Handle(env, region, nullptr, buffer);
 }
 
 #ifndef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
@@ -351,6 +411,7 @@ Napi::Object LayoutTable(Napi::Env env) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createRegion", Napi::Function::New(env, CreateRegion, "createRegion"));
   exports.Set("openRegion", Napi::Function::New(env, OpenRegion, "openRegion"));
+  exports.Set("attachRegion", Napi::Function::New(env, AttachRegion, "attachRegion"));
   exports.Set("layout", LayoutTable(env));
 #ifndef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
   for (const auto &f : {std::make_pair("systemMalloc", SystemMalloc), std::make_pair("systemFree", SystemFree)}) {

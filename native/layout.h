@@ -27,7 +27,7 @@
 
 /* lib/raw/layout.ts: metadata segment */
 #define LAYOUT_VERSION 3u /* 2: quick bins; 3: the segment cache a bitmap */
-#define ADDON_API 3u /* the addon's functions: 2 added trim(), 3 openRegion() */
+#define ADDON_API 4u /* the addon's functions: 2 added trim(), 3 openRegion(), 4 attachRegion() */
 #define MAGIC 0x6d6d7970u
 #define NULL_GUARD_BYTES 0x10000u /* never handed out nor written: a write through NULL lands here, harmlessly */
 #define HDR_MAGIC 0x10000u
@@ -36,6 +36,7 @@
 #define HDR_SEGMENT_COUNT 0x1000cu
 #define HDR_HUGE_THRESHOLD 0x10010u
 #define HDR_CACHE_MAX 0x10014u
+#define HDR_LOCK 0x10018u /* a shared heap's raw lock: 0 free, else the holder's slot + 1 */
 #define RAW_BLOCKS 0x10020u
 #define RAW_BYTES 0x10024u
 #define EMPTY_POOL 0x10028u
@@ -104,7 +105,7 @@
   X(DEFAULT_MAX_BYTES) X(MAX_SEGMENTS) X(RAW_HUGE_THRESHOLD) X(SEGMENT_CACHE_MIN)                    \
   X(SEGMENT_CACHE_SHIFT) X(TLSF_SL_LOG2) X(TLSF_SL_COUNT) X(TLSF_FL_SHIFT) X(TLSF_FL_COUNT)          \
   X(LAYOUT_VERSION) X(ADDON_API) X(MAGIC) X(NULL_GUARD_BYTES) X(HDR_MAGIC) X(HDR_VERSION) X(HDR_SEGMENT_SHIFT) X(HDR_SEGMENT_COUNT)   \
-  X(HDR_HUGE_THRESHOLD) X(HDR_CACHE_MAX) X(RAW_BLOCKS) X(RAW_BYTES) X(EMPTY_POOL) X(CACHE_COUNT)     \
+  X(HDR_HUGE_THRESHOLD) X(HDR_CACHE_MAX) X(HDR_LOCK) X(RAW_BLOCKS) X(RAW_BYTES) X(EMPTY_POOL) X(CACHE_COUNT)     \
   X(KIND_COUNTS) X(SEG_CACHE_MAP) X(TLSF_FL_BITMAP) X(TLSF_SL_BITMAPS) X(TLSF_HEADS) X(SEG_FREE_MAP)        \
   X(QUICK_BINS) X(QUICK_BIN_COUNT) X(QUICK_MAX_BLOCK) X(QUICK_DEPTH) X(QUICK_COUNT_MASK)            \
   X(SEG_TABLE) X(SEG_ENTRY_SIZE) X(SEG_KIND) X(SEG_VALUE) X(META_RAW_END) X(SEG_FREE_CLEAN)         \

@@ -9,6 +9,7 @@
 #include "os.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -22,10 +23,21 @@ uint8_t *pm_os_reserve(size_t length) {
   return p == MAP_FAILED ? NULL : (uint8_t *)p;
 }
 
-/* DONTNEED drops the pages at once and they read back as zeros, as the fallback's zero-fill does. */
+/* DONTNEED drops the pages at once and they read back as zeros, as the fallback's zero-fill does. A shared
+ * heap's region is V8's SharedArrayBuffer memory, which need not start on a page: the partial pages at the
+ * ends are zeroed instead, so the range reads back as zeros either way. */
 void pm_os_release(uint8_t *addr, size_t length) {
-  /* Cannot fail for a page-aligned range inside our own private mapping. */
-  (void)madvise(addr, length, MADV_DONTNEED);
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t start = ((uintptr_t)addr + page - 1) & ~(page - 1);
+  uintptr_t end = ((uintptr_t)addr + length) & ~(page - 1);
+  if (end <= start) {
+    memset(addr, 0, length);
+    return;
+  }
+  memset(addr, 0, start - (uintptr_t)addr);
+  /* Cannot fail for a page-aligned range inside memory of our own (our mapping, or V8's calloc'ed one). */
+  (void)madvise((void *)start, end - start, MADV_DONTNEED);
+  memset((void *)end, 0, (uintptr_t)addr + length - end);
 }
 
 /* MAP_FIXED over our own reserve: only the image's segments change, the region stays where it is. */
@@ -48,6 +60,10 @@ void pm_os_unreserve(uint8_t *base, size_t length) {
 int64_t pm_os_resident(uint8_t *base, size_t length) {
   long page = sysconf(_SC_PAGESIZE); /* 4 KiB here; 16 or 64 KiB on some arm64 kernels */
   if (page <= 0) return -1;
+  /* mincore wants a page-aligned start: a shared heap's region may begin inside a page. */
+  size_t lead = (uintptr_t)base & ((uintptr_t)page - 1);
+  base -= lead;
+  length += lead;
   size_t pages = (length + (size_t)page - 1) / (size_t)page;
   /* One byte per page: 256 KiB for a 1 GiB region, freed at once; only stats() calls this. */
   unsigned char *vec = malloc(pages);

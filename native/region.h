@@ -16,6 +16,9 @@ typedef struct pm_region {
   /* Bit s set: segment s is mapped copy-on-write from an image file; NULL for a region made fresh.
    * Releasing such a segment must map anonymous memory over it: madvise would bring back the file's bytes. */
   uint32_t *file_backed;
+  /* A shared heap's: this thread's slot + 1, the value it writes into HDR_LOCK while it runs an operation;
+   * 0 for a private region, which takes no lock. */
+  uint32_t holder;
 } pm_region;
 
 /*

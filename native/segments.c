@@ -26,6 +26,7 @@ void pm_region_init(pm_region *r, uint8_t *base, uint32_t count) {
   r->limit = (uint64_t)count * SEGMENT_SIZE;
   r->last_dirty = 0;
   r->file_backed = NULL;
+  r->holder = 0;
   PM_U32(r, HDR_MAGIC) = MAGIC;
   PM_U32(r, HDR_VERSION) = LAYOUT_VERSION;
   PM_U32(r, HDR_SEGMENT_SHIFT) = SEGMENT_SHIFT;
@@ -41,7 +42,7 @@ void pm_region_init(pm_region *r, uint8_t *base, uint32_t count) {
 /* The segment table's two words per segment: what it is, and a kind's one value (a huge head's size). */
 /* The header decides, before any other field is trusted: the TypeScript side has checked the rest. */
 int pm_region_adopt(pm_region *r, uint8_t *base, uint32_t count, uint32_t *file_backed) {
-  pm_region probe = {base, count, (uint64_t)count * SEGMENT_SIZE, 0, NULL};
+  pm_region probe = {base, count, (uint64_t)count * SEGMENT_SIZE, 0, NULL, 0};
   if (PM_U32(&probe, HDR_MAGIC) != MAGIC || PM_U32(&probe, HDR_VERSION) != LAYOUT_VERSION ||
       PM_U32(&probe, HDR_SEGMENT_SHIFT) != SEGMENT_SHIFT || PM_U32(&probe, HDR_SEGMENT_COUNT) != count)
     return 0;
@@ -50,6 +51,7 @@ int pm_region_adopt(pm_region *r, uint8_t *base, uint32_t count, uint32_t *file_
   r->limit = (uint64_t)count * SEGMENT_SIZE;
   r->last_dirty = 0;
   r->file_backed = file_backed;
+  r->holder = 0;
   return 1;
 }
 

@@ -8,7 +8,8 @@ import { PACKAGE_ROOT } from '../lib/raw/native';
 const NAMES = [
   'ALIGNMENT', 'BadImageError', 'DEBUG_COLLECTABLE', 'DEBUG_STATS', 'DEBUG_UNCOLLECTABLE', 'DEFAULT_MAX_BYTES', 'Domain', 'GarbageCollector', 'Heap',
   'HeapCorruptionError', 'InvalidPointerError', 'MAX_MAX_BYTES', 'MIN_MAX_BYTES', 'MemoryCorruptionError', 'MemoryError', 'ObjectHandle', 'Objects',
-  'RAW_HUGE_THRESHOLD', 'RecursionError', 'SEGMENT_SIZE', 'SystemAllocator', 'Tuple', 'createHeap', 'defaultHeap', 'drawHeapMap', 'nativeAddon',
+  'RAW_HUGE_THRESHOLD', 'RecursionError', 'SEGMENT_SIZE', 'SharedHeap', 'SystemAllocator', 'Tuple', 'attachHeap', 'createHeap', 'defaultHeap', 'drawHeapMap',
+  'nativeAddon',
 ];
 
 function node(args: string[]): string {

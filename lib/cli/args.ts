@@ -3,7 +3,8 @@
  * subcommand's usage, exit status 2), and the options every subcommand that builds a heap takes.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createHeap, type Heap } from '../heap';
+import type { Heap } from '../heap';
+import { createHeap } from '../create';
 import type { BackendChoice } from '../raw/open';
 import type { DomainName } from '../domains/domain';
 import { loadWorkload, workloadNames } from '../trace/workloads';

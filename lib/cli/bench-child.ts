@@ -19,7 +19,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { createHeap } from '../heap';
+import { createHeap } from '../create';
 import { OP_CALLOC, OP_FREE, OP_MALLOC, programSlice, type TraceProgram } from '../trace/format';
 import { freeLive, replay, type Replayable } from '../trace/replay';
 import { ROOT } from './child';

@@ -12,7 +12,7 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as v8 from 'node:v8';
-import { createHeap } from '../heap';
+import { createHeap } from '../create';
 import type { PyJS } from '../objects/slots';
 
 export interface ImageMeasurement {

@@ -11,7 +11,7 @@
  * of WARM_VALUES of each runs first, then the timed build, a full V8 GC (timed, the values alive), a
  * full heap.gc.collect() (timed; heap forms), the timed read of every value back into JS, and the figures. Prints one JSON line (ObjectsMeasurement).
  */
-import { createHeap } from '../heap';
+import { createHeap } from '../create';
 
 export interface ObjectsMeasurement {
   /** Milliseconds to build the values. */

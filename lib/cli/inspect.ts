@@ -2,7 +2,7 @@
  * pymem inspect IMAGE: a heap image's figures, read without the program that made it.
  */
 import { writeFileSync } from 'node:fs';
-import { createHeap } from '../heap';
+import { createHeap } from '../create';
 import { openImage } from '../image/file';
 import { ROOT_OBJECT } from '../image/format';
 import { objectCensus } from '../objects/census';

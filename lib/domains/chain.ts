@@ -28,6 +28,7 @@ import { rawAllocator, pymallocAllocator, segmentArenaAllocator, softMarkAllocat
 import type { MemoryPressure } from './pressure';
 import { Pymalloc, type ArenaAllocator } from '../pymalloc/obmalloc';
 import type { RawBackend } from '../raw/backend';
+import { SharedPymalloc } from '../shared/pymalloc';
 
 /** What createHeap's options decide about the chain. */
 export interface ChainOptions {
@@ -39,6 +40,11 @@ export interface ChainOptions {
   onNewArena: (() => void) | null;
   /** The region already holds pymalloc's state (an image's): run over it instead of writing it. */
   adopt: boolean;
+  /**
+   * A shared heap's thread (lib/shared/): pymalloc runs over the slot's own state block, with its frees
+   * of other threads' blocks deferred to them (SharedPymalloc). Absent for a private heap.
+   */
+  shared?: { slot: number; state: number; adopt: boolean };
 }
 
 /** The chain's parts the heap keeps: its domains, pymalloc, both allocator sets and the default arenas. */
@@ -64,7 +70,10 @@ export function allocatorChain(backend: RawBackend, pressure: MemoryPressure, op
   const defaultArenas = segmentArenaAllocator(backend);
   // pymalloc sends what it does not serve to the RAW domain's public functions, as _PyObject_Malloc
   // calls PyMem_RawMalloc, and marks those calls as its own on `pressure`.
-  const pymalloc = new Pymalloc(backend.buffer, raw, defaultArenas, pressure, options.onNewArena, options.adopt);
+  const { shared } = options;
+  const pymalloc = shared === undefined
+    ? new Pymalloc(backend.buffer, raw, defaultArenas, pressure, options.onNewArena, options.adopt)
+    : new SharedPymalloc(backend.buffer, raw, defaultArenas, pressure, shared.slot, shared.state, shared.adopt);
   const sets: AllocatorSets = {
     raw: rawSet,
     pymalloc: { mem: marked(pymallocAllocator(pymalloc, 'mem', pressure)), obj: marked(pymallocAllocator(pymalloc, 'obj', pressure)) },

@@ -19,8 +19,8 @@
  *   0x4b000 statics     None, False, True, the small ints, the empty and one-character strings and
  *                       bytes: CPython 3.12 allocates them statically, outside pymalloc, and so do we
  */
-import { SEGMENT_SIZE } from '../config';
 import { OBM_END } from '../pymalloc/layout';
+import { SH_MAGIC } from '../shared/layout';
 
 /** _Py_IMMORTAL_REFCNT on 64-bit: UINT_MAX in the low word (PEP 683). */
 export const IMMORTAL = 0xffffffff;
@@ -342,4 +342,4 @@ assert(GC_STATS % 8 === 0, "the collector's statistics are f64-aligned");
 assert(OBJ_STATE_END <= TYPES && TYPES + MAX_TYPES * TYPE_RECORD <= STATICS, 'state, types and statics do not overlap');
 assert(TYPE_COUNT <= MAX_TYPES && TYPE_INFO.length === TYPE_COUNT, 'every type has a record');
 assert(TYPE_RECORD === 1 << TYPE_RECORD_SHIFT && TYPES % TYPE_RECORD === 0, 'type records are aligned to their size');
-assert(STATICS % 16 === 0 && STATICS_END <= SEGMENT_SIZE, 'the statics fit segment 0');
+assert(STATICS % 16 === 0 && STATICS_END <= SH_MAGIC, "the statics fit segment 0, below a shared heap's thread table");

@@ -11,7 +11,7 @@ import {
   AO_NEXTARENA, AO_PREVARENA, OBM_USABLE_ARENAS, OBM_UNUSED_ARENA_OBJECTS, OBM_MAXARENAS, OBM_NARENAS_CURRENT,
   OBM_NTIMES_ALLOCATED, OBM_NARENAS_HIGHWATER, OBM_RAW_ALLOCATED_BLOCKS, OBM_NFP2LASTA, OBM_ARENA_MAP,
   ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_MAP_TAIL_LO, ARENA_MAP_CARVED_LO, ARENA_MAP_CARVED_HI, ARENA_CAPACITY,
-  INITIAL_ARENA_OBJECTS, AO_SIZE, OBM_ARENAS, POOL_BITS, FREED_KEY, usedpoolsHead, blockSize, arenaObject, arenaIndex,
+  INITIAL_ARENA_OBJECTS, AO_SIZE, OBM_ARENAS, POOL_BITS, FREED_KEY, OBM_STATE, usedpoolsHead, blockSize, stateField,
 } from './layout';
 import { MAX_SEGMENTS, SEGMENT_SHIFT } from '../config';
 import { RAW_BLOCKS, SEG_FREE_CACHED, SEG_FREE_CLEAN } from '../raw/layout';
@@ -27,34 +27,62 @@ function fail(invariant: string, detail: string): never {
 /** An arena map entry as its fields read: tail_hi, tail_lo, carved_lo, carved_hi. */
 type MapEntry = [hi: number, lo: number, carvedLo: number, carvedHi: number];
 
-/** Whether ao is the offset of an arena object below maxarenas. */
-function isArenaObject(ao: number, maxarenas: number): boolean {
-  return ao >= OBM_ARENAS && (ao - OBM_ARENAS) % AO_SIZE === 0 && arenaIndex(ao) < maxarenas;
+/** Whether ao is the offset of an arena object below maxarenas in the table at `table`. */
+function isArenaObject(ao: number, table: number, maxarenas: number): boolean {
+  return ao >= table && (ao - table) % AO_SIZE === 0 && (ao - table) / AO_SIZE < maxarenas;
 }
 
-/** `segmentArenas`: the default arena allocator is in force, so every arena is a segment of its own. */
-export function checkPymalloc(m: Uint32Array, limit: number, segmentArenas: boolean): void {
-  const at = (offset: number): number => m[offset >>> W];
-  const maxarenas = at(OBM_MAXARENAS);
-  // The table grows 16, 32, 64, ... up to its capacity, itself a multiple of 16.
-  if (maxarenas % INITIAL_ARENA_OBJECTS !== 0 || maxarenas > ARENA_CAPACITY) fail('arenas.max', `maxarenas is ${maxarenas}`);
-
-  // unused_arena_objects: exactly the slots without an arena.
-  const unused = new Set<number>();
-  for (let ao = at(OBM_UNUSED_ARENA_OBJECTS); ao !== 0; ao = at(ao + AO_NEXTARENA)) {
-    if (!isArenaObject(ao, maxarenas)) fail('unused.link', `${hex(ao)} is not an arena object`);
-    if (unused.has(ao)) fail('unused.cycle', `arena object ${arenaIndex(ao)} appears twice`);
-    if (at(ao + AO_ADDRESS) !== 0) fail('unused.address', `arena object ${arenaIndex(ao)} is unused but has an arena at ${hex(at(ao + AO_ADDRESS))}`);
-    unused.add(ao);
-  }
-
-  // Live arenas, their pools and the map.
+/**
+ * `segmentArenas`: the default arena allocator is in force, so every arena is a segment of its own.
+ * `states`: where each pymalloc's state lies (stateField): a private heap's one, or each thread's of a
+ * shared heap, which share the arena map and the raw allocator's count.
+ */
+export function checkPymalloc(m: Uint32Array, limit: number, segmentArenas: boolean, states: readonly number[] = [OBM_STATE]): void {
   const expectedMap = new Map<number, MapEntry>();
   const entryOf = (s: number): MapEntry => {
     let entry = expectedMap.get(s);
     if (entry === undefined) expectedMap.set(s, (entry = [0, 0, 0, 0]));
     return entry;
   };
+  let rawAllocated = 0;
+  for (const state of states) rawAllocated += checkState(m, limit, segmentArenas, state, entryOf);
+  // Threads free each other's raw blocks, so one thread's count may wrap below 0: only the sum means anything.
+  rawAllocated >>>= 0;
+  if (rawAllocated > m[RAW_BLOCKS >>> W]) {
+    fail('counters.raw', `${rawAllocated} raw-allocated object blocks, but only ${m[RAW_BLOCKS >>> W]} raw blocks live`);
+  }
+  const map = new Int32Array(m.buffer, OBM_ARENA_MAP, MAX_SEGMENTS * (ARENA_MAP_ENTRY / 4));
+  const fields = [ARENA_MAP_TAIL_HI, ARENA_MAP_TAIL_LO, ARENA_MAP_CARVED_LO, ARENA_MAP_CARVED_HI];
+  for (let s = 0; s < MAX_SEGMENTS; s++) {
+    const expected = expectedMap.get(s) ?? [0, 0, 0, 0];
+    const found = fields.map((field) => map[(s * ARENA_MAP_ENTRY + field) >>> W]);
+    if (found.some((v, k) => v !== expected[k])) {
+      fail('map.entry', `segment ${s} is mapped [${found.join(', ')}] (tail_hi, tail_lo, carved_lo, carved_hi), its arenas say [${expected.join(', ')}]`);
+    }
+  }
+}
+
+/** One pymalloc's state: everything but the shared arena map, whose entries it adds to; returns its raw count. */
+function checkState(m: Uint32Array, limit: number, segmentArenas: boolean, state: number, entryOf: (s: number) => MapEntry): number {
+  const at = (offset: number): number => m[offset >>> W];
+  const f = (offset: number): number => stateField(state, offset);
+  const table = f(OBM_ARENAS);
+  const arenaObject = (i: number): number => table + i * AO_SIZE;
+  const arenaIndex = (ao: number): number => (ao - table) / AO_SIZE;
+  const maxarenas = at(f(OBM_MAXARENAS));
+  // The table grows 16, 32, 64, ... up to its capacity, itself a multiple of 16.
+  if (maxarenas % INITIAL_ARENA_OBJECTS !== 0 || maxarenas > ARENA_CAPACITY) fail('arenas.max', `maxarenas is ${maxarenas}`);
+
+  // unused_arena_objects: exactly the slots without an arena.
+  const unused = new Set<number>();
+  for (let ao = at(f(OBM_UNUSED_ARENA_OBJECTS)); ao !== 0; ao = at(ao + AO_NEXTARENA)) {
+    if (!isArenaObject(ao, table, maxarenas)) fail('unused.link', `${hex(ao)} is not an arena object`);
+    if (unused.has(ao)) fail('unused.cycle', `arena object ${arenaIndex(ao)} appears twice`);
+    if (at(ao + AO_ADDRESS) !== 0) fail('unused.address', `arena object ${arenaIndex(ao)} is unused but has an arena at ${hex(at(ao + AO_ADDRESS))}`);
+    unused.add(ao);
+  }
+
+  // Live arenas, their pools and the map.
   const inUsedpools = new Set<number>();
   const usedPools = new Map<number, number>(); // pool -> size class, for pools that must be in usedpools
   let live = 0;
@@ -101,26 +129,14 @@ export function checkPymalloc(m: Uint32Array, limit: number, segmentArenas: bool
       else entryOf(s + 1)[2] = index;
     }
   }
-  if (live !== at(OBM_NARENAS_CURRENT)) fail('counters.current', `${live} arenas live, narenas_currently_allocated says ${at(OBM_NARENAS_CURRENT)}`);
-  if (at(OBM_NARENAS_HIGHWATER) < live || at(OBM_NTIMES_ALLOCATED) < at(OBM_NARENAS_HIGHWATER)) {
-    fail('counters.arenas', `allocated total ${at(OBM_NTIMES_ALLOCATED)}, highwater ${at(OBM_NARENAS_HIGHWATER)}, current ${live}`);
-  }
-  if (at(OBM_RAW_ALLOCATED_BLOCKS) > at(RAW_BLOCKS)) {
-    fail('counters.raw', `${at(OBM_RAW_ALLOCATED_BLOCKS)} raw-allocated object blocks, but only ${at(RAW_BLOCKS)} raw blocks live`);
-  }
-  const map = new Int32Array(m.buffer, OBM_ARENA_MAP, MAX_SEGMENTS * (ARENA_MAP_ENTRY / 4));
-  const fields = [ARENA_MAP_TAIL_HI, ARENA_MAP_TAIL_LO, ARENA_MAP_CARVED_LO, ARENA_MAP_CARVED_HI];
-  for (let s = 0; s < MAX_SEGMENTS; s++) {
-    const expected = expectedMap.get(s) ?? [0, 0, 0, 0];
-    const found = fields.map((field) => map[(s * ARENA_MAP_ENTRY + field) >>> W]);
-    if (found.some((v, k) => v !== expected[k])) {
-      fail('map.entry', `segment ${s} is mapped [${found.join(', ')}] (tail_hi, tail_lo, carved_lo, carved_hi), its arenas say [${expected.join(', ')}]`);
-    }
+  if (live !== at(f(OBM_NARENAS_CURRENT))) fail('counters.current', `${live} arenas live, narenas_currently_allocated says ${at(f(OBM_NARENAS_CURRENT))}`);
+  if (at(f(OBM_NARENAS_HIGHWATER)) < live || at(f(OBM_NTIMES_ALLOCATED)) < at(f(OBM_NARENAS_HIGHWATER))) {
+    fail('counters.arenas', `allocated total ${at(f(OBM_NTIMES_ALLOCATED))}, highwater ${at(f(OBM_NARENAS_HIGHWATER))}, current ${live}`);
   }
 
   // usedpools: each class's circular list holds exactly its pools with free blocks and blocks in use.
   for (let size = 0; size < NB_SMALL_SIZE_CLASSES; size++) {
-    const head = usedpoolsHead(size);
+    const head = f(usedpoolsHead(size));
     let prev = head;
     for (let pool = at(head + POOL_NEXTPOOL); pool !== head; pool = at(pool + POOL_NEXTPOOL)) {
       if (usedPools.get(pool) !== size || inUsedpools.has(pool)) fail('usedpools.member', `class ${size} lists ${hex(pool)}, not a partly used pool of that class, or twice`);
@@ -132,7 +148,8 @@ export function checkPymalloc(m: Uint32Array, limit: number, segmentArenas: bool
   }
   for (const pool of usedPools.keys()) if (!inUsedpools.has(pool)) fail('usedpools.missing', `pool ${hex(pool)} has free blocks and blocks in use but is in no usedpools list`);
 
-  checkUsableArenas(m, maxarenas);
+  checkUsableArenas(m, maxarenas, f, table);
+  return at(f(OBM_RAW_ALLOCATED_BLOCKS));
 }
 
 /** One carved pool: empty ones are on freepools; others have a consistent count, carving mark and free list. */
@@ -164,14 +181,16 @@ function checkPool(m: Uint32Array, pool: number, arena: number, isEmpty: boolean
 }
 
 /** usable_arenas: doubly linked, live arenas with free pools only, all of them, sorted by nfreepools; nfp2lasta its fingers. */
-function checkUsableArenas(m: Uint32Array, maxarenas: number): void {
+function checkUsableArenas(m: Uint32Array, maxarenas: number, f: (offset: number) => number, table: number): void {
   const at = (offset: number): number => m[offset >>> W];
+  const arenaObject = (i: number): number => table + i * AO_SIZE;
+  const arenaIndex = (ao: number): number => (ao - table) / AO_SIZE;
   const listed = new Set<number>();
   const rightmost = new Map<number, number>();
   let prev = 0;
   let lastNf = 0;
-  for (let ao = at(OBM_USABLE_ARENAS); ao !== 0; ao = at(ao + AO_NEXTARENA)) {
-    if (!isArenaObject(ao, maxarenas) || at(ao + AO_ADDRESS) === 0) fail('usable.link', `usable_arenas reaches ${hex(ao)}, not a live arena`);
+  for (let ao = at(f(OBM_USABLE_ARENAS)); ao !== 0; ao = at(ao + AO_NEXTARENA)) {
+    if (!isArenaObject(ao, table, maxarenas) || at(ao + AO_ADDRESS) === 0) fail('usable.link', `usable_arenas reaches ${hex(ao)}, not a live arena`);
     if (listed.has(ao)) fail('usable.cycle', `arena ${arenaIndex(ao)} appears twice`);
     if (at(ao + AO_PREVARENA) !== prev) fail('usable.link', `arena ${arenaIndex(ao)}'s prevarena is ${hex(at(ao + AO_PREVARENA))}, expected ${hex(prev)}`);
     const nf = at(ao + AO_NFREEPOOLS);
@@ -186,7 +205,7 @@ function checkUsableArenas(m: Uint32Array, maxarenas: number): void {
     if (at(ao + AO_ADDRESS) !== 0 && at(ao + AO_NFREEPOOLS) !== 0 && !listed.has(ao)) fail('usable.missing', `arena ${i} has free pools but is not in usable_arenas`);
   }
   for (let nf = 0; nf <= MAX_POOLS_IN_ARENA; nf++) {
-    const finger = at(OBM_NFP2LASTA + nf * 4);
+    const finger = at(f(OBM_NFP2LASTA) + nf * 4);
     if (finger !== (rightmost.get(nf) ?? 0)) fail('nfp2lasta', `nfp2lasta[${nf}] is ${hex(finger)}, the rightmost usable arena with ${nf} free pools is ${hex(rightmost.get(nf) ?? 0)}`);
   }
 }

@@ -26,8 +26,8 @@ import {
   OBM_MAXARENAS, OBM_NARENAS_CURRENT, OBM_NTIMES_ALLOCATED, OBM_NARENAS_HIGHWATER, OBM_RAW_ALLOCATED_BLOCKS,
   OBM_NFP2LASTA, OBM_ARENA_MAP, ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_MAP_TAIL_LO, ARENA_MAP_CARVED_LO,
   ARENA_MAP_CARVED_HI, OBM_ARENAS, AO_SIZE, ARENA_CAPACITY, NB_SMALL_SIZE_CLASSES, BLOCK_START, PTR_POOL_HEADER,
-  PTR_NOT_BLOCK, PTR_FREE_POOL, PTR_UNCARVED, PTR_DOUBLE_FREE, FREED_KEY, POOL_BITS, OBM_USEDPOOLS, numBlocks,
-  usedpoolsHead, blockSize, arenaObject,
+  PTR_NOT_BLOCK, PTR_FREE_POOL, PTR_UNCARVED, PTR_DOUBLE_FREE, FREED_KEY, POOL_BITS, numBlocks,
+  blockSize, usedpoolsHead, stateField, OBM_STATE, OBM_USEDPOOLS,
 } from './layout';
 import { invalidReturnValue } from '../errors';
 
@@ -67,11 +67,26 @@ const KEY = 4;
 const MAX_POOL_BLOCKS = numBlocks(0);
 
 export class Pymalloc {
-  private readonly m: Uint32Array;
-  private readonly i32: Int32Array;
+  protected readonly m: Uint32Array;
+  protected readonly i32: Int32Array;
   private readonly u8: Uint8Array;
   /** The region's length: an arena must lie inside it. */
   private readonly limit: number;
+  /**
+   * Where this pymalloc's state lies (OBM_STATE for a private heap, a thread's block in a shared one): the
+   * word index of each counter, and the byte offsets of usedpools[0]'s fake pool header and of the arena
+   * table. One field load each on the hot paths, beside the typed array's own.
+   */
+  protected readonly wUsable: number;
+  protected readonly wUnused: number;
+  protected readonly wMaxarenas: number;
+  protected readonly wCurrent: number;
+  protected readonly wTimes: number;
+  protected readonly wHighwater: number;
+  protected readonly wRawBlocks: number;
+  protected readonly wNfp2lasta: number;
+  protected readonly usedpools: number;
+  protected readonly arenaTable: number;
   /** The RAW domain, through which requests of 0 or > 512 bytes go (hooks on RAW see them, as in CPython). */
   raw: RawCalls;
   /** The arena allocator in force (heap.setArenaAllocator replaces it). */
@@ -90,7 +105,19 @@ export class Pymalloc {
     /** Called at the start of every new_arena(), for PYMEM_MALLOCSTATS (PYTHONMALLOCSTATS); null without it. */
     private readonly onNewArena: (() => void) | null = null,
     adopt = false,
+    /** The state's first byte (see stateField): OBM_STATE, or a thread's block of a shared heap. */
+    state = OBM_STATE,
   ) {
+    this.wUsable = stateField(state, OBM_USABLE_ARENAS) >>> W;
+    this.wUnused = stateField(state, OBM_UNUSED_ARENA_OBJECTS) >>> W;
+    this.wMaxarenas = stateField(state, OBM_MAXARENAS) >>> W;
+    this.wCurrent = stateField(state, OBM_NARENAS_CURRENT) >>> W;
+    this.wTimes = stateField(state, OBM_NTIMES_ALLOCATED) >>> W;
+    this.wHighwater = stateField(state, OBM_NARENAS_HIGHWATER) >>> W;
+    this.wRawBlocks = stateField(state, OBM_RAW_ALLOCATED_BLOCKS) >>> W;
+    this.wNfp2lasta = stateField(state, OBM_NFP2LASTA) >>> W;
+    this.usedpools = usedpoolsHead(0) - OBM_STATE + state;
+    this.arenaTable = stateField(state, OBM_ARENAS);
     this.m = new Uint32Array(buffer);
     this.i32 = new Int32Array(buffer);
     this.u8 = new Uint8Array(buffer);
@@ -99,7 +126,7 @@ export class Pymalloc {
     this.arenas = arenas;
     if (adopt) return;
     for (let size = 0; size < NB_SMALL_SIZE_CLASSES; size++) {
-      const head = usedpoolsHead(size);
+      const head = this.usedpools + (size << 3);
       this.m[(head + POOL_NEXTPOOL) >>> W] = head;
       this.m[(head + POOL_PREVPOOL) >>> W] = head;
     }
@@ -112,7 +139,7 @@ export class Pymalloc {
       if (bp !== 0) return bp;
     }
     const p = this.rawCall(n, 0, 0);
-    if (p !== 0) this.m[OBM_RAW_ALLOCATED_BLOCKS >>> W]++;
+    if (p !== 0) this.m[this.wRawBlocks]++;
     return p;
   }
 
@@ -128,7 +155,7 @@ export class Pymalloc {
       }
     }
     const p = this.rawCall(nelem, elsize, 1);
-    if (p !== 0) this.m[OBM_RAW_ALLOCATED_BLOCKS >>> W]++;
+    if (p !== 0) this.m[this.wRawBlocks]++;
     return p;
   }
 
@@ -158,7 +185,7 @@ export class Pymalloc {
     }
     if (status !== OUTSIDE_ARENAS) return status;
     this.raw.free(p);
-    this.m[OBM_RAW_ALLOCATED_BLOCKS >>> W]--;
+    this.m[this.wRawBlocks]--;
     return 0;
   }
 
@@ -203,7 +230,7 @@ export class Pymalloc {
    * an arena also says how many of its segment's pools are carved, so a stale or never-written pool
    * header is never read. Reads only.
    */
-  private refuse(p: number): number {
+  protected refuse(p: number): number {
     const m = this.m;
     const e = (OBM_ARENA_MAP + (p >>> ARENA_BITS) * ARENA_MAP_ENTRY) >>> W;
     const tail = p & ARENA_SIZE_MASK;
@@ -244,10 +271,19 @@ export class Pymalloc {
     return false;
   }
 
+  /**
+   * usedpoolsHead(0) of this pymalloc's state, for the hot path: a private heap's is a constant, and V8
+   * inlines this call and folds it, where a load of the `usedpools` field measured 9 instructions more
+   * per malloc (callgrind, 2% of a free/malloc pair). A shared heap's thread overrides it with its field.
+   */
+  protected usedpoolsOrigin(): number {
+    return OBM_USEDPOOLS - POOL_NEXTPOOL;
+  }
+
   /** pymalloc_alloc for size class `size`: a block, or 0 when no arena can be had. */
-  private poolAlloc(size: number): number {
+  protected poolAlloc(size: number): number {
     const m = this.m;
-    const head = OBM_USEDPOOLS + (size << 3) - POOL_NEXTPOOL; // usedpoolsHead(size), written out on the hot path
+    const head = this.usedpoolsOrigin() + (size << 3); // usedpoolsHead(size), written out on the hot path
     const pool = m[(head + POOL_NEXTPOOL) >>> W];
     if (pool === head) return this.allocateFromNewPool(size);
     m[(pool + POOL_COUNT) >>> W]++;
@@ -264,11 +300,13 @@ export class Pymalloc {
     const m = this.m;
     const nextoffset = m[(pool + POOL_NEXTOFFSET) >>> W];
     if (nextoffset <= m[(pool + POOL_MAXNEXTOFFSET) >>> W]) {
+      // The block is made a free block, then carved, then listed: a thread stopped between any two of
+      // these stores (worker.terminate() on a shared heap) leaves a pool whose free list is whole.
       const block = pool + nextoffset;
-      m[(pool + POOL_FREEBLOCK) >>> W] = block;
-      m[(pool + POOL_NEXTOFFSET) >>> W] = nextoffset + ((size + 1) << ALIGNMENT_SHIFT); // blockSize(size)
       m[block >>> W] = 0;
       m[(block + KEY) >>> W] = FREED_KEY;
+      m[(pool + POOL_NEXTOFFSET) >>> W] = nextoffset + ((size + 1) << ALIGNMENT_SHIFT); // blockSize(size)
+      m[(pool + POOL_FREEBLOCK) >>> W] = block;
       return;
     }
     const next = m[(pool + POOL_NEXTPOOL) >>> W];
@@ -282,29 +320,29 @@ export class Pymalloc {
    * one it cached or a new one carved from its untouched part, links it at the front of usedpools[size]
    * and returns its first block. An empty pool reused for the class it had keeps its free list.
    */
-  private allocateFromNewPool(size: number): number {
+  protected allocateFromNewPool(size: number): number {
     const m = this.m;
-    let ao = m[OBM_USABLE_ARENAS >>> W];
+    let ao = m[this.wUsable];
     if (ao === 0) {
       ao = this.newArena();
       if (ao === 0) return 0;
-      m[OBM_USABLE_ARENAS >>> W] = ao;
+      m[this.wUsable] = ao;
       m[(ao + AO_NEXTARENA) >>> W] = 0;
       m[(ao + AO_PREVARENA) >>> W] = 0;
-      m[(OBM_NFP2LASTA >>> W) + m[(ao + AO_NFREEPOOLS) >>> W]] = ao;
+      m[this.wNfp2lasta + m[(ao + AO_NFREEPOOLS) >>> W]] = ao;
     }
     // The arena is about to lose a free pool: it stops being the rightmost with nf and may become the
     // rightmost with nf - 1 (it is the list's head, so everything left of it has fewer).
     const nf = m[(ao + AO_NFREEPOOLS) >>> W];
-    if (m[(OBM_NFP2LASTA >>> W) + nf] === ao) m[(OBM_NFP2LASTA >>> W) + nf] = 0;
-    if (nf > 1) m[(OBM_NFP2LASTA >>> W) + nf - 1] = ao;
+    if (m[this.wNfp2lasta + nf] === ao) m[this.wNfp2lasta + nf] = 0;
+    if (nf > 1) m[this.wNfp2lasta + nf - 1] = ao;
 
     let pool = m[(ao + AO_FREEPOOLS) >>> W];
     if (pool !== 0) {
       m[(ao + AO_FREEPOOLS) >>> W] = m[(pool + POOL_NEXTPOOL) >>> W];
     } else {
       pool = m[(ao + AO_POOL_ADDRESS) >>> W];
-      m[(pool + POOL_ARENAINDEX) >>> W] = (ao - OBM_ARENAS) / AO_SIZE;
+      m[(pool + POOL_ARENAINDEX) >>> W] = (ao - this.arenaTable) / AO_SIZE;
       m[(pool + POOL_SZIDX) >>> W] = DUMMY_SIZE_IDX;
       m[(ao + AO_POOL_ADDRESS) >>> W] = pool + POOL_SIZE;
       this.markCarved(pool);
@@ -313,11 +351,11 @@ export class Pymalloc {
     if (nf === 1) {
       // Wholly allocated: it leaves usable_arenas.
       const next = m[(ao + AO_NEXTARENA) >>> W];
-      m[OBM_USABLE_ARENAS >>> W] = next;
+      m[this.wUsable] = next;
       if (next !== 0) m[(next + AO_PREVARENA) >>> W] = 0;
     }
 
-    const head = usedpoolsHead(size);
+    const head = this.usedpools + (size << 3);
     m[(pool + POOL_NEXTPOOL) >>> W] = head;
     m[(pool + POOL_PREVPOOL) >>> W] = head;
     m[(head + POOL_NEXTPOOL) >>> W] = pool;
@@ -331,17 +369,19 @@ export class Pymalloc {
     }
     // First use for this class: the first block is handed out, the second becomes the free list, and
     // the rest is carved one block at a time as the list runs dry.
+    // The class is written last: until then the pool's fields do not agree with any class, which is how
+    // a shared heap's repair (lib/shared/repair.ts) knows a pool stopped halfway here held no block yet.
     const bs = blockSize(size);
-    m[(pool + POOL_SZIDX) >>> W] = size;
-    m[(pool + POOL_NEXTOFFSET) >>> W] = POOL_OVERHEAD + 2 * bs;
-    m[(pool + POOL_MAXNEXTOFFSET) >>> W] = POOL_SIZE - bs;
     const free = pool + POOL_OVERHEAD + bs;
-    m[(pool + POOL_FREEBLOCK) >>> W] = free;
     m[free >>> W] = 0;
     m[(free + KEY) >>> W] = FREED_KEY;
     // The pool's memory may hold anything, a key of the pool's last life included: a stale key in a
     // live block would cost its free a walk of the free list.
     m[(pool + POOL_OVERHEAD + KEY) >>> W] = 0;
+    m[(pool + POOL_NEXTOFFSET) >>> W] = POOL_OVERHEAD + 2 * bs;
+    m[(pool + POOL_MAXNEXTOFFSET) >>> W] = POOL_SIZE - bs;
+    m[(pool + POOL_FREEBLOCK) >>> W] = free;
+    m[(pool + POOL_SZIDX) >>> W] = size;
     return pool + POOL_OVERHEAD;
   }
 
@@ -353,31 +393,31 @@ export class Pymalloc {
   private newArena(): number {
     const m = this.m;
     if (this.onNewArena !== null) this.onNewArena();
-    if (m[OBM_UNUSED_ARENA_OBJECTS >>> W] === 0) {
-      const max = m[OBM_MAXARENAS >>> W];
+    if (m[this.wUnused] === 0) {
+      const max = m[this.wMaxarenas];
       const count = Math.min(max === 0 ? INITIAL_ARENA_OBJECTS : max * 2, ARENA_CAPACITY);
       /* c8 ignore next -- the table has a slot for every segment, more than any region gives arenas */
       if (count === max) return 0;
       for (let i = max; i < count; i++) {
-        const ao = arenaObject(i);
+        const ao = this.arenaTable + i * AO_SIZE;
         m[(ao + AO_ADDRESS) >>> W] = 0;
-        m[(ao + AO_NEXTARENA) >>> W] = i + 1 < count ? arenaObject(i + 1) : 0;
+        m[(ao + AO_NEXTARENA) >>> W] = i + 1 < count ? this.arenaTable + (i + 1) * AO_SIZE : 0;
       }
-      m[OBM_UNUSED_ARENA_OBJECTS >>> W] = arenaObject(max);
-      m[OBM_MAXARENAS >>> W] = count;
+      m[this.wUnused] = this.arenaTable + max * AO_SIZE;
+      m[this.wMaxarenas] = count;
     }
-    const ao = m[OBM_UNUSED_ARENA_OBJECTS >>> W];
+    const ao = m[this.wUnused];
     const address = this.arenas.alloc(ARENA_SIZE);
     if (address === 0) return 0;
     if (typeof address !== 'number' || address >>> 0 !== address || address % 16 !== 0 || address + ARENA_SIZE > this.limit) {
       throw invalidReturnValue('arena allocator alloc()', address, `a 16-byte aligned offset of ${ARENA_SIZE} bytes inside the region (0 when it has none)`);
     }
-    m[OBM_UNUSED_ARENA_OBJECTS >>> W] = m[(ao + AO_NEXTARENA) >>> W];
+    m[this.wUnused] = m[(ao + AO_NEXTARENA) >>> W];
     this.markArena(address, true);
 
-    m[OBM_NARENAS_CURRENT >>> W]++;
-    m[OBM_NTIMES_ALLOCATED >>> W]++;
-    if (m[OBM_NARENAS_CURRENT >>> W] > m[OBM_NARENAS_HIGHWATER >>> W]) m[OBM_NARENAS_HIGHWATER >>> W] = m[OBM_NARENAS_CURRENT >>> W];
+    m[this.wCurrent]++;
+    m[this.wTimes]++;
+    if (m[this.wCurrent] > m[this.wHighwater]) m[this.wHighwater] = m[this.wCurrent];
 
     const first = firstPool(address);
     const pools = first === address ? MAX_POOLS_IN_ARENA : MAX_POOLS_IN_ARENA - 1;
@@ -420,7 +460,7 @@ export class Pymalloc {
   }
 
   /** pymalloc_free of a validated block. */
-  private poolFree(p: number): void {
+  protected poolFree(p: number): void {
     const m = this.m;
     const pool = (p & ~POOL_SIZE_MASK) >>> 0;
     const lastfree = m[(pool + POOL_FREEBLOCK) >>> W];
@@ -430,7 +470,7 @@ export class Pymalloc {
     const count = --m[(pool + POOL_COUNT) >>> W];
     if (lastfree === 0) {
       // The pool was full, so in no list: back to the front of its class's list, where it is reused first.
-      const head = usedpoolsHead(m[(pool + POOL_SZIDX) >>> W]);
+      const head = this.usedpoolsOrigin() + (m[(pool + POOL_SZIDX) >>> W] << 3);
       const next = m[(head + POOL_NEXTPOOL) >>> W];
       m[(pool + POOL_NEXTPOOL) >>> W] = next;
       m[(pool + POOL_PREVPOOL) >>> W] = head;
@@ -454,11 +494,11 @@ export class Pymalloc {
     m[(next + POOL_PREVPOOL) >>> W] = prev;
     m[(prev + POOL_NEXTPOOL) >>> W] = next;
 
-    const ao = arenaObject(m[(pool + POOL_ARENAINDEX) >>> W]);
+    const ao = this.arenaTable + m[(pool + POOL_ARENAINDEX) >>> W] * AO_SIZE;
     m[(pool + POOL_NEXTPOOL) >>> W] = m[(ao + AO_FREEPOOLS) >>> W];
     m[(ao + AO_FREEPOOLS) >>> W] = pool;
     let nf = m[(ao + AO_NFREEPOOLS) >>> W];
-    const lastnf = m[(OBM_NFP2LASTA >>> W) + nf];
+    const lastnf = m[this.wNfp2lasta + nf];
     this.leaveCountGroup(ao, nf);
     m[(ao + AO_NFREEPOOLS) >>> W] = ++nf;
 
@@ -470,15 +510,15 @@ export class Pymalloc {
     }
     if (nf === 1) {
       // The arena was full, so in no list: it has the fewest free pools and goes to the head.
-      const head = m[OBM_USABLE_ARENAS >>> W];
+      const head = m[this.wUsable];
       m[(ao + AO_NEXTARENA) >>> W] = head;
       m[(ao + AO_PREVARENA) >>> W] = 0;
       if (head !== 0) m[(head + AO_PREVARENA) >>> W] = ao;
-      m[OBM_USABLE_ARENAS >>> W] = ao;
-      if (m[(OBM_NFP2LASTA >>> W) + 1] === 0) m[(OBM_NFP2LASTA >>> W) + 1] = ao;
+      m[this.wUsable] = ao;
+      if (m[this.wNfp2lasta + 1] === 0) m[this.wNfp2lasta + 1] = ao;
       return;
     }
-    if (m[(OBM_NFP2LASTA >>> W) + nf] === 0) m[(OBM_NFP2LASTA >>> W) + nf] = ao;
+    if (m[this.wNfp2lasta + nf] === 0) m[this.wNfp2lasta + nf] = ao;
     // The rightmost arena with the old count stays sorted where it is; any other moves to just after it.
     if (ao === lastnf) return;
     this.unlinkUsable(ao);
@@ -498,7 +538,7 @@ export class Pymalloc {
   releaseEmptyArenas(): number {
     const m = this.m;
     let released = 0;
-    for (let ao = m[OBM_USABLE_ARENAS >>> W]; ao !== 0; ) {
+    for (let ao = m[this.wUsable]; ao !== 0; ) {
       const next = m[(ao + AO_NEXTARENA) >>> W];
       const nf = m[(ao + AO_NFREEPOOLS) >>> W];
       if (nf === m[(ao + AO_NTOTALPOOLS) >>> W]) {
@@ -518,21 +558,21 @@ export class Pymalloc {
    */
   private leaveCountGroup(ao: number, nf: number): void {
     const m = this.m;
-    if (m[(OBM_NFP2LASTA >>> W) + nf] !== ao) return;
+    if (m[this.wNfp2lasta + nf] !== ao) return;
     const left = m[(ao + AO_PREVARENA) >>> W];
-    m[(OBM_NFP2LASTA >>> W) + nf] = left !== 0 && m[(left + AO_NFREEPOOLS) >>> W] === nf ? left : 0;
+    m[this.wNfp2lasta + nf] = left !== 0 && m[(left + AO_NFREEPOOLS) >>> W] === nf ? left : 0;
   }
 
   /** An arena leaves usable_arenas for the unused arena objects, and its memory goes back. */
   private freeArena(ao: number): void {
     const m = this.m;
     this.unlinkUsable(ao);
-    m[(ao + AO_NEXTARENA) >>> W] = m[OBM_UNUSED_ARENA_OBJECTS >>> W];
-    m[OBM_UNUSED_ARENA_OBJECTS >>> W] = ao;
+    m[(ao + AO_NEXTARENA) >>> W] = m[this.wUnused];
+    m[this.wUnused] = ao;
     const address = m[(ao + AO_ADDRESS) >>> W];
     this.markArena(address, false);
     m[(ao + AO_ADDRESS) >>> W] = 0;
-    m[OBM_NARENAS_CURRENT >>> W]--;
+    m[this.wCurrent]--;
     this.arenas.free(address, ARENA_SIZE);
   }
 
@@ -540,7 +580,7 @@ export class Pymalloc {
     const m = this.m;
     const prev = m[(ao + AO_PREVARENA) >>> W];
     const next = m[(ao + AO_NEXTARENA) >>> W];
-    if (prev === 0) m[OBM_USABLE_ARENAS >>> W] = next;
+    if (prev === 0) m[this.wUsable] = next;
     else m[(prev + AO_NEXTARENA) >>> W] = next;
     if (next !== 0) m[(next + AO_PREVARENA) >>> W] = prev;
   }

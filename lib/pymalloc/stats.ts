@@ -7,7 +7,7 @@ import { SEGMENT_SIZE } from '../config';
 import {
   SMALL_REQUEST_THRESHOLD, NB_SMALL_SIZE_CLASSES, POOL_SIZE, firstPool, POOL_OVERHEAD, ARENA_SIZE, POOL_COUNT,
   POOL_SZIDX, AO_ADDRESS, AO_POOL_ADDRESS, AO_NFREEPOOLS, OBM_MAXARENAS, OBM_NTIMES_ALLOCATED, OBM_NARENAS_HIGHWATER,
-  OBM_RAW_ALLOCATED_BLOCKS, arenaObject, blockSize, numBlocks,
+  OBM_RAW_ALLOCATED_BLOCKS, OBM_ARENAS, OBM_STATE, AO_SIZE, blockSize, numBlocks, stateField,
 } from './layout';
 import type { SegmentCounts } from '../raw/stats';
 
@@ -46,32 +46,48 @@ export interface PymallocStats {
 
 const W = 2;
 
-/** Walks every carved pool of every arena: linear in the arenas, for statistics, not hot paths. */
-export function readPymallocStats(m: Uint32Array): PymallocStats {
+/**
+ * Walks every carved pool of every arena: linear in the arenas, for statistics, not hot paths. `states`:
+ * where each pymalloc's state lies (stateField), a private heap's one or each thread's of a shared heap,
+ * whose figures add up; `pending`, blocks freed by other threads that their pools' owners have not
+ * taken back yet (still counted in their pools, no longer in use).
+ */
+export function readPymallocStats(m: Uint32Array, states: readonly number[] = [OBM_STATE], pending = 0): PymallocStats {
   const pools = new Array<number>(NB_SMALL_SIZE_CLASSES).fill(0);
   const inUse = new Array<number>(NB_SMALL_SIZE_CLASSES).fill(0);
   const free = new Array<number>(NB_SMALL_SIZE_CLASSES).fill(0);
   let arenas = 0;
   let unusedPools = 0;
   let alignment = 0;
-  const maxarenas = m[OBM_MAXARENAS >>> W];
-  for (let i = 0; i < maxarenas; i++) {
-    const ao = arenaObject(i);
-    const address = m[(ao + AO_ADDRESS) >>> W];
-    if (address === 0) continue;
-    arenas++;
-    unusedPools += m[(ao + AO_NFREEPOOLS) >>> W];
-    const base = firstPool(address);
-    if (base !== address) alignment += POOL_SIZE;
-    for (let pool = base; pool < m[(ao + AO_POOL_ADDRESS) >>> W]; pool += POOL_SIZE) {
-      const count = m[(pool + POOL_COUNT) >>> W];
-      if (count === 0) continue; // empty: counted among the unused pools
-      const size = m[(pool + POOL_SZIDX) >>> W];
-      pools[size]++;
-      inUse[size] += count;
-      free[size] += numBlocks(size) - count;
+  let total = 0;
+  let highwater = 0;
+  let rawAllocatedBlocks = 0;
+  for (const state of states) {
+    total += m[stateField(state, OBM_NTIMES_ALLOCATED) >>> W];
+    highwater += m[stateField(state, OBM_NARENAS_HIGHWATER) >>> W];
+    rawAllocatedBlocks += m[stateField(state, OBM_RAW_ALLOCATED_BLOCKS) >>> W];
+    const maxarenas = m[stateField(state, OBM_MAXARENAS) >>> W];
+    const table = stateField(state, OBM_ARENAS);
+    for (let i = 0; i < maxarenas; i++) {
+      const ao = table + i * AO_SIZE;
+      const address = m[(ao + AO_ADDRESS) >>> W];
+      if (address === 0) continue;
+      arenas++;
+      unusedPools += m[(ao + AO_NFREEPOOLS) >>> W];
+      const base = firstPool(address);
+      if (base !== address) alignment += POOL_SIZE;
+      for (let pool = base; pool < m[(ao + AO_POOL_ADDRESS) >>> W]; pool += POOL_SIZE) {
+        const count = m[(pool + POOL_COUNT) >>> W];
+        if (count === 0) continue; // empty: counted among the unused pools
+        const size = m[(pool + POOL_SZIDX) >>> W];
+        pools[size]++;
+        inUse[size] += count;
+        free[size] += numBlocks(size) - count;
+      }
     }
   }
+  // A thread's count may wrap below 0 (threads free each other's raw blocks): the sum is the figure.
+  rawAllocatedBlocks >>>= 0;
   const classes: SizeClassStats[] = [];
   let allocatedBytes = 0;
   let availableBytes = 0;
@@ -88,12 +104,10 @@ export function readPymallocStats(m: Uint32Array): PymallocStats {
     quantization += pools[size] * ((POOL_SIZE - POOL_OVERHEAD) % bs);
     blocks += inUse[size];
   }
-  const total = m[OBM_NTIMES_ALLOCATED >>> W];
-  const rawAllocatedBlocks = m[OBM_RAW_ALLOCATED_BLOCKS >>> W];
   return {
     arenasAllocatedTotal: total,
     arenasReclaimed: total - arenas,
-    arenasHighwater: m[OBM_NARENAS_HIGHWATER >>> W],
+    arenasHighwater: highwater,
     arenasCurrent: arenas,
     allocatedBytes,
     availableBytes,
@@ -102,7 +116,7 @@ export function readPymallocStats(m: Uint32Array): PymallocStats {
     quantizationBytes: quantization,
     arenaAlignmentBytes: alignment,
     rawAllocatedBlocks,
-    allocatedBlocks: rawAllocatedBlocks + blocks,
+    allocatedBlocks: rawAllocatedBlocks + blocks - pending,
     classes,
   };
 }

@@ -36,8 +36,15 @@ export class RawAllocator {
    * Writes a new region's metadata into `buffer` (all zeros, `segmentCount` segments long) and runs
    * over it; with `adopt`, runs over the metadata already there (an image's, checked by lib/image/).
    */
-  constructor(buffer: ArrayBuffer, os: RegionOS, segmentCount: number, adopt = false) {
-    this.m = new Uint32Array(buffer);
+  constructor(
+    buffer: ArrayBuffer,
+    os: RegionOS,
+    segmentCount: number,
+    adopt = false,
+    /** The words every metadata store goes through: the region's own, or a shared heap's journal of them (lib/shared/journal.ts). */
+    words: Uint32Array = new Uint32Array(buffer),
+  ) {
+    this.m = words;
     this.u8 = new Uint8Array(buffer);
     if (!adopt) initRegion(this.m, segmentCount);
     this.segments = new Segments(this.m, os);

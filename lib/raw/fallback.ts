@@ -62,12 +62,17 @@ export class FallbackBackend extends RawAllocator implements RawBackend {
   readonly system = JS_SYSTEM;
   private readonly os: ZeroFillOS;
 
-  /** A fresh region, or one holding an image's segments, read from its file (the rest stays zeros). */
-  constructor(maxBytes: number, image?: ImageSegments) {
-    const buffer = new ArrayBuffer(maxBytes);
+  /**
+   * A fresh region, or one holding an image's segments, read from its file (the rest stays zeros); or,
+   * with `shared`, the region of a shared heap's SharedArrayBuffer, set up already (lib/shared/backends.ts),
+   * its metadata written through `words`.
+   */
+  constructor(maxBytes: number, image?: ImageSegments, shared?: { buffer: SharedArrayBuffer; words: Uint32Array }) {
+    // A SharedArrayBuffer serves as an ArrayBuffer for every view and read here; only close() differs.
+    const buffer = shared === undefined ? new ArrayBuffer(maxBytes) : (shared.buffer as unknown as ArrayBuffer);
     if (image !== undefined) readSegments(image, new Uint8Array(buffer));
     const os = new ZeroFillOS(new Uint8Array(buffer));
-    super(buffer, os, maxBytes / SEGMENT_SIZE, image !== undefined);
+    super(buffer, os, maxBytes / SEGMENT_SIZE, image !== undefined || shared !== undefined, shared?.words);
     this.buffer = buffer;
     this.os = os;
   }

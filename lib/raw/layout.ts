@@ -9,7 +9,7 @@
  *   0x00000 NULL guard        64 KiB never handed out and never written: C's unmapped page 0. A write
  *                             through a NULL (0) pointer lands here, harmless, and heap.check() sees it.
  *   0x10000 header            magic "pymm", layout version, segment shift, segment count,
- *                             huge threshold, cache size                         (8 x u32)
+ *                             huge threshold, cache size, raw lock               (8 x u32)
  *   0x10020 raw counters      live raw blocks, their requested bytes, kept empty pool, cache count
  *   0x10030 kind counts       segments of each kind                              (8 x u32)
  *   0x10090 TLSF bitmaps      first level (1 x u32), second level                (12 x u32)
@@ -35,10 +35,10 @@ import { SEGMENT_SIZE, TLSF_FL_COUNT, TLSF_SL_COUNT, MAX_SEGMENTS } from '../con
 /** 2: quick bins at 0x10900. 3: the segment cache is a bitmap at 0x10d00, its bound per region. */
 export const LAYOUT_VERSION = 3;
 /**
- * The functions the addon and its region handles have: 2 added trim(), 3 openRegion(). Not part of the region's bytes; it
+ * The functions the addon and its region handles have: 2 added trim(), 3 openRegion(), 4 attachRegion(). Not part of the region's bytes; it
  * is here so that an addon built from older sources fails the layout comparison and is rebuilt.
  */
-export const ADDON_API = 3;
+export const ADDON_API = 4;
 /** "pymm" read as a little-endian u32. */
 export const MAGIC = 0x6d6d7970;
 
@@ -52,6 +52,11 @@ export const HDR_SEGMENT_SHIFT = 0x10008;
 export const HDR_SEGMENT_COUNT = 0x1000c;
 export const HDR_HUGE_THRESHOLD = 0x10010;
 export const HDR_CACHE_MAX = 0x10014;
+/**
+ * A shared heap's raw lock (lib/shared/layout.ts): 0 when free, else the holding thread's slot + 1. Every
+ * operation of the raw allocator runs under it there; a private heap leaves it 0 and never reads it.
+ */
+export const HDR_LOCK = 0x10018;
 
 // Raw allocator counters.
 export const RAW_BLOCKS = 0x10020;

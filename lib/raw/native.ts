@@ -24,6 +24,8 @@ export interface NativeAddon {
   createRegion(maxBytes: number): NativeRegion;
   /** A region over an image's segments, mapped copy-on-write from its file (native/binding.cc). */
   openRegion(maxBytes: number, fd: number, segments: Uint32Array, dataOffset: number): NativeRegion;
+  /** A region over a shared heap's SharedArrayBuffer, under its raw lock (lib/shared/backends.ts). */
+  attachRegion(view: Uint8Array, fresh: boolean, holder: number): NativeRegion;
   layout: Record<string, number>;
   /** The C library's malloc as a Buffer (absent from a build without external buffers). */
   systemMalloc(n: number): Buffer | null;

@@ -47,18 +47,19 @@ function openFallback(maxBytes: number, reason: string, image: ImageSegments | u
   return { backend, reason, fellBack };
 }
 
+/** The backend to run: `requested`, unless it is 'auto' and PYMEM_BACKEND says otherwise; and why, in words. */
+export function chooseBackend(requested: BackendChoice): { choice: BackendChoice; why: string } {
+  const env = process.env.PYMEM_BACKEND;
+  if (requested !== 'auto' || env === undefined || env === '' || env === 'auto') return { choice: requested, why: `backend '${requested}' was requested` };
+  if (env !== 'native' && env !== 'fallback') {
+    throw invalidArgValue('environment variable PYMEM_BACKEND', env, "must be 'native', 'fallback' or 'auto'");
+  }
+  return { choice: env, why: `PYMEM_BACKEND=${env}` };
+}
+
 /** Opens the backend `requested` over a fresh region of maxBytes, or over an image's segments. */
 export function openBackend(requested: BackendChoice, maxBytes: number, image?: ImageSegments): OpenedBackend {
-  let choice = requested;
-  let why = `backend '${requested}' was requested`;
-  const env = process.env.PYMEM_BACKEND;
-  if (requested === 'auto' && env !== undefined && env !== '' && env !== 'auto') {
-    if (env !== 'native' && env !== 'fallback') {
-      throw invalidArgValue('environment variable PYMEM_BACKEND', env, "must be 'native', 'fallback' or 'auto'");
-    }
-    choice = env;
-    why = `PYMEM_BACKEND=${env}`;
-  }
+  const { choice, why } = chooseBackend(requested);
   if (choice === 'fallback') return openFallback(maxBytes, why, image);
 
   const load = loadNative();

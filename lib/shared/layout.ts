@@ -1,0 +1,66 @@
+/**
+ * A shared heap's byte layout: what lets several threads run one region at once. Every field is a u32 of
+ * segment 0, read through an Int32Array with Atomics wherever another thread may write it at the same time.
+ *
+ *   0x10018 raw lock      HDR_LOCK (lib/raw/layout.ts): the raw allocator's lock, 0 when free, else the
+ *                         holder's slot + 1; the C allocator takes it too (native/raw.c)
+ *   0xf0000 magic         "pmsh": the region is a shared heap's (createHeap({ shared: true }))
+ *   0xf0004 lock waiters  threads asleep in Atomics.wait on the raw lock (the fallback's lock only)
+ *   0xf0040 slots         SLOT_COUNT records of SLOT_SIZE bytes, one per thread attached:
+ *
+ *     +0  state     SLOT_FREE, SLOT_OWNED or SLOT_ABANDONED; changed by compare-exchange only
+ *     +4  thread    the owner's Node threadId (heap.watch(worker) finds a worker's slot by it)
+ *     +8  pymalloc  the slot's pymalloc state block, a raw block of OBM_STATE_BYTES (0 before first use)
+ *     +12 deferred  the slot's pools with blocks freed by other threads, a stack linked through each
+ *                   pool's POOL_DEFERRED_NEXT (pushed by compare-exchange, taken whole by the owner)
+ *     +16 pending   blocks on those pools' deferred lists: added to by the freeing threads, taken off by
+ *                   the owner, so that allocatedBlocks() summed over the slots is exact at any moment
+ *     +20 repair    1 when the owner ended without closing (heap.watch saw its worker exit): whoever takes
+ *                   the slot next rebuilds its pymalloc state from the pools (lib/shared/repair.ts)
+
+ *   0xf1000 raw journal   the fallback's undo log of the operation under the raw lock (lib/shared/journal.ts):
+ *                         a count, then [word index, old value] pairs, up to 0x100000
+ *
+ * 0xf0000 is past every byte the private layers use in segment 0 (the objects' statics end at 0x541e0,
+ * lib/objects/layout.ts checks it);
+ * a shared heap never sets up the objects layer, and a private heap never writes these bytes.
+ */
+import { SEGMENT_SIZE } from '../config';
+
+/** "pmsh" read as a little-endian u32. */
+export const SHARED_MAGIC = 0x68736d70;
+export const SH_MAGIC = 0xf0000;
+export const SH_WAITERS = 0xf0004;
+export const SH_SLOTS = 0xf0040;
+export const SH_JOURNAL = 0xf1000;
+/** Entries the journal holds: the rest of segment 0. A TLSF operation stores about 30 words, trim() about 6 a segment. */
+export const JOURNAL_CAPACITY = (SEGMENT_SIZE - SH_JOURNAL - 8) / 8;
+
+/**
+ * Threads a heap can have attached at once. 64 covers Node's practical worker counts (a worker costs
+ * about 10 MiB of its own); a slot costs 32 bytes here and OBM_STATE_BYTES in the region once used.
+ */
+export const SLOT_COUNT = 64;
+export const SLOT_SIZE = 32;
+export const SLOT_STATE = 0;
+export const SLOT_THREAD = 4;
+export const SLOT_PYMALLOC = 8;
+export const SLOT_DEFERRED = 12;
+export const SLOT_PENDING = 16;
+export const SLOT_REPAIR = 20;
+
+export const SLOT_FREE = 0;
+export const SLOT_OWNED = 1;
+export const SLOT_ABANDONED = 2;
+
+/** The byte offset of slot i's record. */
+export function slotRecord(i: number): number {
+  return SH_SLOTS + i * SLOT_SIZE;
+}
+
+function assert(ok: boolean, what: string): void {
+  /* c8 ignore next -- fires only when an edit makes the layout inconsistent; it then fails every test */
+  if (!ok) throw new Error(`pymem shared layout: ${what}`);
+}
+assert(slotRecord(SLOT_COUNT) <= SH_JOURNAL, 'the slot table ends before the journal');
+assert(SLOT_REPAIR + 4 <= SLOT_SIZE, 'a slot record fits SLOT_SIZE');
