@@ -7,7 +7,7 @@
 import t from 'tap';
 import { Random } from './helpers/random';
 import { heapOn, firstDifference } from './helpers/backends';
-import { RAW_HUGE_THRESHOLD, createHeap, type Heap } from '../lib/index';
+import { RAW_HUGE_THRESHOLD, attachHeap, createHeap, type Heap, type SharedHeap } from '../lib/index';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -214,4 +214,65 @@ t.test(`native and fallback agree on ${OPERATIONS} random operations (seed ${SEE
   for (const heap of heaps) heap.check();
   t.equal(firstDifference(native.u8, fallback.u8), -1, 'identical regions once everything is freed');
   t.equal(native.stats().rawBlocks + fallback.stats().rawBlocks, 0);
+});
+
+// A shared heap on each backend, its threads taking turns: three attachments in this thread stand for
+// three threads, so the schedule is the seed's. Blocks are freed by whichever attachment the seed picks,
+// most by one that did not allocate them (deferred to their owner), and one attachment is closed and its
+// slot adopted by a new one now and then. Both regions must stay byte for byte the same.
+t.test('shared heaps on native and fallback agree under a deterministic schedule of threads', async (t) => {
+  const SHARED_OPERATIONS = 30_000;
+  const make = (backend: 'native' | 'fallback'): Heap[] => {
+    const first = createHeap({ shared: true, backend, maxBytes: MAX_BYTES }) as SharedHeap;
+    return [first, attachHeap(first.share()), attachHeap(first.share())];
+  };
+  const sides = [make('native'), make('fallback')];
+  const rng = new Random(SEED + 1);
+  const live: Block[] = [];
+  let failures = 0;
+  let adoptions = 0;
+  const both = (what: string, op: (threads: Heap[]) => number): number => {
+    const [a, b] = sides.map(op);
+    if (a !== b && failures++ < 5) t.fail(`${what}: native returned ${a}, fallback ${b}`);
+    return a;
+  };
+  for (let i = 1; i <= SHARED_OPERATIONS && failures === 0; i++) {
+    const who = rng.int(0, 2);
+    if (live.length > 0 && rng.next() < 0.48) {
+      const k = rng.int(0, live.length - 1);
+      const b = live[k];
+      for (const threads of sides) if (!intact(threads[0], b) && failures++ < 5) t.fail(`op ${i}: block ${b.p} changed`);
+      both(`op ${i}: thread ${who} frees ${b.p}`, (threads) => (threads[who][b.d].free(b.p), 0));
+      live[k] = live[live.length - 1];
+      live.pop();
+    } else {
+      const n = rng.next() < 0.85 ? rng.int(1, 512) : rng.int(513, 64 << 10);
+      const d = DOMAINS[rng.int(0, 2)];
+      const p = both(`op ${i}: thread ${who} ${d}.malloc(${n})`, (threads) => threads[who][d].malloc(n));
+      if (p === 0) continue;
+      const b: Block = { p, n, tag: i & 255, d };
+      for (const threads of sides) stamp(threads[0], b);
+      live.push(b);
+    }
+    if (i % 5000 === 0) {
+      // Thread 2 ends; a new thread attaches and takes its slot, pools and deferred blocks included.
+      for (const threads of sides) {
+        threads[2].close();
+        threads[2] = attachHeap((threads[0] as SharedHeap).share());
+      }
+      adoptions++;
+    }
+    if (i % 3000 === 0) {
+      for (const threads of sides) threads[0].check();
+      const at = firstDifference(sides[0][0].u8, sides[1][0].u8);
+      if (at !== -1 && failures++ < 5) t.fail(`after op ${i} the shared regions differ first at byte ${at}`);
+    }
+  }
+  t.equal(failures, 0, 'no divergence');
+  t.equal(sides[0][0].allocatedBlocks(), live.filter((b) => b.d !== 'raw').length, 'every MEM and OBJ block counted, over the threads');
+  t.equal(adoptions, 6, 'a slot closed and adopted every 5000 operations');
+  for (const b of live) both(`free(${b.p})`, (threads) => (threads[1][b.d].free(b.p), 0));
+  for (const threads of sides) threads[0].check();
+  t.equal(firstDifference(sides[0][0].u8, sides[1][0].u8), -1, 'identical regions once everything is freed');
+  for (const threads of sides) for (const h of threads) h.close();
 });

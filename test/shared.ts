@@ -6,7 +6,9 @@ import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { BACKENDS } from './helpers/backends';
 import { attachHeap, createHeap, SharedHeap, type BackendName, type SharedHeapHandle } from '../lib/index';
-import { SLOT_COUNT } from '../lib/shared/layout';
+import { SLOT_COUNT, SH_JOURNAL } from '../lib/shared/layout';
+import { RAW_BLOCKS, TLSF_FL_BITMAP } from '../lib/raw/layout';
+import { FREED_KEY } from '../lib/pymalloc/layout';
 
 const WORKER = path.join(__dirname, 'helpers', 'worker-shared.js');
 
@@ -166,6 +168,27 @@ for (const backend of BACKENDS) {
   });
 }
 
+t.test("a thread that exits holding the raw lock: the journal undoes its stores and the lock goes on", async (t) => {
+  for (const backend of BACKENDS) {
+    const heap = shared(backend, 8 << 20);
+    const worker = start(heap, 'die-holding-lock');
+    const before = await message<number[]>(worker);
+    await worker.exited;
+    t.same([heap.u32[RAW_BLOCKS >>> 2], heap.u32[TLSF_FL_BITMAP >>> 2]], before, `${backend}: the words it stored are as they were`);
+    t.equal(heap.u32[SH_JOURNAL >>> 2], 0, 'and the journal is empty');
+    heap.raw.free(heap.raw.malloc(2000)); // the lock is free again
+    heap.check();
+    // An operation that outgrew the journal cannot be undone: the heap says so, and check() says what is left.
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    const overflowing = start(heap, 'die-holding-lock', { overflow: true });
+    await overflowing.exited;
+    const warning = await warned;
+    t.match(warning, { name: 'Warning', code: 'PYMEM_SHARED_UNDONE', message: /too large for the shared heap's journal/ });
+    t.throws(() => heap.check(), { code: 'ERR_PYMEM_HEAP_CORRUPTION' });
+    heap.close();
+  }
+});
+
 t.test('slots and cross-thread frees, deterministically: several attachments in one thread', async (t) => {
   for (const backend of BACKENDS) {
     const a = shared(backend, 32 << 20);
@@ -177,12 +200,21 @@ t.test('slots and cross-thread frees, deterministically: several attachments in 
     a.check();
     t.throws(() => b.obj.free(p), { code: 'ERR_PYMEM_INVALID_POINTER' }, 'a second free, from either slot, is a double free');
     t.throws(() => a.obj.free(p), { code: 'ERR_PYMEM_INVALID_POINTER' });
+    // Deeper in the deferred list too; and a live block whose bytes happen to hold the free key is freed.
+    const p2 = a.obj.malloc(40);
+    b.obj.free(p2);
+    t.throws(() => b.obj.free(p), { code: 'ERR_PYMEM_INVALID_POINTER', reason: 'double-free' });
+    const keyed = a.obj.malloc(40);
+    a.u32[(keyed >>> 2) + 1] = FREED_KEY;
+    b.obj.free(keyed);
+    t.equal(a.allocatedBlocks(), 0);
+    a.obj.free(a.obj.malloc(40)); // a free by the owner of its own block
     // The owner takes its deferred blocks back on its slow path, when its used pool of the class runs
-    // out (340 blocks of 48 bytes to a pool): until then the block waits.
-    const q = Array.from({ length: 339 }, () => a.obj.malloc(40));
-    t.notOk(q.includes(p), 'the deferred block waits for the slow path');
+    // out (340 blocks of 48 bytes to a pool, 3 of them deferred): until then the blocks wait.
+    const q = Array.from({ length: 337 }, () => a.obj.malloc(40));
+    t.notOk(q.includes(p), 'the deferred blocks wait for the slow path');
     q.push(a.obj.malloc(40));
-    t.equal(q[339], p, 'the slow path takes it back, and it is the first block handed out');
+    t.ok([p, p2, keyed].includes(q[337]), 'the slow path takes them back, and hands one out first');
     for (const x of q) b.obj.free(x);
     a.check();
     b.close();

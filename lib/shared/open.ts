@@ -6,13 +6,14 @@
  */
 import { nativeUnavailable } from '../errors';
 import { chooseBackend, type BackendChoice, type OpenedBackend } from '../raw/open';
-import { loadNative } from '../raw/native';
+import { loadNative, type NativeLoad } from '../raw/native';
 import { LockedFallback, LockedNative, type SharedRegion } from './backends';
 
-export function openSharedBackend(requested: BackendChoice, region: SharedRegion): OpenedBackend {
+/** `given`: what loadNative() would answer, for a test to give a failed load. */
+export function openSharedBackend(requested: BackendChoice, region: SharedRegion, given?: NativeLoad): OpenedBackend {
   const { choice, why } = chooseBackend(requested);
   if (choice === 'fallback') return { backend: new LockedFallback(region), reason: why, fellBack: false };
-  const load = loadNative();
+  const load = given ?? loadNative();
   if (load.error === undefined) {
     return { backend: new LockedNative(load.addon, region), reason: choice === 'native' ? why : `auto: native addon ${load.path}`, fellBack: false };
   }

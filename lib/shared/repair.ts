@@ -26,7 +26,7 @@ import {
   AO_ADDRESS, AO_POOL_ADDRESS, AO_NFREEPOOLS, AO_NTOTALPOOLS, AO_FREEPOOLS, AO_NEXTARENA, AO_PREVARENA, AO_SIZE,
   OBM_USABLE_ARENAS, OBM_UNUSED_ARENA_OBJECTS, OBM_MAXARENAS, OBM_NARENAS_CURRENT, OBM_NTIMES_ALLOCATED,
   OBM_NARENAS_HIGHWATER, OBM_NFP2LASTA, OBM_ARENAS, OBM_ARENA_MAP, ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_MAP_CARVED_HI,
-  ARENA_BITS, DUMMY_SIZE_IDX, FREED_KEY, firstPool, blockSize, usedpoolsHead, stateField,
+  ARENA_BITS, DUMMY_SIZE_IDX, FREED_KEY, blockSize, usedpoolsHead, stateField,
 } from '../pymalloc/layout';
 import { slotRecord, SLOT_DEFERRED, SLOT_PENDING } from './layout';
 
@@ -58,8 +58,9 @@ export function repairState(m: Uint32Array, i32: Int32Array, state: number, slot
       continue;
     }
     live++;
-    const first = firstPool(address);
-    const total = first === address ? MAX_POOLS_IN_ARENA : MAX_POOLS_IN_ARENA - 1;
+    // A shared heap's arenas are whole segments (it refuses arena allocators of the program's own).
+    const first = address;
+    const total = MAX_POOLS_IN_ARENA;
     const carvedEnd = m[(ao + AO_POOL_ADDRESS) >>> W];
     let freepools = 0;
     let nfree = total - (carvedEnd - first) / POOL_SIZE;
@@ -99,16 +100,22 @@ export function repairState(m: Uint32Array, i32: Int32Array, state: number, slot
   let prev = 0;
   for (const ao of usable) {
     m[(ao + AO_PREVARENA) >>> W] = prev;
-    m[(ao + AO_NEXTARENA) >>> W] = 0;
-    if (prev === 0) m[f(OBM_USABLE_ARENAS)] = ao;
-    else m[(prev + AO_NEXTARENA) >>> W] = ao;
-    m[f(OBM_NFP2LASTA) + m[(ao + AO_NFREEPOOLS) >>> W]] = ao;
     prev = ao;
   }
-  if (usable.length === 0) m[f(OBM_USABLE_ARENAS)] = 0;
+  // The next links from the right, where the rightmost arena with each count is met first.
+  let next = 0;
+  for (let k = usable.length - 1; k >= 0; k--) {
+    const ao = usable[k];
+    m[(ao + AO_NEXTARENA) >>> W] = next;
+    const nf = m[(ao + AO_NFREEPOOLS) >>> W];
+    if (m[f(OBM_NFP2LASTA) + nf] === 0) m[f(OBM_NFP2LASTA) + nf] = ao;
+    next = ao;
+  }
+  m[f(OBM_USABLE_ARENAS)] = next;
+  // newArena() counts an arena before it records its address, so these can only have been ahead.
   m[f(OBM_NARENAS_CURRENT)] = live;
-  if (m[f(OBM_NARENAS_HIGHWATER)] < live) m[f(OBM_NARENAS_HIGHWATER)] = live;
-  if (m[f(OBM_NTIMES_ALLOCATED)] < m[f(OBM_NARENAS_HIGHWATER)]) m[f(OBM_NTIMES_ALLOCATED)] = m[f(OBM_NARENAS_HIGHWATER)];
+  m[f(OBM_NARENAS_HIGHWATER)] = Math.max(m[f(OBM_NARENAS_HIGHWATER)], live);
+  m[f(OBM_NTIMES_ALLOCATED)] = Math.max(m[f(OBM_NTIMES_ALLOCATED)], m[f(OBM_NARENAS_HIGHWATER)]);
   if (taken !== 0) Atomics.sub(i32, (slotRecord(slot) + SLOT_PENDING) >>> W, taken);
   return taken;
 }
@@ -122,18 +129,18 @@ function setUp(m: Uint32Array, pool: number): boolean {
   return m[(pool + POOL_MAXNEXTOFFSET) >>> W] === POOL_SIZE - bs && nextoffset >= POOL_OVERHEAD + bs && nextoffset <= POOL_SIZE && (nextoffset - POOL_OVERHEAD) % bs === 0;
 }
 
-/** The pool's deferred list, pushed onto its free list; how many blocks it held. */
+/**
+ * The pool's deferred list, pushed onto its free list; how many blocks it held. (A pool not set up for a
+ * class can have none: no block of it was ever handed out. recount() makes such a pool empty anyway.)
+ */
 function takeDeferred(m: Uint32Array, i32: Int32Array, pool: number): number {
   let b = Atomics.exchange(i32, (pool + POOL_DEFERRED) >>> W, 0) >>> 0;
   let n = 0;
-  const ok = setUp(m, pool);
   while (b !== 0 && n < POOL_SIZE >>> ALIGNMENT_SHIFT) {
     const next = m[b >>> W];
-    if (ok) {
-      m[b >>> W] = m[(pool + POOL_FREEBLOCK) >>> W];
-      m[(b + KEY) >>> W] = FREED_KEY;
-      m[(pool + POOL_FREEBLOCK) >>> W] = b;
-    }
+    m[b >>> W] = m[(pool + POOL_FREEBLOCK) >>> W];
+    m[(b + KEY) >>> W] = FREED_KEY;
+    m[(pool + POOL_FREEBLOCK) >>> W] = b;
     n++;
     b = next;
   }

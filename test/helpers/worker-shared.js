@@ -177,6 +177,21 @@ switch (workerData.task) {
     });
     break;
   }
+  case 'die-holding-lock': {
+    // Stands for a thread stopped in the middle of a raw operation of the fallback: takes the raw lock
+    // as its slot, stores garbage over raw metadata through the journal (or outgrows it), and exits.
+    const { journaled } = require('../../dist/shared/journal.js');
+    const { HDR_LOCK, RAW_BLOCKS, TLSF_FL_BITMAP } = require('../../dist/raw/layout.js');
+    const { SH_JOURNAL } = require('../../dist/shared/layout.js');
+    const words = new Uint32Array(workerData.heap.buffer);
+    if (Atomics.compareExchange(heap.i32, HDR_LOCK >>> 2, 0, heap.slot + 1) !== 0) throw new Error('the lock was taken');
+    port.postMessage([words[RAW_BLOCKS >>> 2], words[TLSF_FL_BITMAP >>> 2]]);
+    const logged = journaled(words);
+    logged[RAW_BLOCKS >>> 2] = 0xdead;
+    logged[TLSF_FL_BITMAP >>> 2] = 0xffffffff;
+    if (workerData.overflow) words[SH_JOURNAL >>> 2] = 0xffffffff;
+    process.exit(0);
+  }
   default:
     throw new Error(`unknown task ${workerData.task}`);
 }
