@@ -32,7 +32,7 @@ import type { Objects } from './objects/objects';
 import type { GarbageCollector } from './objects/gc';
 import type { BackendName, RawBackend } from './raw/backend';
 import type { ArenaAllocator } from './pymalloc/obmalloc';
-import type { SharedPymalloc } from './shared/pymalloc';
+import { deferredCount, type SharedPymalloc } from './shared/pymalloc';
 import { openSharedBackend } from './shared/open';
 import { slotRecord, SLOT_PYMALLOC } from './shared/layout';
 import { RegionLock } from './shared/lock';
@@ -40,7 +40,7 @@ import { repairState } from './shared/repair';
 import { rollback } from './shared/journal';
 import { checkShared } from './shared/check';
 import {
-  markShared, isShared, claimSlot, setSlotState, abandonSlot, slotsOwnedBy, stateBlocks, pendingBlocks, type Claim,
+  markShared, isShared, claimSlot, setSlotState, abandonSlot, slotsOwnedBy, stateBlocks, type Claim,
 } from './shared/slots';
 
 /** What heap.share() returns: plain data and the SharedArrayBuffer, which postMessage() shares, not copies. */
@@ -161,7 +161,7 @@ export class SharedHeap extends Heap {
     this.lock.acquire();
     try {
       super.check();
-      checkShared(this.words, this.ints);
+      checkShared(this.words);
     } finally {
       this.lock.release();
     }
@@ -179,8 +179,11 @@ export class SharedHeap extends Heap {
     return stateBlocks(this.ints);
   }
 
+  /** Blocks on the threads' deferred lists: walked, so exact when the other threads are still. */
   protected override deferredBlocks(): number {
-    return pendingBlocks(this.ints);
+    let n = 0;
+    for (const state of stateBlocks(this.ints)) n += deferredCount(this.words, this.ints, state);
+    return n;
   }
 }
 

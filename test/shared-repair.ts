@@ -7,12 +7,13 @@ import { BACKENDS } from './helpers/backends';
 import { attachHeap, createHeap, type SharedHeap } from '../lib/index';
 import { repairState } from '../lib/shared/repair';
 import { abandonSlot } from '../lib/shared/slots';
-import { slotRecord, SLOT_PYMALLOC, SLOT_PENDING, SH_JOURNAL, JOURNAL_CAPACITY } from '../lib/shared/layout';
+import { slotRecord, SLOT_PYMALLOC, SH_JOURNAL, JOURNAL_CAPACITY, deferredHead } from '../lib/shared/layout';
+import { deferredCount } from '../lib/shared/pymalloc';
 import { journaled, rollback, commit } from '../lib/shared/journal';
 import { openSharedBackend } from '../lib/shared/open';
 import {
   POOL_SIZE, POOL_NEXTOFFSET, POOL_MAXNEXTOFFSET, POOL_FREEBLOCK, POOL_COUNT, POOL_SZIDX, AO_POOL_ADDRESS, AO_SIZE, OBM_ARENAS,
-  DUMMY_SIZE_IDX, ARENA_SIZE, POOL_OWNER, POOL_DEFERRED, stateField, blockSize,
+  DUMMY_SIZE_IDX, ARENA_SIZE, POOL_OWNER, stateField, blockSize,
 } from '../lib/pymalloc/layout';
 
 /** A shared heap and a second attachment ("the worker") with blocks of every class, some freed by the first. */
@@ -59,7 +60,7 @@ for (const backend of BACKENDS) {
   t.test(backend, async (t) => {
     t.test('a thread stopped between operations: its deferred blocks come back, its blocks in use stay counted', async (t) => {
       const { main, worker, live } = setUp(backend);
-      t.ok(main.u32[(slotRecord(worker.slot) + SLOT_PENDING) >>> 2] > 0, 'blocks wait on deferred lists');
+      t.equal(deferredCount(main.u32, main.i32, stateOf(main, worker.slot)), 1000, 'blocks wait on deferred lists');
       t.equal(exitWorker(main, worker.slot), 1000, 'the 1000 blocks the main thread freed are taken back');
       main.check();
       t.equal(main.allocatedBlocks(), live.length);
@@ -123,7 +124,6 @@ for (const backend of BACKENDS) {
 t.test('heap.check() names what is wrong between the threads', async (t) => {
   for (const backend of BACKENDS) {
     const damage: [string, (main: SharedHeap, worker: SharedHeap, pool: number, block: number) => void][] = [
-      ['shared.pending', (main, worker) => void (main.u32[(slotRecord(worker.slot) + SLOT_PENDING) >>> 2] += 1)],
       ['shared.pool.owner', (main, _worker, pool) => void (main.u32[(pool + POOL_OWNER) >>> 2] = 7)],
       ['shared.deferred.block', (main, _worker, _pool, block) => void (main.u32[block >>> 2] = 0x7ffff0)],
       ['shared.deferred.twice', (main, _worker, pool, block) => void (main.u32[block >>> 2] = main.u32[(pool + POOL_FREEBLOCK) >>> 2])],
@@ -138,14 +138,13 @@ t.test('heap.check() names what is wrong between the threads', async (t) => {
       t.throws(() => main.check(), { code: 'ERR_PYMEM_HEAP_CORRUPTION', invariant }, `${backend}: ${invariant}`);
       main.close();
     }
-    // An empty pool with a deferred list: blocks freed into a pool that holds none.
+    // A deferred list that reaches a block of an empty pool: a block freed into a pool that holds none.
     const main = createHeap({ shared: true, backend, maxBytes: 8 << 20 }) as SharedHeap;
     const worker = attachHeap(main.share());
     const p = worker.obj.malloc(64);
-    const pool = (p & ~(POOL_SIZE - 1)) >>> 0;
     worker.obj.free(p);
-    main.u32[(pool + POOL_DEFERRED) >>> 2] = p;
-    t.throws(() => main.check(), { code: 'ERR_PYMEM_HEAP_CORRUPTION', invariant: 'shared.deferred.empty' });
+    main.u32[deferredHead(stateOf(main, worker.slot), 3) >>> 2] = p;
+    t.throws(() => main.check(), { code: 'ERR_PYMEM_HEAP_CORRUPTION', invariant: 'shared.deferred.block' });
     main.close();
   }
 });

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import { count, mib } from '../map/numbers';
 import { objectsSummary, objectsTable, recordsSummary, recordsTable, type ObjectsResults } from './bench-objects';
 import { imageSummary, imageTable, type ImageResults } from './bench-image';
+import { threadsSummary, threadsTable, type ThreadResults } from './bench-threads';
 
 export interface Cell {
   /** Nanoseconds per event: the median of the rounds, and the fastest and slowest round. */
@@ -45,6 +46,8 @@ export interface BenchResults {
   records?: ObjectsResults;
   /** With --image: records saved and opened again (lib/cli/bench-image.ts). */
   image?: ImageResults;
+  /** With --threads: one shared heap from worker threads (lib/cli/bench-threads.ts). */
+  threads?: ThreadResults;
 }
 
 export const LABELS: Record<string, string> = {
@@ -175,6 +178,7 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
     if (r.objects) out.push('### Objects against JS values', '', markdownTable(objectsTable(r.objects)), '', objectsSummary(r.objects), '');
     if (r.records) out.push('### Records: dicts against JS objects', '', markdownTable(recordsTable(r.records)), '', recordsSummary(r.records), '');
     if (r.image) out.push('### Records saved and opened again', '', markdownTable(imageTable(r.image)), '', imageSummary(r.image), '');
+    if (r.threads) out.push('### One shared heap from worker threads', '', markdownTable(threadsTable(r.threads)), '', threadsSummary(r.threads), '');
     out.push(`${autoLine(r)} ${recommendation(r)}`);
   } else {
     out.push(`${command}: ${settings}.`);
@@ -185,6 +189,7 @@ export function formatResults(r: BenchResults, format: 'text' | 'markdown'): str
     if (r.objects) out.push('objects against JS values', textTable(objectsTable(r.objects)), '', objectsSummary(r.objects), '');
     if (r.records) out.push('records: dicts against JS objects', textTable(recordsTable(r.records)), '', recordsSummary(r.records), '');
     if (r.image) out.push('records saved and opened again', textTable(imageTable(r.image)), '', imageSummary(r.image), '');
+    if (r.threads) out.push('one shared heap from worker threads', textTable(threadsTable(r.threads)), '', threadsSummary(r.threads), '');
     out.push(autoLine(r), recommendation(r));
   }
   return `${out.join('\n')}\n`;

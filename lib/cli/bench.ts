@@ -21,6 +21,7 @@ import { LABELS, formatResults, type BenchResults, type Cell } from './bench-rep
 import { count } from '../map/numbers';
 import { runObjects } from './bench-objects';
 import { imageForms, runImage } from './bench-image';
+import { runThreads } from './bench-threads';
 import { median } from './median';
 
 /**
@@ -30,8 +31,8 @@ import { median } from './median';
  * image section's rounds are at most 3: each builds a million records per form with --full).
  */
 export const MODES = {
-  quick: { scale: 0.25, repeats: 3, slowEvents: 3_000, objects: 250_000, records: 100_000, image: 250_000 },
-  full: { scale: 1, repeats: 7, slowEvents: 20_000, objects: 1_000_000, records: 1_000_000, image: 1_000_000 },
+  quick: { scale: 0.25, repeats: 3, slowEvents: 3_000, objects: 250_000, records: 100_000, image: 250_000, pairs: 2_000_000 },
+  full: { scale: 1, repeats: 7, slowEvents: 20_000, objects: 1_000_000, records: 1_000_000, image: 1_000_000, pairs: 5_000_000 },
 } as const;
 const IMAGE_ROUNDS = 3;
 
@@ -52,6 +53,8 @@ export interface BenchSettings {
   objects?: boolean;
   /** Also save records as heap images and open them, against JSON and v8.serialize (lib/cli/bench-image.ts). */
   image?: boolean;
+  /** Also use one shared heap from worker threads (lib/cli/bench-threads.ts). */
+  threads?: boolean;
   /** --scale: the workloads at this fraction of their full size, and scale x 10^6 values and records; else the mode's. */
   scale?: number;
   /** --warmup: each pymem measurement warms up for at most this many milliseconds (default WARM_MS). */
@@ -87,19 +90,21 @@ export function benchSettings(values: Record<string, unknown>): BenchSettings {
     ...(values.tracemalloc ? { tracemalloc: true } : {}),
     ...(values.objects ? { objects: true } : {}),
     ...(values.image ? { image: true } : {}),
+    ...(values.threads ? { threads: true } : {}),
     ...(values.scale === undefined ? {} : { scale: scaleOption(values.scale) }),
     ...(warmupMs === undefined ? {} : { warmupMs }),
   };
 }
 
 /** The options of `pymem bench` that ask for these settings, shortest form: the reports' headings show them. */
-export function benchOptions({ mode, rounds, workloads, debugHooks, tracemalloc, objects, image, scale, warmupMs }: BenchSettings): string {
+export function benchOptions({ mode, rounds, workloads, debugHooks, tracemalloc, objects, image, threads, scale, warmupMs }: BenchSettings): string {
   return [
     `--${mode}`,
     ...(debugHooks ? ['--debug-hooks'] : []),
     ...(tracemalloc ? ['--tracemalloc'] : []),
     ...(objects ? ['--objects'] : []),
     ...(image ? ['--image'] : []),
+    ...(threads ? ['--threads'] : []),
     ...(workloads.join() === workloadNames().join() ? [] : workloads.map((name) => `--workload ${name}`)),
     ...(rounds === MODES[mode].repeats ? [] : [`--rounds ${rounds}`]),
     ...(scale === undefined ? [] : [`--scale ${scale}`]),
@@ -176,13 +181,14 @@ function progress(io: Io, total: number) {
 }
 
 export function runBench(settings: BenchSettings, io: Io, { env = process.env, thingModule = '@thi.ng/malloc', wasm = ASSEMBLYSCRIPT_WASM }: BenchOptions = {}): BenchResults {
-  const { mode, rounds: repeats, workloads: names, debugHooks = false, tracemalloc = false, objects = false, image = false, warmupMs = WARM_MS } = settings;
+  const { mode, rounds: repeats, workloads: names, debugHooks = false, tracemalloc = false, objects = false, image = false, threads = false, warmupMs = WARM_MS } = settings;
   const { slowEvents } = MODES[mode];
   const scale = settings.scale ?? MODES[mode].scale;
   const objectCount = settings.scale === undefined ? MODES[mode].objects : Math.max(1, Math.round(settings.scale * 1e6));
   const recordCount = settings.scale === undefined ? MODES[mode].records : objectCount;
   const imageCount = settings.scale === undefined ? MODES[mode].image : objectCount;
   const imageRounds = Math.min(repeats, IMAGE_ROUNDS);
+  const pairs = settings.scale === undefined ? MODES[mode].pairs : Math.max(1000, Math.round(settings.scale * 5e6));
   const work = mkdtempSync(path.join(os.tmpdir(), 'pymem-bench-'));
   try {
     const variants = [...(debugHooks ? ['debug'] : []), ...(tracemalloc ? ['tm1', 'tm25'] : [])];
@@ -191,7 +197,8 @@ export function runBench(settings: BenchSettings, io: Io, { env = process.env, t
     const forms = objects ? [...found.ready.filter((c) => c === 'native' || c === 'fallback'), 'js'] : [];
     const recordForms = forms.map((form) => `records-${form}`);
     const imageFormList = image ? imageForms(found.ready.filter((c) => c === 'native' || c === 'fallback')) : [];
-    const bar = progress(io, names.length * repeats * found.ready.length + 2 * forms.length * repeats + imageFormList.length * imageRounds);
+    const threadBackends = threads ? found.ready.filter((c) => c === 'native' || c === 'fallback') : [];
+    const bar = progress(io, names.length * repeats * found.ready.length + 2 * forms.length * repeats + imageFormList.length * imageRounds + threadBackends.length * 4 * repeats);
     const options = benchOptions(settings);
     const results: BenchResults = { mode, options, scale, repeats, slowEvents, debugHooks, tracemalloc, contenders: found.ready, missing: found.missing, compiler: found.compiler, auto: autoBackend(), workloads: [] };
     for (const name of names) {
@@ -236,6 +243,10 @@ export function runBench(settings: BenchSettings, io: Io, { env = process.env, t
       results.image = runImage(imageFormList, imageCount, imageRounds, work, bar.step);
       bar.line(`image: measured (${count(imageCount)} records)`);
     }
+    if (threads) {
+      results.threads = runThreads(threadBackends, pairs, repeats, bar.step);
+      bar.line(`threads: measured (${count(pairs)} pairs per thread)`);
+    }
     return results;
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -271,9 +282,14 @@ Options:
                                    images of dicts and of compact blocks, and as JSON and
                                    v8.serialize files, and time saving, opening to the first record
                                    and reading them all (at most 3 rounds)
+  --threads                        also use one shared heap from worker threads: 1 and 2 threads
+                                   churning blocks of their own, and a producer whose blocks a
+                                   consumer frees, against 1 thread on a private heap (2 million
+                                   pairs per thread, 5 million with --full)
   --rounds N                       rounds instead of the mode's 3 or 7
   --scale F                        the workloads at F of their full size (0.25 in --quick, 1 in --full),
-                                   and F million values of each type and F million records
+                                   F million values of each type and F million records, and 5F
+                                   million pairs per thread
   --warmup MS                      how long each pymem measurement may warm up first (default ${WARM_MS})
   -h, --help                       this text`,
   options: {
@@ -286,6 +302,7 @@ Options:
     tracemalloc: { type: 'boolean', default: false },
     objects: { type: 'boolean', default: false },
     image: { type: 'boolean', default: false },
+    threads: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     scale: { type: 'string' },
     warmup: { type: 'string' },

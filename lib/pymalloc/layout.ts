@@ -49,12 +49,9 @@ export const DUMMY_SIZE_IDX = 0xffff;
  *   +20 szidx          size class
  *   +24 nextoffset     offset of the next never-used block: blocks are carved lazily
  *   +28 maxnextoffset  POOL_SIZE - block size: the last offset a block can start at
- *   +32 owner          a shared heap's (lib/shared/): the slot of the thread that allocates from the pool
- *   +36 deferred       a shared heap's: blocks other threads freed, linked through their first u32,
- *                      pushed by compare-exchange, taken back whole by the owner
- *   +40 deferrednext   a shared heap's: the next pool on the owner's stack of pools with deferred blocks
- *   +44 (unused)
- * A private heap writes 0 as the owner and never reads the other two.
+ *   +32 owner          a shared heap's (lib/shared/): the slot of the thread whose arena holds the pool;
+ *                      a private heap never writes it
+ *   +36 (12 bytes unused)
  */
 export const POOL_COUNT = 0;
 export const POOL_FREEBLOCK = 4;
@@ -65,8 +62,6 @@ export const POOL_SZIDX = 20;
 export const POOL_NEXTOFFSET = 24;
 export const POOL_MAXNEXTOFFSET = 28;
 export const POOL_OWNER = 32;
-export const POOL_DEFERRED = 36;
-export const POOL_DEFERRED_NEXT = 40;
 export const POOL_OVERHEAD = 48;
 
 /**
@@ -126,8 +121,9 @@ export const OBM_END = OBM_ARENAS + ARENA_CAPACITY * AO_SIZE;
  * Where a pymalloc's state lies. A private heap has one pymalloc, its state at OBM_STATE as drawn above. A shared
  * heap (lib/shared/) runs one per thread, each over a state block of OBM_STATE_BYTES laid out as above from the
  * block's start, with one arena map for all: the map is indexed by address, and a thread freeing a block must find
- * its arena without knowing whose it is. So every field but the arena map lies at `stateField(state, OBM_X)`, and a
- * state block leaves the map's 64 KiB unused (a block is one allocation per thread, and one layout is worth more).
+ * its arena without knowing whose it is. So every field but the arena map lies at `stateField(state, OBM_X)`; a
+ * state block keeps the thread's deferred lists where the map would be (lib/shared/layout.ts), the rest of those
+ * 64 KiB unused (a block is one allocation per thread, and one layout is worth more).
  */
 export const OBM_STATE = META_RAW_END;
 export const OBM_STATE_BYTES = OBM_END - OBM_STATE;
@@ -209,7 +205,7 @@ function assert(ok: boolean, what: string): void {
 }
 assert(NB_SMALL_SIZE_CLASSES === 32 && MAX_POOLS_IN_ARENA === 64, "CPython 3.12's 32 classes and 64 pools per arena");
 assert(numBlocks(0) === 1021 && numBlocks(31) === 31, "CPython 3.12's pool capacities");
-assert(POOL_DEFERRED_NEXT + 4 <= POOL_OVERHEAD, 'the pool header fits POOL_OVERHEAD');
+assert(POOL_OWNER + 4 <= POOL_OVERHEAD, 'the pool header fits POOL_OVERHEAD');
 assert(OBM_NFP2LASTA + (MAX_POOLS_IN_ARENA + 1) * 4 <= OBM_ARENA_MAP, 'nfp2lasta ends before the arena map');
 assert(OBM_RAW_ALLOCATED_BLOCKS + 4 <= OBM_USEDPOOLS, 'the counters end before usedpools');
 assert(OBM_END <= SEGMENT_SIZE, "pymalloc's state fits segment 0");

@@ -10,22 +10,18 @@
  *
  *     +0  state     SLOT_FREE, SLOT_OWNED or SLOT_ABANDONED; changed by compare-exchange only
  *     +4  thread    the owner's Node threadId (heap.watch(worker) finds a worker's slot by it)
- *     +8  pymalloc  the slot's pymalloc state block, a raw block of OBM_STATE_BYTES (0 before first use)
- *     +12 deferred  the slot's pools with blocks freed by other threads, a stack linked through each
- *                   pool's POOL_DEFERRED_NEXT (pushed by compare-exchange, taken whole by the owner)
- *     +16 pending   blocks on those pools' deferred lists: added to by the freeing threads, taken off by
- *                   the owner, so that allocatedBlocks() summed over the slots is exact at any moment
- *     +20 repair    1 when the owner ended without closing (heap.watch saw its worker exit): whoever takes
- *                   the slot next rebuilds its pymalloc state from the pools (lib/shared/repair.ts)
-
+ *     +8  pymalloc  the slot's pymalloc state block, a raw block of OBM_STATE_BYTES (0 before first use),
+ *                   which holds the slot's deferred lists too (deferredHead below)
+ *
  *   0xf1000 raw journal   the fallback's undo log of the operation under the raw lock (lib/shared/journal.ts):
  *                         a count, then [word index, old value] pairs, up to 0x100000
  *
  * 0xf0000 is past every byte the private layers use in segment 0 (the objects' statics end at 0x541e0,
- * lib/objects/layout.ts checks it);
- * a shared heap never sets up the objects layer, and a private heap never writes these bytes.
+ * lib/objects/layout.ts checks it); a shared heap never sets up the objects layer, and a private heap
+ * never writes these bytes.
  */
 import { SEGMENT_SIZE } from '../config';
+import { OBM_ARENA_MAP, OBM_STATE, OBM_ARENAS, NB_SMALL_SIZE_CLASSES } from '../pymalloc/layout';
 
 /** "pmsh" read as a little-endian u32. */
 export const SHARED_MAGIC = 0x68736d70;
@@ -45,13 +41,27 @@ export const SLOT_SIZE = 32;
 export const SLOT_STATE = 0;
 export const SLOT_THREAD = 4;
 export const SLOT_PYMALLOC = 8;
-export const SLOT_DEFERRED = 12;
-export const SLOT_PENDING = 16;
-export const SLOT_REPAIR = 20;
 
 export const SLOT_FREE = 0;
 export const SLOT_OWNED = 1;
 export const SLOT_ABANDONED = 2;
+
+/**
+ * A thread's deferred lists, in its pymalloc state block where a private heap's arena map lies (a state
+ * block leaves that space unused, lib/pymalloc/layout.ts says why): per size class, the head of a list of
+ * blocks of that class that other threads freed, linked through each block's first u32, pushed by
+ * compare-exchange and taken whole by the owner. Each head has a cache line of its own, so that threads
+ * freeing blocks of different classes into one owner do not write the same line.
+ *
+ *   state block + DEFERRED_HEADS + 64 c    head of size class c's list (u32), then 60 bytes of padding
+ */
+export const DEFERRED_HEADS = OBM_ARENA_MAP - OBM_STATE;
+export const DEFERRED_STRIDE = 64;
+
+/** The byte offset of size class `size`'s deferred head in the state block at `state`. */
+export function deferredHead(state: number, size: number): number {
+  return state + DEFERRED_HEADS + size * DEFERRED_STRIDE;
+}
 
 /** The byte offset of slot i's record. */
 export function slotRecord(i: number): number {
@@ -63,4 +73,5 @@ function assert(ok: boolean, what: string): void {
   if (!ok) throw new Error(`pymem shared layout: ${what}`);
 }
 assert(slotRecord(SLOT_COUNT) <= SH_JOURNAL, 'the slot table ends before the journal');
-assert(SLOT_REPAIR + 4 <= SLOT_SIZE, 'a slot record fits SLOT_SIZE');
+assert(OBM_ARENA_MAP + NB_SMALL_SIZE_CLASSES * DEFERRED_STRIDE <= OBM_ARENAS, "the deferred heads fit the state block's unused arena map");
+assert(SLOT_PYMALLOC + 4 <= SLOT_SIZE, 'a slot record fits SLOT_SIZE');

@@ -4,66 +4,55 @@
  * what it adds is for blocks that cross threads, after mimalloc's thread-free lists (mimalloc/src/free.c,
  * the design CPython 3.13's free-threaded build took):
  *
- *   free of a block whose pool this thread owns   the private path (poolFree), plain stores
- *   free of a block whose pool another slot owns  pushed onto the pool's deferred list with one
- *                                                 compare-exchange (deferFree); the first block pushed
- *                                                 onto an empty list also pushes the pool onto its
- *                                                 owner's stack (SLOT_DEFERRED), so the owner finds full
- *                                                 pools too, which no usedpools list holds
- *   no used pool left for a size class            the slow path first takes back the slot's stack and
- *                                                 each pool's list with one exchange each, and frees
- *                                                 those blocks as its own (collectDeferred)
+ *   free of a block of this thread's pool       the private path (poolFree), plain stores
+ *   free of a block of another thread's pool    pushed onto that thread's deferred list of the block's
+ *                                               size class with one compare-exchange (deferFree)
+ *   no used pool left for a size class          the slow path first takes that class's deferred list
+ *                                               back with one exchange, and frees its blocks as its own
  *
- * A pool's count still counts the blocks on its deferred list: they leave it when the owner frees them,
- * so a pool never empties (and moves to its arena's freepools) while another thread is pushing onto it.
- * Pushes and whole-list takes are ABA-free: nothing ever pops a single block off a deferred list or a
- * single pool off a stack. Raw blocks (0 or > 512 bytes) need none of this: any thread frees them under
- * the raw lock.
+ * A pool's count still counts the blocks on a deferred list: they leave it when the owner frees them, so
+ * a pool never empties (and moves to its arena's freepools) while another thread holds a block of it
+ * for a push. The lists are per owner and class, not per pool: a full pool is in no list the owner walks,
+ * and a pool header's cache line is the owner's alone (its count and free list change on every malloc).
+ * Pushes and whole-list takes are ABA-free: nothing ever pops a single block off a list. Raw blocks (0 or
+ * > 512 bytes) need none of this: any thread frees them under the raw lock.
  *
  * Costs beside a private heap: a free compares the pool's owner with this slot (one load); a foreign free
- * costs two compare-exchanges and an add; the slow path one atomic load of the slot's stack.
+ * costs the owner's state block from the slot table and a compare-exchange; the slow path one atomic load.
  */
-import { POOL_SIZE_MASK, POOL_OWNER, POOL_DEFERRED, POOL_DEFERRED_NEXT, FREED_KEY, PTR_DOUBLE_FREE, numBlocks } from '../pymalloc/layout';
+import { POOL_SIZE_MASK, POOL_OWNER, POOL_SZIDX, POOL_NEXTPOOL, FREED_KEY, PTR_DOUBLE_FREE, NB_SMALL_SIZE_CLASSES } from '../pymalloc/layout';
 import { Pymalloc, type ArenaAllocator, type OwnRequestMark, type RawCalls } from '../pymalloc/obmalloc';
-import { POOL_NEXTPOOL } from '../pymalloc/layout';
-import { slotRecord, SLOT_DEFERRED, SLOT_PENDING } from './layout';
+import { slotRecord, SLOT_PYMALLOC, deferredHead } from './layout';
 
 const W = 2;
 /** A free block's second word holds FREED_KEY (lib/pymalloc/obmalloc.ts). */
 const KEY = 4;
-/** Bounds a walk of one pool's deferred list, even a corrupted one. */
-const MAX_POOL_BLOCKS = numBlocks(0);
 
 /**
- * Pushes block p of `pool`, owned by slot `owner`, onto the pool's deferred list, and the pool onto the
- * owner's stack when the list was empty. The block is marked free first (its key), so that a second free
- * of it is caught (refuse, onDeferredList) wherever it comes from.
+ * Pushes block p of size class `size` onto the deferred list of the thread whose state block is at
+ * `state`. The block is marked free first (its key), so that a second free of it is caught (refuse,
+ * onDeferredList) wherever it comes from.
  */
-export function deferFree(m: Uint32Array, i32: Int32Array, pool: number, p: number, owner: number): void {
+export function deferFree(m: Uint32Array, i32: Int32Array, state: number, size: number, p: number): void {
   m[(p + KEY) >>> W] = FREED_KEY;
-  const list = (pool + POOL_DEFERRED) >>> W;
+  const list = deferredHead(state, size) >>> W;
   let head: number;
   do {
     head = Atomics.load(i32, list);
     m[p >>> W] = head;
   } while (Atomics.compareExchange(i32, list, head, p | 0) !== head);
-  const record = slotRecord(owner);
-  if (head === 0) {
-    const stack = (record + SLOT_DEFERRED) >>> W;
-    let top: number;
-    do {
-      top = Atomics.load(i32, stack);
-      m[(pool + POOL_DEFERRED_NEXT) >>> W] = top;
-    } while (Atomics.compareExchange(i32, stack, top, pool | 0) !== top);
+}
+
+/** Blocks on every deferred list of the state block at `state`: walked, for figures and checks. */
+export function deferredCount(m: Uint32Array, i32: Int32Array, state: number): number {
+  let n = 0;
+  for (let size = 0; size < NB_SMALL_SIZE_CLASSES; size++) {
+    for (let b = Atomics.load(i32, deferredHead(state, size) >>> W) >>> 0; b !== 0 && n < m.length; b = m[b >>> W]) n++;
   }
-  Atomics.add(i32, (record + SLOT_PENDING) >>> W, 1);
+  return n;
 }
 
 export class SharedPymalloc extends Pymalloc {
-  /** Word indices of this slot's stack of pools with deferred blocks, and of its pending count. */
-  private readonly wStack: number;
-  private readonly wPending: number;
-
   constructor(
     buffer: ArrayBuffer,
     raw: RawCalls,
@@ -72,12 +61,10 @@ export class SharedPymalloc extends Pymalloc {
     /** The thread's slot (lib/shared/layout.ts): what its pools' POOL_OWNER says. */
     readonly slot: number,
     /** The slot's state block (stateField); `adopt` runs over the state there, else it is initialised. */
-    state: number,
+    private readonly state: number,
     adopt: boolean,
   ) {
     super(buffer, raw, arenas, own, null, adopt, state);
-    this.wStack = (slotRecord(slot) + SLOT_DEFERRED) >>> W;
-    this.wPending = (slotRecord(slot) + SLOT_PENDING) >>> W;
   }
 
   /** This thread's usedpools, in its state block (the base class's is the private heap's constant). */
@@ -87,76 +74,63 @@ export class SharedPymalloc extends Pymalloc {
 
   /** A block of this thread's pool is freed as a private heap frees it; another's is deferred to its owner. */
   protected override poolFree(p: number): void {
+    const m = this.m;
     const pool = (p & ~POOL_SIZE_MASK) >>> 0;
-    const owner = this.m[(pool + POOL_OWNER) >>> W];
+    const owner = m[(pool + POOL_OWNER) >>> W];
     if (owner === this.slot) super.poolFree(p);
-    else deferFree(this.m, this.i32, pool, p, owner);
+    else deferFree(m, this.i32, m[(slotRecord(owner) + SLOT_PYMALLOC) >>> W], m[(pool + POOL_SZIDX) >>> W], p);
   }
 
-  /** The private checks, and a block waiting on its pool's deferred list is freed already. */
+  /** The private checks, and a block waiting on its owner's deferred list is freed already. */
   protected override refuse(p: number): number {
     const status = super.refuse(p);
     if (status !== 0 || this.m[(p + KEY) >>> W] !== FREED_KEY) return status;
-    return onDeferredList(this.m, this.i32, (p & ~POOL_SIZE_MASK) >>> 0, p) ? PTR_DOUBLE_FREE : 0;
+    return onDeferredList(this.m, this.i32, p) ? PTR_DOUBLE_FREE : 0;
   }
 
   /**
-   * The slow path: blocks other threads freed come back first, and may give the size class a used pool
-   * again; otherwise a new pool, stamped with this slot as its owner and an empty deferred list (no
-   * block of it is out yet, so no other thread can be pushing onto it).
+   * The slow path: the blocks of the class other threads freed come back first, and may give it a used
+   * pool again; otherwise a new pool, stamped with this slot as its owner (no block of it is out yet, so
+   * no other thread reads the stamp before it is there).
    */
   protected override allocateFromNewPool(size: number): number {
-    if (Atomics.load(this.i32, this.wStack) !== 0 && this.collectDeferred() !== 0) {
+    const list = deferredHead(this.state, size) >>> W;
+    if (Atomics.load(this.i32, list) !== 0) {
+      this.freeList(Atomics.exchange(this.i32, list, 0) >>> 0);
       const head = this.usedpools + (size << 3);
       if (this.m[(head + POOL_NEXTPOOL) >>> W] !== head) return this.poolAlloc(size);
     }
     const bp = super.allocateFromNewPool(size);
-    if (bp !== 0) {
-      const pool = (bp & ~POOL_SIZE_MASK) >>> 0;
-      this.m[(pool + POOL_OWNER) >>> W] = this.slot;
-      Atomics.store(this.i32, (pool + POOL_DEFERRED) >>> W, 0);
-    }
+    if (bp !== 0) this.m[((((bp & ~POOL_SIZE_MASK) >>> 0) + POOL_OWNER) >>> W)] = this.slot;
     return bp;
   }
 
-  /**
-   * Takes back every block other threads freed into this slot's pools: the stack with one exchange, then
-   * each pool's list with one (its next link read first: once its list is taken, a new push may put the
-   * pool on the fresh stack and rewrite that link). Returns how many blocks came back.
-   */
-  collectDeferred(): number {
-    const m = this.m;
-    const i32 = this.i32;
-    let n = 0;
-    let pool = Atomics.exchange(i32, this.wStack, 0) >>> 0;
-    while (pool !== 0) {
-      const next = m[(pool + POOL_DEFERRED_NEXT) >>> W];
-      n += this.freeList(Atomics.exchange(i32, (pool + POOL_DEFERRED) >>> W, 0) >>> 0);
-      pool = next;
-    }
-    if (n !== 0) Atomics.sub(i32, this.wPending, n);
-    return n;
+  /** Takes back every block other threads freed into this thread's pools (close() does, before it leaves). */
+  collectDeferred(): void {
+    for (let size = 0; size < NB_SMALL_SIZE_CLASSES; size++) this.freeList(Atomics.exchange(this.i32, deferredHead(this.state, size) >>> W, 0) >>> 0);
   }
 
   /** Frees each block of a taken deferred list into its pool, as the pool's owner. */
-  private freeList(block: number): number {
-    let n = 0;
-    for (let b = block; b !== 0 && n <= MAX_POOL_BLOCKS; n++) {
-      const next = this.m[b >>> W];
+  private freeList(block: number): void {
+    const m = this.m;
+    for (let b = block, n = 0; b !== 0 && n < m.length; n++) {
+      const next = m[b >>> W];
       super.poolFree(b);
       b = next;
     }
-    return n;
   }
 }
 
 /**
- * Whether p is on its pool's deferred list: a walk of at most one pool's blocks. The list only grows at
- * its head or is taken whole, so a walk racing a push or a take reads links that stay valid.
+ * Whether p is on its pool owner's deferred list of its class: a walk of that list. The list only grows
+ * at its head or is taken whole, so a walk racing a push or a take reads links that stay valid. Only a
+ * free of a block whose key is set pays for it: a double free, or data that holds the key by chance.
  */
-export function onDeferredList(m: Uint32Array, i32: Int32Array, pool: number, p: number): boolean {
-  let b = Atomics.load(i32, (pool + POOL_DEFERRED) >>> W) >>> 0;
-  for (let i = 0; b !== 0 && i < MAX_POOL_BLOCKS; i++) {
+export function onDeferredList(m: Uint32Array, i32: Int32Array, p: number): boolean {
+  const pool = (p & ~POOL_SIZE_MASK) >>> 0;
+  const state = m[(slotRecord(m[(pool + POOL_OWNER) >>> W]) + SLOT_PYMALLOC) >>> W];
+  let b = Atomics.load(i32, deferredHead(state, m[(pool + POOL_SZIDX) >>> W]) >>> W) >>> 0;
+  for (let i = 0; b !== 0 && i < m.length; i++) {
     if (b === p) return true;
     b = m[b >>> W];
   }

@@ -9,7 +9,8 @@
  * lists), so the ground truth is each carved pool's free list, its carving mark and its size class.
  * Everything derived from them is rebuilt here, as CPython would after a fork:
  *
- *   each pool   its deferred list taken and freed into it; its count = carved blocks - free blocks;
+ *   the slot    its deferred lists taken, each block pushed onto its pool's free list
+ *   each pool   its count = carved blocks - free blocks;
  *               empty ones go to their arena's freepools, partly used ones to usedpools
  *   each arena  nfreepools, freepools, its arena map entry (marked live, carved pools counted)
  *   the state   usable_arenas sorted by free pools, nfp2lasta, unused_arena_objects, the arena counters
@@ -19,16 +20,15 @@
  * mark and free list do not agree) held no block yet and is made empty. An arena the raw allocator had
  * handed over and the arena table did not yet record is not found (a leaked segment, 1 MiB).
  */
-import { ALIGNMENT_SHIFT } from '../config';
 import {
   NB_SMALL_SIZE_CLASSES, POOL_SIZE, POOL_OVERHEAD, MAX_POOLS_IN_ARENA, POOL_COUNT, POOL_FREEBLOCK, POOL_NEXTPOOL,
-  POOL_PREVPOOL, POOL_ARENAINDEX, POOL_SZIDX, POOL_NEXTOFFSET, POOL_MAXNEXTOFFSET, POOL_OWNER, POOL_DEFERRED,
+  POOL_PREVPOOL, POOL_ARENAINDEX, POOL_SZIDX, POOL_NEXTOFFSET, POOL_MAXNEXTOFFSET, POOL_OWNER, POOL_SIZE_MASK,
   AO_ADDRESS, AO_POOL_ADDRESS, AO_NFREEPOOLS, AO_NTOTALPOOLS, AO_FREEPOOLS, AO_NEXTARENA, AO_PREVARENA, AO_SIZE,
   OBM_USABLE_ARENAS, OBM_UNUSED_ARENA_OBJECTS, OBM_MAXARENAS, OBM_NARENAS_CURRENT, OBM_NTIMES_ALLOCATED,
   OBM_NARENAS_HIGHWATER, OBM_NFP2LASTA, OBM_ARENAS, OBM_ARENA_MAP, ARENA_MAP_ENTRY, ARENA_MAP_TAIL_HI, ARENA_MAP_CARVED_HI,
   ARENA_BITS, DUMMY_SIZE_IDX, FREED_KEY, blockSize, usedpoolsHead, stateField,
 } from '../pymalloc/layout';
-import { slotRecord, SLOT_DEFERRED, SLOT_PENDING } from './layout';
+import { deferredHead } from './layout';
 
 const W = 2;
 const KEY = 4;
@@ -38,14 +38,14 @@ export function repairState(m: Uint32Array, i32: Int32Array, state: number, slot
   const f = (offset: number): number => stateField(state, offset) >>> W;
   const table = stateField(state, OBM_ARENAS);
   const maxarenas = m[f(OBM_MAXARENAS)];
-  // Every pool is walked below, so the stack of pools with deferred blocks is dropped, not followed.
-  Atomics.exchange(i32, (slotRecord(slot) + SLOT_DEFERRED) >>> W, 0);
+  // Blocks other threads freed go onto their pools' free lists first: the counts below then leave them out.
+  let taken = 0;
+  for (let size = 0; size < NB_SMALL_SIZE_CLASSES; size++) taken += takeDeferred(m, i32, deferredHead(state, size));
   for (let size = 0; size < NB_SMALL_SIZE_CLASSES; size++) {
     const head = stateField(state, usedpoolsHead(size));
     m[(head + POOL_NEXTPOOL) >>> W] = head;
     m[(head + POOL_PREVPOOL) >>> W] = head;
   }
-  let taken = 0;
   let live = 0;
   let unused = 0;
   const usable: number[] = [];
@@ -67,7 +67,6 @@ export function repairState(m: Uint32Array, i32: Int32Array, state: number, slot
     for (let pool = carvedEnd - POOL_SIZE; pool >= first; pool -= POOL_SIZE) {
       m[(pool + POOL_ARENAINDEX) >>> W] = i;
       m[(pool + POOL_OWNER) >>> W] = slot;
-      taken += takeDeferred(m, i32, pool);
       const count = recount(m, pool);
       m[(pool + POOL_COUNT) >>> W] = count;
       if (count === 0) {
@@ -116,7 +115,6 @@ export function repairState(m: Uint32Array, i32: Int32Array, state: number, slot
   m[f(OBM_NARENAS_CURRENT)] = live;
   m[f(OBM_NARENAS_HIGHWATER)] = Math.max(m[f(OBM_NARENAS_HIGHWATER)], live);
   m[f(OBM_NTIMES_ALLOCATED)] = Math.max(m[f(OBM_NTIMES_ALLOCATED)], m[f(OBM_NARENAS_HIGHWATER)]);
-  if (taken !== 0) Atomics.sub(i32, (slotRecord(slot) + SLOT_PENDING) >>> W, taken);
   return taken;
 }
 
@@ -130,14 +128,16 @@ function setUp(m: Uint32Array, pool: number): boolean {
 }
 
 /**
- * The pool's deferred list, pushed onto its free list; how many blocks it held. (A pool not set up for a
- * class can have none: no block of it was ever handed out. recount() makes such a pool empty anyway.)
+ * A deferred list, taken whole, each block pushed onto its pool's free list; how many blocks it held.
+ * (A pool not set up for a class can have none: no block of it was ever handed out. recount() makes such
+ * a pool fresh anyway.)
  */
-function takeDeferred(m: Uint32Array, i32: Int32Array, pool: number): number {
-  let b = Atomics.exchange(i32, (pool + POOL_DEFERRED) >>> W, 0) >>> 0;
+function takeDeferred(m: Uint32Array, i32: Int32Array, head: number): number {
+  let b = Atomics.exchange(i32, head >>> W, 0) >>> 0;
   let n = 0;
-  while (b !== 0 && n < POOL_SIZE >>> ALIGNMENT_SHIFT) {
+  while (b !== 0 && n < m.length) {
     const next = m[b >>> W];
+    const pool = (b & ~POOL_SIZE_MASK) >>> 0;
     m[b >>> W] = m[(pool + POOL_FREEBLOCK) >>> W];
     m[(b + KEY) >>> W] = FREED_KEY;
     m[(pool + POOL_FREEBLOCK) >>> W] = b;

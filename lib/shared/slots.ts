@@ -13,7 +13,7 @@
  */
 import { invalidState } from '../errors';
 import {
-  SHARED_MAGIC, SH_MAGIC, SLOT_COUNT, SLOT_STATE, SLOT_THREAD, SLOT_PYMALLOC, SLOT_PENDING, SLOT_FREE, SLOT_OWNED,
+  SHARED_MAGIC, SH_MAGIC, SLOT_COUNT, SLOT_STATE, SLOT_THREAD, SLOT_PYMALLOC, SLOT_FREE, SLOT_OWNED,
   SLOT_ABANDONED, slotRecord,
 } from './layout';
 
@@ -78,11 +78,4 @@ export function stateBlocks(i32: Int32Array): number[] {
     if (state !== 0) states.push(state);
   }
   return states;
-}
-
-/** Blocks freed by one thread into another's pools and not yet taken back, over every slot. */
-export function pendingBlocks(i32: Int32Array): number {
-  let pending = 0;
-  for (let slot = 0; slot < SLOT_COUNT; slot++) pending += Atomics.load(i32, (slotRecord(slot) + SLOT_PENDING) >>> W);
-  return pending;
 }
