@@ -200,7 +200,7 @@ export function createSharedHeap(options: HeapOptions): SharedHeap {
   for (const name of Object.keys(options)) if (name in SHARED_REFUSED) throw sharedUnsupported(`option "${name}"`, SHARED_REFUSED[name]);
   const maxBytes = checkMaxBytes(options.maxBytes);
   const allocator = resolveAllocatorName(options.allocator);
-  if (allocator.debug) throw sharedUnsupported(`allocator '${options.allocator ?? process.env.PYMEM_ALLOCATOR}'`, `its debug hooks cannot run on a shared heap: ${NO_HOOKS}`);
+  if (allocator.debug) throw sharedUnsupported('a debug allocator (pymalloc_debug, malloc_debug, debug)', `its hooks cannot run on a shared heap: ${NO_HOOKS}`);
   if (options.debugAbort !== undefined && typeof options.debugAbort !== 'boolean') throw invalidArgType('debugAbort', 'boolean', options.debugAbort);
   const buffer = new SharedArrayBuffer(maxBytes);
   markShared(new Int32Array(buffer));

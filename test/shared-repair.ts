@@ -127,6 +127,7 @@ t.test('heap.check() names what is wrong between the threads', async (t) => {
       ['shared.pool.owner', (main, _worker, pool) => void (main.u32[(pool + POOL_OWNER) >>> 2] = 7)],
       ['shared.deferred.block', (main, _worker, _pool, block) => void (main.u32[block >>> 2] = 0x7ffff0)],
       ['shared.deferred.twice', (main, _worker, pool, block) => void (main.u32[block >>> 2] = main.u32[(pool + POOL_FREEBLOCK) >>> 2])],
+      ['shared.deferred.twice', (main, _worker, _pool, block) => void (main.u32[block >>> 2] = block)],
     ];
     for (const [invariant, damageIt] of damage) {
       const main = createHeap({ shared: true, backend, maxBytes: 8 << 20 }) as SharedHeap;

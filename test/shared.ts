@@ -4,6 +4,10 @@
 import t from 'tap';
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { PACKAGE_ROOT } from '../lib/raw/native';
 import { BACKENDS } from './helpers/backends';
 import { attachHeap, createHeap, SharedHeap, type BackendName, type SharedHeapHandle } from '../lib/index';
 import { SLOT_COUNT, SH_JOURNAL } from '../lib/shared/layout';
@@ -241,7 +245,8 @@ t.test('what a shared heap refuses, and why', async (t) => {
   t.throws(() => heap.save('/tmp/never.pymem'), unsupported);
   t.throws(() => heap.setRoot(0), unsupported);
   t.throws(() => heap.setArenaAllocator({ alloc: () => 0, free: () => {} }), unsupported);
-  t.throws(() => createHeap({ shared: true, allocator: 'debug' }), unsupported);
+  t.throws(() => createHeap({ shared: true, allocator: 'debug' }), { ...unsupported, message: /^a debug allocator \(pymalloc_debug, malloc_debug, debug\) is not available on a shared heap/ });
+  t.throws(() => createHeap({ shared: true, debugAbort: 1 as unknown as boolean }), { code: 'ERR_INVALID_ARG_TYPE' });
   t.throws(() => createHeap({ shared: true, gcAtBytes: 1 << 20 }), unsupported);
   t.throws(() => createHeap({ shared: true, image: '/tmp/x.pymem' }), unsupported);
   t.throws(() => createHeap({ shared: 1 as unknown as boolean }), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -259,5 +264,14 @@ t.test('what a shared heap refuses, and why', async (t) => {
   other.close();
   raw.close();
   heap.close();
+  heap.close(); // harmless
   t.throws(() => heap.share(), { code: 'ERR_PYMEM_HEAP_CLOSED' });
+  // Where the addon cannot load, 'auto' runs a shared heap on the fallback and says so once, as a private heap does.
+  const empty = mkdtempSync(path.join(tmpdir(), 'pymem-no-addon-'));
+  const child = spawnSync(process.execPath, ['-e', "const h = require('./dist/index.js').createHeap({ shared: true, maxBytes: 2 << 20 }); console.log(h.backend, h.backendReason)"], {
+    cwd: PACKAGE_ROOT, encoding: 'utf8', env: { ...process.env, PYMEM_PREBUILD: empty, PYMEM_BACKEND: '' },
+  });
+  rmSync(empty, { recursive: true, force: true });
+  t.match(child.stdout, /^fallback auto: the native addon is not available: /);
+  t.match(child.stderr, /Warning: pymem runs on its TypeScript fallback/);
 });

@@ -32,14 +32,20 @@ function run(worker: Worker): Promise<number> {
   });
 }
 
-export async function measureThreads(backend: 'native' | 'fallback', scenario: Scenario, pairs: number): Promise<ThreadMeasurement> {
+/** Producer/consumer's ring: pointers in flight at most (a multiple of the worker's batch of 64). */
+const RING_SLOTS = 16384;
+/** Turns a waiting thread spins before it sleeps: a few tens of microseconds, longer than a batch takes. */
+const SPINS = 20_000;
+
+/** `ringSlots` and `spins`: the ring's size and the waits' spins (a test makes both wait for certain). */
+export async function measureThreads(backend: 'native' | 'fallback', scenario: Scenario, pairs: number, ringSlots = RING_SLOTS, spins = SPINS): Promise<ThreadMeasurement> {
   const heap = scenario === 'private-1' ? null : (createHeap({ shared: true, backend, maxBytes: 256 << 20 }) as SharedHeap);
   const handle = heap === null ? null : heap.share();
   const sync = new SharedArrayBuffer(4);
-  const ring = new SharedArrayBuffer(4 * (2 + 16384));
+  const ring = new SharedArrayBuffer(4 * (2 + ringSlots));
   const tasks = scenario === 'prodcons' ? ['produce', 'consume'] : scenario === 'shared-2' ? ['churn', 'churn'] : ['churn'];
   // Without this process's node flags, as every measurement runs (lib/cli/child.ts says why).
-  const workers = tasks.map((task) => new Worker(WORKER, { workerData: { task, heap: handle, backend, pairs, sync, ring, threads: tasks.length }, execArgv: [] }));
+  const workers = tasks.map((task) => new Worker(WORKER, { workerData: { task, heap: handle, backend, pairs, sync, ring, spins, threads: tasks.length }, execArgv: [] }));
   const times = await Promise.all(workers.map(run));
   const threadPairs = scenario === 'prodcons' ? pairs : pairs * tasks.length;
   if (heap !== null) {

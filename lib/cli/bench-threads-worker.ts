@@ -1,7 +1,8 @@
 /**
  * A worker thread of `pymem bench --threads` (lib/cli/bench-threads-child.ts starts it). workerData:
  * { task, heap (a shared heap's handle, or null for a private heap of the worker's own), backend, pairs,
- * sync (word 0: threads at the barrier), ring (producer/consumer's) }. Posts its milliseconds.
+ * sync (word 0: threads at the barrier), ring (producer/consumer's), spins (before a waiting thread
+ * sleeps) }. Posts its milliseconds.
  *
  *   churn     thread-local churn: a window of WINDOW live blocks of 16 to 512 bytes; each pair frees
  *             one at a pseudo-random place and allocates a block of another size there, writing its
@@ -23,14 +24,20 @@ const BATCH_MASK = 63;
 /** Live blocks per thread: enough to spread over several pools of each class, few enough for the cache. */
 const WINDOW = 4096;
 
-const { task, heap: handle, backend, pairs } = workerData as { task: string; heap: SharedHeapHandle | null; backend: 'native' | 'fallback'; pairs: number };
+const { task, heap: handle, backend, pairs, spins } = workerData as { task: string; heap: SharedHeapHandle | null; backend: 'native' | 'fallback'; pairs: number; spins: number };
 const heap: Heap = handle === null ? createHeap({ backend, maxBytes: 256 << 20 }) : attachHeap(handle);
 const sync = new Int32Array(workerData.sync as SharedArrayBuffer);
 
-/** Waits while word `at` of `ring` is `seen`: spins first (the other thread is usually a few blocks behind), then naps. */
-function waitWhile(ring: Int32Array, at: number, seen: number): void {
-  for (let i = 0; i < 20_000; i++) if (Atomics.load(ring, at) !== seen) return;
-  Atomics.wait(ring, at, seen, 0.02);
+/**
+ * Waits until word `at` of the ring reaches `atLeast`: spins `spins` times first (the other thread is
+ * usually a batch behind, and a sleep costs a system call on each side), then naps 20 us at a time.
+ */
+function waitUntil(ring: Int32Array, at: number, atLeast: number): void {
+  for (let turn = 0; ; turn++) {
+    const seen = Atomics.load(ring, at);
+    if (seen >= atLeast) return;
+    if (turn >= spins) Atomics.wait(ring, at, seen, 0.02);
+  }
 }
 
 /** Every thread's clock starts once all are attached and warmed. */
@@ -73,13 +80,13 @@ if (task === 'churn') {
     for (let i = 0; i < pairs; i++) {
       const p = obj.malloc(16 + ((i >>> 3) % 32) * 16);
       u32[p >>> 2] = i;
-      while (i - Atomics.load(ring, 1) >= slots) waitWhile(ring, 1, Atomics.load(ring, 1));
+      waitUntil(ring, 1, i - slots + 1); // a slot free
       ring[2 + (i % slots)] = p | 0;
       if ((i & BATCH_MASK) === BATCH_MASK || i === pairs - 1) Atomics.store(ring, 0, i + 1);
     }
   } else {
     for (let i = 0; i < pairs; i++) {
-      while (Atomics.load(ring, 0) <= i) waitWhile(ring, 0, Atomics.load(ring, 0));
+      waitUntil(ring, 0, i + 1); // block i written
       const p = ring[2 + (i % slots)] >>> 0;
       if (u32[p >>> 2] !== i) throw new Error(`block ${i} arrived changed`);
       obj.free(p);

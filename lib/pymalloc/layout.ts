@@ -150,10 +150,7 @@ export function numBlocks(size: number): number {
   return Math.floor((POOL_SIZE - POOL_OVERHEAD) / blockSize(size));
 }
 
-/** arena object pointer -> index into the arena table, and back. */
-export function arenaIndex(ao: number): number {
-  return (ao - OBM_ARENAS) / AO_SIZE;
-}
+/** arena object index -> its pointer in the arena table (a private heap's). */
 export function arenaObject(index: number): number {
   return OBM_ARENAS + index * AO_SIZE;
 }
