@@ -33,10 +33,9 @@ const sync = new Int32Array(workerData.sync as SharedArrayBuffer);
  * usually a batch behind, and a sleep costs a system call on each side), then naps 20 us at a time.
  */
 function waitUntil(ring: Int32Array, at: number, atLeast: number): void {
-  for (let turn = 0; ; turn++) {
-    const seen = Atomics.load(ring, at);
-    if (seen >= atLeast) return;
-    if (turn >= spins) Atomics.wait(ring, at, seen, 0.02);
+  let turn = 0;
+  for (let seen = Atomics.load(ring, at); seen < atLeast; seen = Atomics.load(ring, at)) {
+    if (turn++ >= spins) Atomics.wait(ring, at, seen, 0.02);
   }
 }
 
