@@ -273,7 +273,10 @@ t.test('--threads: one shared heap from worker threads, its ratios against their
   // producer wait for the consumer, and no spins make every wait a sleep.
   const { measureThreads } = require('../dist/cli/bench-threads-child.js') as typeof import('../lib/cli/bench-threads-child');
   for (const backend of ['native', 'fallback'] as const) {
-    for (const scenario of ['private-1', 'shared-1', 'shared-2', 'prodcons'] as const) t.ok((await measureThreads(backend, scenario, 3000, 64, 0)).pairsPerSecond > 0, `${backend} ${scenario}`);
+    for (const scenario of ['private-1', 'shared-1', 'shared-2', 'prodcons'] as const) {
+      const m = await measureThreads(backend, scenario, 3000, 64, 0);
+      t.ok(m.pairsPerSecond > 0 && m.changed === 0, `${backend} ${scenario}: measured, every block arrived as written`);
+    }
   }
   const main = spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'dist', 'cli', 'bench-threads-main.js'), 'fallback', 'prodcons', '2000'], { encoding: 'utf8' });
   t.ok(JSON.parse(main.stdout).pairsPerSecond > 0, `bench-threads-main prints its measurement ${main.stderr}`);

@@ -20,12 +20,14 @@ export type Scenario = (typeof SCENARIOS)[number];
 export interface ThreadMeasurement {
   /** malloc/free pairs per second, all threads together. */
   pairsPerSecond: number;
+  /** Blocks the consumer found changed since the producer wrote them (0 but on a broken heap). */
+  changed: number;
 }
 
 /** The compiled worker, beside this module in dist/cli/ (the tests load this module from there too). */
 const WORKER = path.join(__dirname, 'bench-threads-worker.js');
 
-function run(worker: Worker): Promise<number> {
+function run(worker: Worker): Promise<{ elapsed: number; changed: number }> {
   return new Promise((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
@@ -46,11 +48,12 @@ export async function measureThreads(backend: 'native' | 'fallback', scenario: S
   const tasks = scenario === 'prodcons' ? ['produce', 'consume'] : scenario === 'shared-2' ? ['churn', 'churn'] : ['churn'];
   // Without this process's node flags, as every measurement runs (lib/cli/child.ts says why).
   const workers = tasks.map((task) => new Worker(WORKER, { workerData: { task, heap: handle, backend, pairs, sync, ring, spins, threads: tasks.length }, execArgv: [] }));
-  const times = await Promise.all(workers.map(run));
+  const results = await Promise.all(workers.map(run));
+  const times = results.map((r) => r.elapsed);
   const threadPairs = scenario === 'prodcons' ? pairs : pairs * tasks.length;
   if (heap !== null) {
     heap.check();
     heap.close();
   }
-  return { pairsPerSecond: threadPairs / (Math.max(...times) / 1000) };
+  return { pairsPerSecond: threadPairs / (Math.max(...times) / 1000), changed: results.reduce((n, r) => n + r.changed, 0) };
 }

@@ -50,7 +50,8 @@ const W = 2;
  * Walks every carved pool of every arena: linear in the arenas, for statistics, not hot paths. `states`:
  * where each pymalloc's state lies (stateField), a private heap's one or each thread's of a shared heap,
  * whose figures add up; `pending`, blocks freed by other threads that their pools' owners have not
- * taken back yet (still counted in their pools, no longer in use).
+ * taken back yet: allocatedBlocks leaves them out, the pool and class figures count them in their pools,
+ * where they still are.
  */
 export function readPymallocStats(m: Uint32Array, states: readonly number[] = [OBM_STATE], pending = 0): PymallocStats {
   const pools = new Array<number>(NB_SMALL_SIZE_CLASSES).fill(0);

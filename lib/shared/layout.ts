@@ -1,9 +1,10 @@
 /**
- * A shared heap's byte layout: what lets several threads run one region at once. Every field is a u32 of
- * segment 0, read through an Int32Array with Atomics wherever another thread may write it at the same time.
+ * A shared heap's byte layout: what lets several threads run one region at once. Every field is a u32, in
+ * segment 0 or in a thread's state block, read through an Int32Array with Atomics wherever another thread
+ * may write it at the same time.
  *
  *   0x10018 raw lock      HDR_LOCK (lib/raw/layout.ts): the raw allocator's lock, 0 when free, else the
- *                         holder's slot + 1; the C allocator takes it too (native/raw.c)
+ *                         holder's slot + 1; the C allocator takes it too (native/lock.h)
  *   0xf0000 magic         "pmsh": the region is a shared heap's (createHeap({ shared: true }))
  *   0xf0004 lock waiters  threads asleep in Atomics.wait on the raw lock (the fallback's lock only)
  *   0xf0040 slots         SLOT_COUNT records of SLOT_SIZE bytes, one per thread attached:
