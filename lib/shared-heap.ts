@@ -21,6 +21,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { threadId } from 'node:worker_threads';
+import { sharedOwnerMark } from './thread';
 import { SEGMENT_SIZE } from './config';
 import { invalidArgType, invalidArgValue, sharedUnsupported, MemoryError } from './errors';
 import { Heap, checkMaxBytes, checkOptions, type HeapOptions } from './heap';
@@ -58,6 +59,8 @@ const NO_OBJECTS = "its objects' reference counts and the cyclic collector would
 const NO_HOOKS = "the hooks keep their tables in one thread's JavaScript, and a block freed by another thread would escape them";
 
 export class SharedHeap extends Heap {
+  /** Keeps this thread's Heap object out of postMessage(), with a message that says what to send instead. */
+  override readonly owner: symbol = sharedOwnerMark();
   /** This thread's slot in the heap's slot table (0 for the thread that made it, if it still holds it). */
   readonly slot: number;
   private readonly region: SharedArrayBuffer;

@@ -14,3 +14,8 @@ import { threadId } from 'node:worker_threads';
 export function ownerMark(what: string): symbol {
   return Symbol(`pymem: ${what} belongs to the thread that created it (thread ${threadId}) and cannot be sent to another thread; create a heap in each worker`);
 }
+
+/** A shared heap's Heap object is its thread's too; the heap itself travels as heap.share()'s value. */
+export function sharedOwnerMark(): symbol {
+  return Symbol(`pymem: this SharedHeap is thread ${threadId}'s view of a shared heap and cannot be sent to another thread; send heap.share() and call attachHeap() there`);
+}

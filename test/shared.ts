@@ -255,6 +255,10 @@ t.test('what a shared heap refuses, and why', async (t) => {
   t.throws(() => attachHeap({ ...heap.share(), backend: 'wasm' as BackendName }), { code: 'ERR_INVALID_ARG_VALUE' });
   t.throws(() => attachHeap({ ...heap.share(), allocator: 'debug' as 'malloc' }), { code: 'ERR_INVALID_ARG_VALUE' });
   t.throws(() => heap.watch({} as Worker), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => structuredClone(heap), {
+    name: 'DataCloneError',
+    message: "Symbol(pymem: this SharedHeap is thread 0's view of a shared heap and cannot be sent to another thread; send heap.share() and call attachHeap() there) could not be cloned.",
+  });
   // The malloc allocators work: MEM and OBJ go to the raw allocator, under its lock.
   const raw = createHeap({ shared: true, backend: 'fallback', maxBytes: 4 << 20, allocator: 'malloc' }) as SharedHeap;
   const other = attachHeap(raw.share());
