@@ -78,7 +78,7 @@ export interface HeapOptions {
   shared?: boolean;
 }
 
-export const OPTION_NAMES = new Set(['backend', 'maxBytes', 'allocator', 'debugAbort', 'gcAtBytes', 'image', 'verify', 'shared']);
+const OPTION_NAMES = new Set(['backend', 'maxBytes', 'allocator', 'debugAbort', 'gcAtBytes', 'image', 'verify', 'shared']);
 const ALLOCATOR_FUNCTIONS = ['malloc', 'calloc', 'realloc', 'free'] as const;
 const PRIVATE_STATES: readonly number[] = [OBM_STATE];
 const VIEW_NAMES = ['u8', 'i32', 'u32', 'f64', 'dv'] as const;
@@ -554,7 +554,7 @@ function tracemallocFrames(): number {
   return nframe;
 }
 
-export function checkMaxBytes(value: unknown): number {
+function checkMaxBytes(value: unknown): number {
   if (value === undefined) return DEFAULT_MAX_BYTES;
   if (typeof value !== 'number') throw invalidArgType('maxBytes', 'number', value);
   if (!Number.isInteger(value) || value < MIN_MAX_BYTES || value > MAX_MAX_BYTES || value % SEGMENT_SIZE !== 0) {
@@ -563,9 +563,16 @@ export function checkMaxBytes(value: unknown): number {
   return value;
 }
 
-/** Creates a private heap: reserves its region and sets up its allocators. */
-/** createHeap's checks of the options object and the options every heap has; the backend asked for. */
-export function checkOptions(options: HeapOptions): BackendChoice {
+/** The options every heap has, checked, with their defaults (PYMEM_ALLOCATOR, PYMEM_DEBUG_ABORT). */
+export interface CommonOptions {
+  backend: BackendChoice;
+  maxBytes: number;
+  allocator: AllocatorChoice;
+  debugAbort: boolean;
+}
+
+/** createHeap's checks of the options object and of the options every heap has, private or shared. */
+export function checkOptions(options: HeapOptions): CommonOptions {
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'object', options);
   for (const key of Object.keys(options)) {
     if (!OPTION_NAMES.has(key)) throw invalidArgValue(`option "${key}"`, key, `is not an option of createHeap (${[...OPTION_NAMES].join(', ')})`);
@@ -574,16 +581,16 @@ export function checkOptions(options: HeapOptions): BackendChoice {
   if (backend !== 'auto' && backend !== 'native' && backend !== 'fallback') {
     throw invalidArgValue('option "backend"', backend, "must be 'auto', 'native' or 'fallback'");
   }
-  return backend;
-}
-
-/** createHeap() without `shared` (lib/create.ts): a heap of this thread's own, fresh or an image's. */
-export function createPrivateHeap(options: HeapOptions = {}): Heap {
-  const backend = checkOptions(options);
   const maxBytes = checkMaxBytes(options.maxBytes);
   const allocator = resolveAllocatorName(options.allocator);
   const debugAbort = options.debugAbort ?? process.env.PYMEM_DEBUG_ABORT === '1';
   if (typeof debugAbort !== 'boolean') throw invalidArgType('debugAbort', 'boolean', debugAbort);
+  return { backend, maxBytes, allocator, debugAbort };
+}
+
+/** createHeap() without `shared` (lib/create.ts): a heap of this thread's own, fresh or an image's. */
+export function createPrivateHeap(options: HeapOptions = {}): Heap {
+  const { backend, maxBytes, allocator, debugAbort } = checkOptions(options);
   const gcAtBytes = options.gcAtBytes ?? 0;
   if (typeof gcAtBytes !== 'number') throw invalidArgType('gcAtBytes', 'number', gcAtBytes);
   // An image's length is its own: gcAtBytes is checked against it once the image is open.

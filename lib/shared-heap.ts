@@ -24,8 +24,7 @@ import { threadId } from 'node:worker_threads';
 import { sharedOwnerMark } from './thread';
 import { SEGMENT_SIZE } from './config';
 import { invalidArgType, invalidArgValue, sharedUnsupported, MemoryError } from './errors';
-import { Heap, checkMaxBytes, checkOptions, type HeapOptions } from './heap';
-import { resolveAllocatorName } from './domains/allocators';
+import { Heap, checkOptions, type HeapOptions } from './heap';
 import { warnFallback } from './raw/open';
 import { HDR_LOCK } from './raw/layout';
 import { OBM_STATE_BYTES } from './pymalloc/layout';
@@ -199,12 +198,10 @@ const SHARED_REFUSED: Record<string, string> = {
 
 /** createHeap({ shared: true }): the region, this thread's slot and the heap over them. */
 export function createSharedHeap(options: HeapOptions): SharedHeap {
-  const backend = checkOptions(options);
+  // debugAbort is checked with the rest, and has nothing to do: a shared heap has no debug hooks.
+  const { backend, maxBytes, allocator } = checkOptions(options);
   for (const name of Object.keys(options)) if (name in SHARED_REFUSED) throw sharedUnsupported(`option "${name}"`, SHARED_REFUSED[name]);
-  const maxBytes = checkMaxBytes(options.maxBytes);
-  const allocator = resolveAllocatorName(options.allocator);
   if (allocator.debug) throw sharedUnsupported('a debug allocator (pymalloc_debug, malloc_debug, debug)', `its hooks cannot run on a shared heap: ${NO_HOOKS}`);
-  if (options.debugAbort !== undefined && typeof options.debugAbort !== 'boolean') throw invalidArgType('debugAbort', 'boolean', options.debugAbort);
   const buffer = new SharedArrayBuffer(maxBytes);
   markShared(new Int32Array(buffer));
   return attachTo(buffer, backend, allocator.base, false);
