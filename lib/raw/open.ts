@@ -7,7 +7,7 @@
  */
 import { invalidArgValue, nativeUnavailable, reserveFailed } from '../errors';
 import { FallbackBackend } from './fallback';
-import { loadNative, NativeBackend } from './native';
+import { loadNative, NativeBackend, type NativeAddon, type NativeLoad } from './native';
 import type { ImageSegments, RawBackend } from './backend';
 
 export type BackendChoice = 'auto' | 'native' | 'fallback';
@@ -36,15 +36,14 @@ export function warnFallback(reason: string): void {
   );
 }
 
-function openFallback(maxBytes: number, reason: string, image: ImageSegments | undefined, fellBack = false): OpenedBackend {
-  let backend: FallbackBackend;
+/** The fallback over a fresh region or an image's; a region the process cannot reserve is ERR_PYMEM_RESERVE_FAILED. */
+function openFallback(maxBytes: number, image: ImageSegments | undefined): FallbackBackend {
   try {
-    backend = new FallbackBackend(maxBytes, image);
+    return new FallbackBackend(maxBytes, image);
   } catch (e) {
     if ((e as { code?: string }).code === 'ERR_PYMEM_BAD_IMAGE') throw e;
     throw reserveFailed(`cannot reserve a ${maxBytes}-byte region for the fallback backend: ${(e as Error).message}`);
   }
-  return { backend, reason, fellBack };
 }
 
 /** The backend to run: `requested`, unless it is 'auto' and PYMEM_BACKEND says otherwise; and why, in words. */
@@ -57,22 +56,35 @@ export function chooseBackend(requested: BackendChoice): { choice: BackendChoice
   return { choice: env, why: `PYMEM_BACKEND=${env}` };
 }
 
-/** Opens the backend `requested` over a fresh region of maxBytes, or over an image's segments. */
-export function openBackend(requested: BackendChoice, maxBytes: number, image?: ImageSegments): OpenedBackend {
-  const { choice, why } = chooseBackend(requested);
-  if (choice === 'fallback') return openFallback(maxBytes, why, image);
+/** How to make each backend over one region: a private heap's (below), or a shared heap's thread's (lib/shared/open.ts). */
+export interface BackendMakers {
+  fallback(): RawBackend;
+  native(addon: NativeAddon): RawBackend;
+}
 
-  const load = loadNative();
+/**
+ * Opens the backend `requested`, as the header says, with `make`'s constructors. `given` stands for
+ * loadNative()'s answer, for a test to give a failed load.
+ */
+export function openWith(requested: BackendChoice, make: BackendMakers, given?: NativeLoad): OpenedBackend {
+  const { choice, why } = chooseBackend(requested);
+  if (choice === 'fallback') return { backend: make.fallback(), reason: why, fellBack: false };
+  const load = given ?? loadNative();
   if (load.error !== undefined) {
     if (choice === 'native') throw nativeUnavailable(`the native backend is not available (${why}): ${load.error}`);
-    return openFallback(maxBytes, `auto: the native addon is not available: ${load.error}`, image, true);
+    return { backend: make.fallback(), reason: `auto: the native addon is not available: ${load.error}`, fellBack: true };
   }
   try {
-    return { backend: new NativeBackend(load.addon, maxBytes, image), reason: choice === 'native' ? why : `auto: native addon ${load.path}`, fellBack: false };
+    return { backend: make.native(load.addon), reason: choice === 'native' ? why : `auto: native addon ${load.path}`, fellBack: false };
   } catch (e) {
     const error = e as Error & { code?: string };
     if (error.code !== 'ERR_PYMEM_NO_EXTERNAL_BUFFERS') throw e;
     if (choice === 'native') throw nativeUnavailable(`the native backend cannot run here (${why}): ${error.message}`);
-    return openFallback(maxBytes, `auto: the native addon cannot run here: ${error.message}`, image, true);
+    return { backend: make.fallback(), reason: `auto: the native addon cannot run here: ${error.message}`, fellBack: true };
   }
+}
+
+/** Opens the backend `requested` over a fresh region of maxBytes, or over an image's segments. */
+export function openBackend(requested: BackendChoice, maxBytes: number, image?: ImageSegments): OpenedBackend {
+  return openWith(requested, { fallback: () => openFallback(maxBytes, image), native: (addon) => new NativeBackend(addon, maxBytes, image) });
 }
