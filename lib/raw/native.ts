@@ -102,6 +102,16 @@ export function loadNative(root: string = PACKAGE_ROOT): NativeLoad {
 }
 
 /**
+ * Reserves a private heap's region, fresh or over an image's segments (each mapped copy-on-write from the
+ * file, so opening costs O(segments) and a page is read when first touched). The addon throws
+ * ERR_PYMEM_RESERVE_FAILED when mmap fails and ERR_PYMEM_NO_EXTERNAL_BUFFERS where the runtime forbids
+ * external ArrayBuffers.
+ */
+export function openNativeRegion(addon: NativeAddon, maxBytes: number, image?: ImageSegments): NativeRegion {
+  return image === undefined ? addon.createRegion(maxBytes) : addon.openRegion(maxBytes, image.fd, image.segments, image.dataOffset);
+}
+
+/**
  * The native backend. Its methods forward to the addon's functions, and that is their purpose: the
  * call into C then happens at a call site that only ever sees the addon. A process using both
  * backends otherwise makes the domains' call sites see a JS method and an N-API function at once,
@@ -115,20 +125,15 @@ export class NativeBackend implements RawBackend {
   readonly name = 'native' as const;
   readonly buffer: ArrayBuffer;
   readonly system: SystemSource;
-  private readonly region: NativeRegion;
+  protected readonly region: NativeRegion;
   private readonly m: Uint32Array;
   private readonly u8: Uint8Array;
   /** The region's length: every valid pointer is below it. */
   private readonly limit: number;
 
-  /**
-   * Reserves the region, fresh or over an image's segments (each mapped copy-on-write from the file,
-   * so opening costs O(segments) and a page is read when first touched). The addon throws
-   * ERR_PYMEM_RESERVE_FAILED when mmap fails and ERR_PYMEM_NO_EXTERNAL_BUFFERS where the runtime
-   * forbids external ArrayBuffers.
-   */
-  constructor(addon: NativeAddon, maxBytes: number, image?: ImageSegments) {
-    this.region = image === undefined ? addon.createRegion(maxBytes) : addon.openRegion(maxBytes, image.fd, image.segments, image.dataOffset);
+  /** Runs over `region`, a handle of the addon's (openNativeRegion, or a shared heap's attachRegion). */
+  constructor(addon: NativeAddon, region: NativeRegion) {
+    this.region = region;
     this.buffer = this.region.buffer;
     this.system = { malloc: addon.systemMalloc, free: addon.systemFree };
     this.m = new Uint32Array(this.buffer);

@@ -7,7 +7,7 @@
  */
 import { invalidArgValue, nativeUnavailable, reserveFailed } from '../errors';
 import { FallbackBackend } from './fallback';
-import { loadNative, NativeBackend, type NativeAddon, type NativeLoad } from './native';
+import { loadNative, openNativeRegion, NativeBackend, type NativeAddon, type NativeLoad } from './native';
 import type { ImageSegments, RawBackend } from './backend';
 
 export type BackendChoice = 'auto' | 'native' | 'fallback';
@@ -86,5 +86,5 @@ export function openWith(requested: BackendChoice, make: BackendMakers, given?: 
 
 /** Opens the backend `requested` over a fresh region of maxBytes, or over an image's segments. */
 export function openBackend(requested: BackendChoice, maxBytes: number, image?: ImageSegments): OpenedBackend {
-  return openWith(requested, { fallback: () => openFallback(maxBytes, image), native: (addon) => new NativeBackend(addon, maxBytes, image) });
+  return openWith(requested, { fallback: () => openFallback(maxBytes, image), native: (addon) => new NativeBackend(addon, openNativeRegion(addon, maxBytes, image)) });
 }

@@ -12,8 +12,8 @@
  * heap.watch() rolls back when it finds the lock held by a thread that exited.
  */
 import { FallbackBackend } from '../raw/fallback';
-import type { NativeAddon, NativeRegion } from '../raw/native';
-import type { BackendName, RawBackend, SystemSource } from '../raw/backend';
+import { NativeBackend, type NativeAddon } from '../raw/native';
+import type { RawBackend, SystemSource } from '../raw/backend';
 import { RegionLock } from './lock';
 import { journaled, commit } from './journal';
 import { initRegion } from '../raw/segments';
@@ -128,56 +128,25 @@ export class LockedFallback implements RawBackend {
   close(): void {}
 }
 
-/** The addon's handle over the buffer; its functions take the lock themselves. */
-export class LockedNative implements RawBackend {
-  readonly name: BackendName = 'native';
-  readonly buffer: ArrayBuffer;
-  readonly system: SystemSource;
-  private readonly region: NativeRegion;
-
+/**
+ * The addon's handle over the buffer; its functions take the lock themselves. The private backend's
+ * other methods serve as they are; malloc, calloc and free go straight to C, without its quick bins in
+ * JavaScript, which would run outside the lock.
+ */
+export class LockedNative extends NativeBackend {
   constructor(addon: NativeAddon, region: SharedRegion) {
-    this.region = addon.attachRegion(new Uint8Array(region.buffer), !region.adopt, region.holder);
-    this.buffer = region.buffer as unknown as ArrayBuffer;
-    this.system = { malloc: addon.systemMalloc, free: addon.systemFree };
+    super(addon, addon.attachRegion(new Uint8Array(region.buffer), !region.adopt, region.holder));
   }
 
-  malloc(n: number): number {
+  override malloc(n: number): number {
     return this.region.malloc(n);
   }
 
-  calloc(n: number): number {
+  override calloc(n: number): number {
     return this.region.calloc(n);
   }
 
-  realloc(p: number, n: number): number {
-    return this.region.realloc(p, n);
-  }
-
-  free(p: number): number {
+  override free(p: number): number {
     return this.region.free(p);
-  }
-
-  arenaAlloc(): number {
-    return this.region.arenaAlloc();
-  }
-
-  arenaFree(p: number): number {
-    return this.region.arenaFree(p);
-  }
-
-  trim(): number {
-    return this.region.trim();
-  }
-
-  residentBytes(): number | null {
-    return this.region.residentBytes();
-  }
-
-  idleCommittedBytes(): number {
-    return 0; // released pages go back to the OS (madvise), as the private native backend's do
-  }
-
-  close(): void {
-    this.region.close();
   }
 }
