@@ -19,14 +19,19 @@ static uint32_t pm_segment_cache_max(uint32_t count) {
   return quarter > SEGMENT_CACHE_MIN ? quarter : SEGMENT_CACHE_MIN;
 }
 
-/* The header first, so a region is recognised (magic, layout version) by anything that reads it later. */
-void pm_region_init(pm_region *r, uint8_t *base, uint32_t count) {
+/* The struct over `count` segments at `base`: what the header says, cached; private (no lock) until a caller says otherwise. */
+static void region_over(pm_region *r, uint8_t *base, uint32_t count, uint32_t *file_backed) {
   r->base = base;
   r->count = count;
   r->limit = (uint64_t)count * SEGMENT_SIZE;
   r->last_dirty = 0;
-  r->file_backed = NULL;
+  r->file_backed = file_backed;
   r->holder = 0;
+}
+
+/* The header first, so a region is recognised (magic, layout version) by anything that reads it later. */
+void pm_region_init(pm_region *r, uint8_t *base, uint32_t count) {
+  region_over(r, base, count, NULL);
   PM_U32(r, HDR_MAGIC) = MAGIC;
   PM_U32(r, HDR_VERSION) = LAYOUT_VERSION;
   PM_U32(r, HDR_SEGMENT_SHIFT) = SEGMENT_SHIFT;
@@ -39,19 +44,14 @@ void pm_region_init(pm_region *r, uint8_t *base, uint32_t count) {
   for (uint32_t s = 1; s < count; s++) FREE_WORD(r, s) |= 1u << (s & 31);
 }
 
-/* The segment table's two words per segment: what it is, and a kind's one value (a huge head's size). */
 /* The header decides, before any other field is trusted: the TypeScript side has checked the rest. */
 int pm_region_adopt(pm_region *r, uint8_t *base, uint32_t count, uint32_t *file_backed) {
-  pm_region probe = {base, count, (uint64_t)count * SEGMENT_SIZE, 0, NULL, 0};
+  pm_region probe;
+  region_over(&probe, base, count, file_backed);
   if (PM_U32(&probe, HDR_MAGIC) != MAGIC || PM_U32(&probe, HDR_VERSION) != LAYOUT_VERSION ||
       PM_U32(&probe, HDR_SEGMENT_SHIFT) != SEGMENT_SHIFT || PM_U32(&probe, HDR_SEGMENT_COUNT) != count)
     return 0;
-  r->base = base;
-  r->count = count;
-  r->limit = (uint64_t)count * SEGMENT_SIZE;
-  r->last_dirty = 0;
-  r->file_backed = file_backed;
-  r->holder = 0;
+  *r = probe;
   return 1;
 }
 
@@ -66,6 +66,7 @@ static void release_pages(pm_region *r, uint32_t s) {
   }
 }
 
+/* The segment table's two words per segment: what it is, and a kind's one value (a huge head's size). */
 uint32_t pm_seg_kind(const pm_region *r, uint32_t s) { return PM_U32(r, ENTRY(s) + SEG_KIND); }
 uint32_t pm_seg_value(const pm_region *r, uint32_t s) { return PM_U32(r, ENTRY(s) + SEG_VALUE); }
 void pm_seg_set_value(pm_region *r, uint32_t s, uint32_t value) { PM_U32(r, ENTRY(s) + SEG_VALUE) = value; }
