@@ -26,7 +26,6 @@ import { SEGMENT_SIZE } from './config';
 import { invalidArgType, invalidArgValue, sharedUnsupported, MemoryError } from './errors';
 import { Heap, checkOptions, type HeapOptions } from './heap';
 import { warnFallback } from './raw/open';
-import { HDR_LOCK } from './raw/layout';
 import { OBM_STATE_BYTES } from './pymalloc/layout';
 import type { Objects } from './objects/objects';
 import type { GarbageCollector } from './objects/gc';
@@ -34,7 +33,7 @@ import type { BackendName, RawBackend } from './raw/backend';
 import type { ArenaAllocator } from './pymalloc/obmalloc';
 import { deferredCount, type SharedPymalloc } from './shared/pymalloc';
 import { openSharedBackend } from './shared/open';
-import { slotRecord, SLOT_PYMALLOC } from './shared/layout';
+import { slotState } from './shared/layout';
 import { RegionLock } from './shared/lock';
 import { repairState } from './shared/repair';
 import { rollback } from './shared/journal';
@@ -112,13 +111,13 @@ export class SharedHeap extends Heap {
     for (const slot of slotsOwnedBy(this.ints, thread)) {
       // Only the fallback's lock can be held by a dead thread (the C allocator's is taken inside one
       // call): the operation it was in is undone from the journal before the lock goes on.
-      if (Atomics.compareExchange(this.ints, HDR_LOCK >>> 2, slot + 1, this.slot + 1) === slot + 1) {
+      if (this.lock.seizeFrom(slot + 1)) {
         if (rollback(this.words) < 0) {
           process.emitWarning(`pymem: thread ${thread} was stopped inside a raw operation too large for the shared heap's journal; heap.check() says what it left`, { code: 'PYMEM_SHARED_UNDONE' });
         }
         this.lock.release();
       }
-      const state = this.words[(slotRecord(slot) + SLOT_PYMALLOC) >>> 2];
+      const state = slotState(this.words, slot);
       if (state !== 0) repairState(this.words, this.ints, state, slot);
       abandonSlot(this.ints, slot);
     }

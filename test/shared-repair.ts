@@ -7,7 +7,7 @@ import { BACKENDS } from './helpers/backends';
 import { attachHeap, createHeap, type SharedHeap } from '../lib/index';
 import { repairState } from '../lib/shared/repair';
 import { abandonSlot } from '../lib/shared/slots';
-import { slotRecord, SLOT_PYMALLOC, SH_JOURNAL, JOURNAL_CAPACITY, deferredHead } from '../lib/shared/layout';
+import { slotState, SH_JOURNAL, JOURNAL_CAPACITY, deferredHead } from '../lib/shared/layout';
 import { deferredCount } from '../lib/shared/pymalloc';
 import { journaled, rollback, commit } from '../lib/shared/journal';
 import { openSharedBackend } from '../lib/shared/open';
@@ -32,7 +32,7 @@ function setUp(backend: 'native' | 'fallback'): { main: SharedHeap; worker: Shar
 
 /** The worker's pymalloc state block. */
 function stateOf(heap: SharedHeap, slot: number): number {
-  return heap.u32[(slotRecord(slot) + SLOT_PYMALLOC) >>> 2];
+  return slotState(heap.u32, slot);
 }
 
 /** What the thread's exit leaves: its state rebuilt, its slot abandoned (heap.watch's reclaim). */

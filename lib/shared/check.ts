@@ -9,7 +9,7 @@ import {
   AO_POOL_ADDRESS, AO_SIZE, OBM_MAXARENAS, OBM_ARENAS, NB_SMALL_SIZE_CLASSES, blockSize, stateField,
 } from '../pymalloc/layout';
 import { HeapCorruptionError, hex } from '../errors';
-import { SLOT_COUNT, SLOT_PYMALLOC, slotRecord, deferredHead } from './layout';
+import { SLOT_COUNT, slotState, deferredHead } from './layout';
 
 const W = 2;
 
@@ -19,7 +19,7 @@ function fail(invariant: string, detail: string): never {
 
 export function checkShared(m: Uint32Array): void {
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
-    const state = m[(slotRecord(slot) + SLOT_PYMALLOC) >>> W];
+    const state = slotState(m, slot);
     if (state === 0) continue;
     const table = stateField(state, OBM_ARENAS);
     const maxarenas = m[stateField(state, OBM_MAXARENAS) >>> W];

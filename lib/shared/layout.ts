@@ -69,6 +69,14 @@ export function slotRecord(i: number): number {
   return SH_SLOTS + i * SLOT_SIZE;
 }
 
+/**
+ * Slot i's pymalloc state block (0 before its first owner made one), read plainly: it is written once,
+ * before any pool of the slot exists for another thread to free into (slots.ts's setSlotState).
+ */
+export function slotState(m: Uint32Array, i: number): number {
+  return m[(slotRecord(i) + SLOT_PYMALLOC) >>> 2];
+}
+
 function assert(ok: boolean, what: string): void {
   /* c8 ignore next -- fires only when an edit makes the layout inconsistent; it then fails every test */
   if (!ok) throw new Error(`pymem shared layout: ${what}`);

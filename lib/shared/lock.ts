@@ -27,6 +27,11 @@ export class RegionLock {
     if (Atomics.compareExchange(this.i32, LOCK, 0, this.holder) !== 0) this.contended();
   }
 
+  /** Takes the lock if `holder` holds it (a thread that exited holding it, heap.watch() found); whether it did. */
+  seizeFrom(holder: number): boolean {
+    return Atomics.compareExchange(this.i32, LOCK, holder, this.holder) === holder;
+  }
+
   release(): void {
     Atomics.store(this.i32, LOCK, 0);
     if (Atomics.load(this.i32, WAITERS) !== 0) Atomics.notify(this.i32, LOCK, 1);

@@ -22,7 +22,7 @@
  */
 import { POOL_SIZE_MASK, POOL_OWNER, POOL_SZIDX, POOL_NEXTPOOL, FREED_KEY, PTR_DOUBLE_FREE, NB_SMALL_SIZE_CLASSES } from '../pymalloc/layout';
 import { Pymalloc, type ArenaAllocator, type OwnRequestMark, type RawCalls } from '../pymalloc/obmalloc';
-import { slotRecord, SLOT_PYMALLOC, deferredHead } from './layout';
+import { slotState, deferredHead } from './layout';
 
 const W = 2;
 /** A free block's second word holds FREED_KEY (lib/pymalloc/obmalloc.ts). */
@@ -78,7 +78,7 @@ export class SharedPymalloc extends Pymalloc {
     const pool = (p & ~POOL_SIZE_MASK) >>> 0;
     const owner = m[(pool + POOL_OWNER) >>> W];
     if (owner === this.slot) super.poolFree(p);
-    else deferFree(m, this.i32, m[(slotRecord(owner) + SLOT_PYMALLOC) >>> W], m[(pool + POOL_SZIDX) >>> W], p);
+    else deferFree(m, this.i32, slotState(m, owner), m[(pool + POOL_SZIDX) >>> W], p);
   }
 
   /** The private checks, and a block waiting on its owner's deferred list is freed already. */
@@ -128,7 +128,7 @@ export class SharedPymalloc extends Pymalloc {
  */
 export function onDeferredList(m: Uint32Array, i32: Int32Array, p: number): boolean {
   const pool = (p & ~POOL_SIZE_MASK) >>> 0;
-  const state = m[(slotRecord(m[(pool + POOL_OWNER) >>> W]) + SLOT_PYMALLOC) >>> W];
+  const state = slotState(m, m[(pool + POOL_OWNER) >>> W]);
   let b = Atomics.load(i32, deferredHead(state, m[(pool + POOL_SZIDX) >>> W]) >>> W) >>> 0;
   for (let i = 0; b !== 0 && i < m.length; i++) {
     if (b === p) return true;
