@@ -514,8 +514,11 @@ export class Heap {
     this.impl.close();
   }
 
-  /** Where the heap's pymalloc states lie: a private heap's one (a shared heap has one per thread). */
-  protected pymallocStates(): readonly number[] {
+  /**
+   * @internal Where the heap's pymalloc states lie: a private heap's one (a shared heap has one per
+   * thread). Its figures and checks add them up, and the map (lib/map/model.ts) draws their arenas.
+   */
+  pymallocStates(): readonly number[] {
     return PRIVATE_STATES;
   }
 

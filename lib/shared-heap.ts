@@ -176,7 +176,7 @@ export class SharedHeap extends Heap {
     abandonSlot(this.ints, this.slot);
   }
 
-  protected override pymallocStates(): readonly number[] {
+  override pymallocStates(): readonly number[] {
     return stateBlocks(this.ints);
   }
 

@@ -13,6 +13,7 @@ import { attachHeap, createHeap, SharedHeap, type BackendName, type SharedHeapHa
 import { SLOT_COUNT, SH_JOURNAL } from '../lib/shared/layout';
 import { RAW_BLOCKS, TLSF_FL_BITMAP } from '../lib/raw/layout';
 import { FREED_KEY } from '../lib/pymalloc/layout';
+import { readHeapModel } from '../lib/map/model';
 
 const WORKER = path.join(__dirname, 'helpers', 'worker-shared.js');
 
@@ -199,6 +200,8 @@ t.test('slots and cross-thread frees, deterministically: several attachments in 
     const b = attachHeap(a.share());
     t.equal([a.slot, b.slot].join(), '0,1');
     const p = a.obj.malloc(40);
+    b.obj.free(b.obj.malloc(40));
+    t.equal(readHeapModel(a).arenas.length, 2, "the heap's map draws every thread's arenas");
     b.obj.free(p);
     t.equal(a.allocatedBlocks(), 0, 'a block freed by another slot is free at once in the figures');
     a.check();

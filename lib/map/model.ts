@@ -13,8 +13,7 @@ import {
 import { segmentKind, segmentValue } from '../raw/segments';
 import { isLive } from '../raw/tlsf';
 import {
-  AO_ADDRESS, AO_NTOTALPOOLS, AO_POOL_ADDRESS, OBM_MAXARENAS, POOL_COUNT, POOL_SIZE, firstPool, POOL_SZIDX,
-  arenaObject, blockSize, numBlocks,
+  AO_ADDRESS, AO_NTOTALPOOLS, AO_POOL_ADDRESS, POOL_COUNT, POOL_SIZE, firstPool, POOL_SZIDX, liveArenas, blockSize, numBlocks,
 } from '../pymalloc/layout';
 
 export const POOL_UNCARVED = 0;
@@ -88,10 +87,8 @@ export function readHeapModel(heap: Heap): HeapModel {
   const fill = new Float64Array(count);
   for (let s = 0; s < count; s++) kinds[s] = segmentKind(u32, s);
   const arenas: ArenaView[] = [];
-  for (let i = 0; i < u32[OBM_MAXARENAS >>> 2]; i++) {
-    const ao = arenaObject(i);
-    if (u32[(ao + AO_ADDRESS) >>> 2] !== 0) arenas.push(arenaView(u32, ao));
-  }
+  // Every thread's arenas, on a shared heap.
+  for (const ao of liveArenas(u32, heap.pymallocStates())) arenas.push(arenaView(u32, ao));
   arenas.sort((a, b) => a.address - b.address);
   for (const arena of arenas) {
     if (kinds[arena.segment] === SEG_ARENA) fill[arena.segment] = arena.pools.filter((p) => p.state === POOL_USED).length / arena.pools.length;

@@ -16,8 +16,8 @@ import {
 import { segmentKind, segmentValue } from '../raw/segments';
 import { isLive } from '../raw/tlsf';
 import {
-  AO_ADDRESS, AO_POOL_ADDRESS, OBM_MAXARENAS, POOL_COUNT, POOL_FREEBLOCK, POOL_NEXTOFFSET, POOL_OVERHEAD, POOL_SIZE,
-  POOL_SZIDX, arenaObject, blockSize, firstPool, numBlocks,
+  AO_ADDRESS, AO_POOL_ADDRESS, OBM_STATE, POOL_COUNT, POOL_FREEBLOCK, POOL_NEXTOFFSET, POOL_OVERHEAD, POOL_SIZE,
+  POOL_SZIDX, liveArenas, blockSize, firstPool, numBlocks,
 } from '../pymalloc/layout';
 import { GC_HEAD, TYPE_COUNT, TYPE_GC_BITS, TYPE_INFO } from './layout';
 import { isLiveObject, typeOf } from './header';
@@ -44,10 +44,8 @@ export function objectCensus(u32: Uint32Array, limit: number): Census {
     const type = atom >= 0 ? atom : objectAt(block + GC_HEAD, 1);
     if (type >= 0) count(type, size);
   };
-  for (let i = 0; i < u32[OBM_MAXARENAS >>> 2]; i++) {
-    const ao = arenaObject(i);
+  for (const ao of liveArenas(u32, [OBM_STATE])) {
     const address = u32[(ao + AO_ADDRESS) >>> 2];
-    if (address === 0) continue;
     const carved = u32[(ao + AO_POOL_ADDRESS) >>> 2];
     // Every pool below the carving mark has been carved (pool_address: the next pool to carve).
     for (let pool = firstPool(address); pool < carved; pool += POOL_SIZE) {

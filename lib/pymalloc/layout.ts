@@ -156,6 +156,20 @@ export function arenaObject(index: number): number {
 }
 
 /**
+ * The arena objects with an arena, of each pymalloc state at `states` (stateField: a private heap's one,
+ * or a shared heap's threads'), in table order: what the figures, the checks and the map walk.
+ */
+export function liveArenas(m: Uint32Array, states: readonly number[]): number[] {
+  const live: number[] = [];
+  for (const state of states) {
+    const table = stateField(state, OBM_ARENAS);
+    const count = m[stateField(state, OBM_MAXARENAS) >>> 2];
+    for (let ao = table; ao < table + count * AO_SIZE; ao += AO_SIZE) if (m[(ao + AO_ADDRESS) >>> 2] !== 0) live.push(ao);
+  }
+  return live;
+}
+
+/**
  * The first pool of an arena at `address`: the first pool boundary at or after it (an arena from a
  * custom arena allocator need not be aligned, and then holds one pool fewer). Addition only, so an
  * offset above 2^31 stays a positive number.

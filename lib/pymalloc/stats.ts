@@ -6,8 +6,8 @@
 import { SEGMENT_SIZE } from '../config';
 import {
   SMALL_REQUEST_THRESHOLD, NB_SMALL_SIZE_CLASSES, POOL_SIZE, firstPool, POOL_OVERHEAD, ARENA_SIZE, POOL_COUNT,
-  POOL_SZIDX, AO_ADDRESS, AO_POOL_ADDRESS, AO_NFREEPOOLS, OBM_MAXARENAS, OBM_NTIMES_ALLOCATED, OBM_NARENAS_HIGHWATER,
-  OBM_RAW_ALLOCATED_BLOCKS, OBM_ARENAS, OBM_STATE, AO_SIZE, blockSize, numBlocks, stateField,
+  POOL_SZIDX, AO_ADDRESS, AO_POOL_ADDRESS, AO_NFREEPOOLS, OBM_NTIMES_ALLOCATED, OBM_NARENAS_HIGHWATER,
+  OBM_RAW_ALLOCATED_BLOCKS, OBM_STATE, blockSize, numBlocks, stateField, liveArenas,
 } from './layout';
 import type { SegmentCounts } from '../raw/stats';
 
@@ -67,24 +67,20 @@ export function readPymallocStats(m: Uint32Array, states: readonly number[] = [O
     total += m[stateField(state, OBM_NTIMES_ALLOCATED) >>> W];
     highwater += m[stateField(state, OBM_NARENAS_HIGHWATER) >>> W];
     rawAllocatedBlocks += m[stateField(state, OBM_RAW_ALLOCATED_BLOCKS) >>> W];
-    const maxarenas = m[stateField(state, OBM_MAXARENAS) >>> W];
-    const table = stateField(state, OBM_ARENAS);
-    for (let i = 0; i < maxarenas; i++) {
-      const ao = table + i * AO_SIZE;
-      const address = m[(ao + AO_ADDRESS) >>> W];
-      if (address === 0) continue;
-      arenas++;
-      unusedPools += m[(ao + AO_NFREEPOOLS) >>> W];
-      const base = firstPool(address);
-      if (base !== address) alignment += POOL_SIZE;
-      for (let pool = base; pool < m[(ao + AO_POOL_ADDRESS) >>> W]; pool += POOL_SIZE) {
-        const count = m[(pool + POOL_COUNT) >>> W];
-        if (count === 0) continue; // empty: counted among the unused pools
-        const size = m[(pool + POOL_SZIDX) >>> W];
-        pools[size]++;
-        inUse[size] += count;
-        free[size] += numBlocks(size) - count;
-      }
+  }
+  for (const ao of liveArenas(m, states)) {
+    const address = m[(ao + AO_ADDRESS) >>> W];
+    arenas++;
+    unusedPools += m[(ao + AO_NFREEPOOLS) >>> W];
+    const base = firstPool(address);
+    if (base !== address) alignment += POOL_SIZE;
+    for (let pool = base; pool < m[(ao + AO_POOL_ADDRESS) >>> W]; pool += POOL_SIZE) {
+      const count = m[(pool + POOL_COUNT) >>> W];
+      if (count === 0) continue; // empty: counted among the unused pools
+      const size = m[(pool + POOL_SZIDX) >>> W];
+      pools[size]++;
+      inUse[size] += count;
+      free[size] += numBlocks(size) - count;
     }
   }
   // A thread's count may wrap below 0 (threads free each other's raw blocks): the sum is the figure.

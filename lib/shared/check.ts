@@ -6,7 +6,7 @@
  */
 import {
   POOL_SIZE, POOL_SIZE_MASK, POOL_OVERHEAD, POOL_OWNER, POOL_FREEBLOCK, POOL_SZIDX, POOL_NEXTOFFSET, POOL_COUNT, AO_ADDRESS,
-  AO_POOL_ADDRESS, AO_SIZE, OBM_MAXARENAS, OBM_ARENAS, NB_SMALL_SIZE_CLASSES, blockSize, stateField,
+  AO_POOL_ADDRESS, AO_SIZE, OBM_ARENAS, NB_SMALL_SIZE_CLASSES, blockSize, stateField, liveArenas,
 } from '../pymalloc/layout';
 import { HeapCorruptionError, hex } from '../errors';
 import { SLOT_COUNT, slotState, deferredHead } from './layout';
@@ -21,14 +21,10 @@ export function checkShared(m: Uint32Array): void {
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
     const state = slotState(m, slot);
     if (state === 0) continue;
-    const table = stateField(state, OBM_ARENAS);
-    const maxarenas = m[stateField(state, OBM_MAXARENAS) >>> W];
-    for (let i = 0; i < maxarenas; i++) {
-      const address = m[(table + i * AO_SIZE + AO_ADDRESS) >>> W];
-      if (address === 0) continue;
-      for (let pool = address; pool < m[(table + i * AO_SIZE + AO_POOL_ADDRESS) >>> W]; pool += POOL_SIZE) {
+    for (const ao of liveArenas(m, [state])) {
+      for (let pool = m[(ao + AO_ADDRESS) >>> W]; pool < m[(ao + AO_POOL_ADDRESS) >>> W]; pool += POOL_SIZE) {
         if (m[(pool + POOL_COUNT) >>> W] !== 0 && m[(pool + POOL_OWNER) >>> W] !== slot) {
-          fail('pool.owner', `pool ${hex(pool)} of slot ${slot}'s arena ${i} says its owner is slot ${m[(pool + POOL_OWNER) >>> W]}`);
+          fail('pool.owner', `pool ${hex(pool)} of slot ${slot}'s arena ${(ao - stateField(state, OBM_ARENAS)) / AO_SIZE} says its owner is slot ${m[(pool + POOL_OWNER) >>> W]}`);
         }
       }
     }
