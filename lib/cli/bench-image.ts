@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { rmSync } from 'node:fs';
 import type { ImageMeasurement } from './bench-image-child';
 import { runChild } from './child';
-import { median } from './median';
+import { medians } from './median';
 import { count, mib } from '../map/numbers';
 
 export const IMAGE_LABELS: Record<string, string> = {
@@ -50,13 +50,7 @@ export function runImage(forms: string[], records: number, rounds: number, work:
   }
   const checksums = new Set(forms.flatMap((form) => samples[form].map((m) => m.checksum)));
   if (checksums.size !== 1) throw new Error(`image: the forms read different records back (checksums ${[...checksums].join(', ')})`);
-  const result: Record<string, ImageMeasurement> = {};
-  for (const form of forms) {
-    const ms = samples[form];
-    const pick = (key: keyof ImageMeasurement) => median(ms.map((m) => m[key]));
-    result[form] = { saveMs: pick('saveMs'), openMs: pick('openMs'), readMs: pick('readMs'), fileBytes: pick('fileBytes'), openRss: pick('openRss'), checksum: pick('checksum') };
-  }
-  return { count: records, rounds, forms: result };
+  return { count: records, rounds, forms: Object.fromEntries(forms.map((form) => [form, medians(samples[form])])) };
 }
 
 /** The image table: one row per form. */

@@ -7,7 +7,7 @@
  */
 import type { ObjectsMeasurement } from './bench-objects-child';
 import { runChild } from './child';
-import { median } from './median';
+import { medians } from './median';
 import { count, mib } from '../map/numbers';
 
 export const FORM_LABELS: Record<string, string> = {
@@ -38,23 +38,7 @@ export function runObjects(forms: string[], valueCount: number, rounds: number, 
   }
   const checksums = new Set(forms.flatMap((form) => samples[form].map((m) => m.checksum)));
   if (checksums.size !== 1) throw new Error(`objects: the forms read different values back (checksums ${[...checksums].join(', ')})`);
-  const result: Record<string, ObjectsMeasurement> = {};
-  for (const form of forms) {
-    const ms = samples[form];
-    const pick = (key: keyof ObjectsMeasurement) => median(ms.map((m) => m[key]));
-    result[form] = {
-      buildMs: pick('buildMs'),
-      readMs: pick('readMs'),
-      gcMs: pick('gcMs'),
-      collectMs: pick('collectMs'),
-      v8HeapGrowth: pick('v8HeapGrowth'),
-      handleBytes: pick('handleBytes'),
-      heapBytes: pick('heapBytes'),
-      committedGrowth: pick('committedGrowth'),
-      checksum: pick('checksum'),
-    };
-  }
-  return { count: valueCount, rounds, forms: result };
+  return { count: valueCount, rounds, forms: Object.fromEntries(forms.map((form) => [form, medians(samples[form])])) };
 }
 
 /** The objects table: one row per form; the bytes each takes, where they are, and the times. */
