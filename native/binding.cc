@@ -4,7 +4,7 @@
 // over a heap image: the segments listed (a Uint32Array of indices, ascending) are mapped copy-on-write
 // from the file, the k-th at dataOffset + k MiB. attachRegion(view, fresh, holder) returns it over a
 // shared heap's SharedArrayBuffer, each operation under the region's lock (lock.h). lib/raw/native.ts
-// and lib/shared/native.ts are the only callers; they have
+// and lib/shared/backends.ts are the only callers; they have
 // validated every argument, and lib/image/ the image.
 //
 // Cost: each operation is one call of a plain N-API function that finds its region in the callback's
